@@ -1,0 +1,1 @@
+"""varbind.annotations: transcript models to per-base region classes and strand; expression."""

@@ -1,0 +1,1 @@
+"""varbind.training: CLIP peaks, training datasets, architectures, training and evaluation."""

@@ -1,0 +1,5 @@
+import sys
+
+from varbind.cli import main
+
+sys.exit(main())

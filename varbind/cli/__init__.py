@@ -1,0 +1,72 @@
+"""The ``varbind`` command: one subcommand per module in this package.
+
+Each subcommand module defines ``register(subparsers)``, which adds its parser and sets
+``func=run`` where ``run(args) -> int``. Subcommand modules import heavy libraries
+(TensorFlow, Dask) inside ``run`` so that ``varbind --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from varbind import __version__
+from varbind.errors import VarbindError
+
+#: Subcommand modules, in the order ``varbind --help`` lists them.
+SUBCOMMANDS = ["simulate", "dataset", "train", "evaluate", "models", "score", "plot", "gia"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="varbind",
+        description="Which variants change how RNA-binding proteins bind RNA.",
+    )
+    parser.add_argument("--version", action="version", version=f"varbind {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"varbind.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"varbind.cli.{name}":
+                continue  # subcommand not built yet
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, format="varbind: %(message)s", stream=sys.stderr)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+    for noisy in ("tensorflow", "absl", "distributed", "h5py", "matplotlib", "numba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.func(args) or 0)
+    except VarbindError as exc:
+        print(f"varbind {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"varbind {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

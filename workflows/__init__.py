@@ -1,0 +1,1 @@
+"""varbind.workflows: Dask batch jobs for HPC built on the scoring core."""
