@@ -17,7 +17,9 @@ from varbind import __version__
 from varbind.errors import VarbindError
 
 #: Subcommand modules, in the order ``varbind --help`` lists them.
-SUBCOMMANDS = ["simulate", "dataset", "train", "evaluate", "models", "score", "plot", "gia"]
+SUBCOMMANDS = [
+    "simulate", "dataset", "train", "evaluate", "models", "score", "plot", "gia", "workflow",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
