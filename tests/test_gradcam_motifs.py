@@ -1,0 +1,130 @@
+"""varbind.gradcam_motifs: clustering on synthetic maps, motif matching, diffusion, calls."""
+
+import numpy as np
+import pytest
+
+from varbind.encoding import encode
+from varbind.gradcam_motifs import (
+    best_match_score,
+    call_motif_change,
+    cluster_map,
+    distance_matrix,
+    gradcam_diffusion,
+    map_diffusion,
+    motif_clusters,
+    rank_known_motifs,
+    span_sequences,
+)
+from varbind.motifs import read_meme
+
+
+def test_distance_matrix_is_the_appendix_example():
+    d = distance_matrix(np.array([1, 1, 1, 0, 0, 0, 1, 1, 1.0]), alpha=0.5)
+    # POLARIS Supplementary Equation S1, first and fourth rows
+    np.testing.assert_allclose(d[0], [0, 0.5, 1, 2, 2.5, 3, 3, 3.5, 4])
+    np.testing.assert_allclose(d[3], [2, 1.5, 1, 0, 0.5, 1, 2, 2.5, 3])
+    np.testing.assert_allclose(d, d.T)
+
+
+def test_appendix_example_gives_two_motifs_and_a_valley():
+    clusters = cluster_map(np.array([1, 1, 1, 0, 0, 0, 1, 1, 1.0]), alpha=0.5, height=1)
+    assert [(c.start, c.end, c.is_motif) for c in clusters] == [
+        (0, 3, True), (3, 6, False), (6, 9, True)]
+
+
+def _two_peaks(length=60, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 0.05, length)
+    x[10:17] = 1.0 + rng.uniform(-0.03, 0.03, 7)
+    x[40:46] = 0.7 + rng.uniform(-0.03, 0.03, 6)
+    return x * 3.0  # unscaled GradCAM units
+
+
+def test_synthetic_peaks_are_found_as_motifs_with_defaults():
+    motifs = motif_clusters(_two_peaks())
+    assert [(c.start, c.end) for c in motifs] == [(10, 17), (40, 46)]
+    assert motifs[0].score == pytest.approx(1.0, abs=0.05)
+    assert motifs[1].score == pytest.approx(0.7, abs=0.05)
+    # valleys cover the rest, no cluster is wider than 11 nt (0.1 * 10 <= h = 1)
+    clusters = cluster_map(_two_peaks())
+    covered = sorted(m for c in clusters for m in c.members)
+    assert covered == list(range(60))
+    assert max(c.end - c.start for c in clusters) <= 11
+
+
+def test_a_higher_threshold_keeps_only_the_strong_peak():
+    assert [(c.start, c.end) for c in motif_clusters(_two_peaks(), min_score=0.8)] == [(10, 17)]
+
+
+def test_flat_and_empty_maps():
+    assert motif_clusters(np.zeros(30)) == []
+    assert cluster_map(np.array([])) == []
+    assert [c.is_motif for c in cluster_map(np.array([2.0]))] == [True]
+
+
+def test_span_sequences():
+    x = _two_peaks()
+    codes = encode("A" * 10 + "TGCATGT" + "C" * 23 + "GGACUA" + "A" * 14)
+    assert span_sequences(codes, motif_clusters(x)) == ["TGCATGT", "GGACTA"]
+
+
+def test_best_match_score_of_a_consensus_is_one():
+    motif = read_meme()[0]
+    lo = motif.log_odds()
+    cons = motif.consensus()
+    assert best_match_score(cons, lo) == pytest.approx(1.0)
+    assert best_match_score("AA" + cons + "CC", lo) == pytest.approx(1.0)
+    assert best_match_score("N" * len(cons), lo) < 0
+
+
+def test_rank_known_motifs_puts_the_source_rbp_first():
+    motifs = read_meme()
+    by_id = {m.id: m for m in motifs}
+    qki = next(m for m in motifs if m.rbp == "QKI")
+    # noisy spans drawn from the QKI matrix, embedded in flanks
+    rng = np.random.default_rng(0)
+    spans = ["AC" + "".join(rng.choice(list("ACGT"), p=row) for row in qki.pfm) + "GA"
+             for _ in range(5)]
+    ranked = rank_known_motifs(spans, motifs)
+    top_rbp, top_id, top_score = ranked[0]
+    assert top_rbp == by_id[top_id].rbp == "QKI"
+    assert top_score > ranked[-1][2]
+    assert rank_known_motifs(["AC"], motifs) == []
+
+
+def test_diffusion_by_hand():
+    assert map_diffusion(np.array([1.0, 1.0])) == pytest.approx(0.0)
+    assert map_diffusion(np.array([2.0, 0.0])) == pytest.approx(-np.log(2))
+    assert map_diffusion(np.array([0.5, 0.5])) == pytest.approx(np.log(2))
+    assert np.isnan(map_diffusion(np.zeros(3)))
+    maps = np.array([[0.5, 0.5], [2.0, 0.0], [0.0, 0.0]])
+    assert gradcam_diffusion(maps) == pytest.approx((np.log(2) - np.log(2)) / 2)
+
+
+def _site_map(height, at=(20, 27), length=50):
+    x = np.full(length, 0.02)
+    x[at[0]:at[1]] = height
+    x[35:40] = 1.0  # an untouched motif elsewhere
+    return x
+
+
+@pytest.mark.parametrize("ref_h, alt_h, expected", [
+    (1.0, 0.02, "LOST"),
+    (0.02, 1.0, "GAINED"),
+    (1.0, 0.6, "WEAKENED"),
+    (1.0, 1.0, "NONE"),
+    (0.02, 0.02, "NONE"),
+])
+def test_variant_motif_calls(ref_h, alt_h, expected):
+    call = call_motif_change(_site_map(ref_h), _site_map(alt_h), (23, 24), (23, 24))
+    assert call.call == expected
+    if expected in ("LOST", "WEAKENED"):
+        assert (call.ref.start, call.ref.end) == (20, 27)
+        assert call.mass_ratio == pytest.approx(alt_h / ref_h, rel=1e-6)
+
+
+def test_call_follows_an_insertion_shift():
+    ref = _site_map(1.0)
+    alt = np.concatenate([[0.02, 0.02], ref[:-2]])  # motif moved 2 nt right, still whole
+    call = call_motif_change(ref, alt, (23, 24), (25, 26))
+    assert call.call == "NONE" and call.mass_ratio == pytest.approx(1.0)

@@ -1,0 +1,220 @@
+"""Evaluation: AUROC and average precision per RBP on held-out windows, tables and plots.
+
+Metrics are stored in ``model.json`` as::
+
+    {"split": "test", "n_windows": N, "positives": {rbp: n},
+     "auroc": {rbp: x}, "ap": {rbp: x}, "mean_auroc": x, "mean_ap": x}
+
+An RBP without both positive and negative windows in the split gets ``None`` and is left
+out of the means (with a warning).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from varbind.inputs import InputSpec, WindowBatch, build_inputs
+
+log = logging.getLogger(__name__)
+
+
+def predict(model, specs: list[InputSpec], batch: WindowBatch,
+            batch_size: int = 512) -> np.ndarray:
+    """Model outputs for windows, built through :func:`build_inputs` in chunks.
+
+    Returns
+    -------
+    np.ndarray, shape (N, K) float32
+    """
+    from varbind.training.train import take
+
+    n = len(batch)
+    chunks = []
+    for lo in range(0, n, batch_size):
+        idx = np.arange(lo, min(lo + batch_size, n))
+        x = build_inputs(specs, take(batch, idx))
+        out = model(x, training=False)
+        chunks.append(np.asarray(out, dtype=np.float32))
+    if not chunks:
+        return np.zeros((0, int(model.outputs[0].shape[-1])), dtype=np.float32)
+    return np.concatenate(chunks, axis=0)
+
+
+def score_metrics(labels: np.ndarray, preds: np.ndarray, rbps: list[str],
+                  split: str = "test") -> dict:
+    """AUROC and AP per RBP and their means.
+
+    Parameters
+    ----------
+    labels : (N, K) 0/1
+    preds : (N, K) scores
+    rbps : K names
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    labels = np.asarray(labels).astype(np.int64)
+    auroc, ap, positives = {}, {}, {}
+    for k, rbp in enumerate(rbps):
+        y, p = labels[:, k], preds[:, k]
+        positives[rbp] = int(y.sum())
+        if 0 < y.sum() < len(y):
+            auroc[rbp] = round(float(roc_auc_score(y, p)), 6)
+            ap[rbp] = round(float(average_precision_score(y, p)), 6)
+        else:
+            log.warning("cannot score %s: its %s windows are all %s", rbp, split,
+                        "negative" if y.sum() == 0 else "positive")
+            auroc[rbp] = ap[rbp] = None
+    return {"split": split, "n_windows": int(len(labels)), "positives": positives,
+            "auroc": auroc, "ap": ap, "mean_auroc": _mean(auroc), "mean_ap": _mean(ap)}
+
+
+def _mean(values: dict) -> float | None:
+    got = [v for v in values.values() if v is not None]
+    return round(float(np.mean(got)), 6) if got else None
+
+
+def evaluate_split(model, specs: list[InputSpec], split, rbps: list[str],
+                   name: str = "test") -> dict:
+    """Metrics of ``model`` on a :class:`~varbind.training.train.SplitData`."""
+    return score_metrics(split.labels, predict(model, specs, split.batch), rbps, name)
+
+
+def merge_metrics(parts: list[dict]) -> dict:
+    """Join per-RBP metrics (POLARIS) into one metrics dict with recomputed means."""
+    out = {"split": parts[0].get("split", "test"), "n_windows": {}, "positives": {},
+           "auroc": {}, "ap": {}}
+    for m in parts:
+        for rbp in m["auroc"]:
+            out["n_windows"][rbp] = m["n_windows"]
+            out["positives"][rbp] = m["positives"][rbp]
+            out["auroc"][rbp] = m["auroc"][rbp]
+            out["ap"][rbp] = m["ap"][rbp]
+    out["mean_auroc"], out["mean_ap"] = _mean(out["auroc"]), _mean(out["ap"])
+    return out
+
+
+def format_table(metrics: dict, title: str = "") -> str:
+    """A plain-text table: one row per RBP (positives, AUROC, AP) and a mean row."""
+    def fmt(v):
+        return "  n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+    rbps = list(metrics["auroc"])
+    width = max([len(r) for r in rbps] + [4])
+    lines = [title] if title else []
+    lines.append(f"{'RBP':<{width}}  {'positives':>9}  {'AUROC':>5}  {'AP':>5}")
+    for rbp in rbps:
+        lines.append(f"{rbp:<{width}}  {metrics['positives'][rbp]:>9}  "
+                     f"{fmt(metrics['auroc'][rbp]):>5}  {fmt(metrics['ap'][rbp]):>5}")
+    lines.append(f"{'mean':<{width}}  {'':>9}  {fmt(metrics['mean_auroc']):>5}  "
+                 f"{fmt(metrics['mean_ap']):>5}")
+    return "\n".join(lines)
+
+
+def curves_of(groups, labels, preds) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(rbp, y (N,), score (N,))`` per RBP from :func:`evaluate_bundle`'s output."""
+    return [(rbp, y[:, k], p[:, k]) for g, y, p in zip(groups, labels, preds, strict=True)
+            for k, rbp in enumerate(g)]
+
+
+def plot_curves(curves: list[tuple[str, np.ndarray, np.ndarray]],
+                outdir: str | os.PathLike, title: str = "") -> list[Path]:
+    """ROC and precision-recall curves, one line per RBP: ``roc.png`` and ``pr.png``.
+
+    curves : ``(rbp, labels (N,), scores (N,))`` each (see :func:`curves_of`)
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    from varbind.files import atomic_output
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for kind in ("roc", "pr"):
+        fig, ax = plt.subplots(figsize=(5, 5))
+        for rbp, y, score in curves:
+            if not 0 < y.sum() < len(y):
+                continue
+            if kind == "roc":
+                fpr, tpr, _ = roc_curve(y, score)
+                ax.plot(fpr, tpr, lw=1, label=rbp)
+            else:
+                prec, rec, _ = precision_recall_curve(y, score)
+                ax.plot(rec, prec, lw=1, label=rbp)
+        if kind == "roc":
+            ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls="--")
+            ax.set(xlabel="false positive rate", ylabel="true positive rate")
+        else:
+            ax.set(xlabel="recall", ylabel="precision")
+        ax.set_title(f"{title} {kind.upper()}".strip())
+        if len(curves) <= 20:
+            ax.legend(fontsize=6, loc="lower right" if kind == "roc" else "upper right")
+        path = outdir / f"{kind}.png"
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def evaluate_bundle(bundle, dataset: str | os.PathLike, split: str = "test"):
+    """Score a loaded bundle on a training-format HDF5 (another cell line, another set).
+
+    RBPs are matched by name; the bundle's RBPs missing from the dataset are skipped with a
+    warning. ``split`` is ``test``, ``validation``, ``train`` or ``all``.
+
+    Returns
+    -------
+    (metrics, groups, labels, predictions): ``groups`` lists the RBP tuples scored together
+    (one tuple for a multi-label dataset, one per RBP for a per-RBP one); ``labels[i]`` and
+    ``predictions[i]`` are (N_i, len(groups[i])).
+    """
+    from varbind.training.train import (
+        add_structure_if_needed,
+        check_lengths,
+        dataset_kind,
+        load_dataset,
+    )
+
+    from varbind.errors import VarbindError
+
+    kind, data_rbps = dataset_kind(dataset)
+    shared = [r for r in bundle.meta.rbps if r in data_rbps]
+    missing = [r for r in bundle.meta.rbps if r not in data_rbps]
+    if missing:
+        log.warning("the dataset has no labels for %s; not evaluated", ", ".join(missing))
+    if not shared:
+        raise VarbindError(f"the dataset labels none of the model's RBPs "
+                           f"({', '.join(bundle.meta.rbps)})", path=dataset,
+                           fix="evaluate on peaks of the same RBPs")
+    specs = bundle.meta.inputs
+    labels, preds = [], []
+    groups = [(r,) for r in shared] if kind == "per-rbp" else [tuple(shared)]
+    for group in groups:
+        data = load_dataset(dataset, rbp=group[0] if kind == "per-rbp" else None)
+        data = data.select(list(group))
+        names = ["train", "validation", "test"] if split == "all" else [split]
+        if any(n not in data.splits for n in names):
+            raise VarbindError(f"unknown split {split!r}", fix="use test, validation, train or all")
+        check_lengths(specs, data)
+        add_structure_if_needed(specs, data, None)
+        cols = [bundle.meta.rbps.index(r) for r in group]
+        parts = [data.splits[n] for n in names if len(data.splits[n])]
+        y = np.concatenate([p.labels for p in parts]) if parts else \
+            np.zeros((0, len(group)), np.uint8)
+        p = np.concatenate([predict(bundle.model, specs, part.batch)[:, cols]
+                            for part in parts]) if parts else np.zeros(y.shape, np.float32)
+        labels.append(y)
+        preds.append(p)
+    scored = [score_metrics(y, p, list(g), split) for g, y, p in zip(groups, labels, preds,
+                                                                      strict=True)]
+    metrics = scored[0] if len(scored) == 1 else merge_metrics(scored)
+    return metrics, groups, labels, preds

@@ -1,0 +1,366 @@
+"""The seed papers' architectures as Keras 3 functional models (layers and ``keras.ops`` only).
+
+Each architecture declares its inputs as :class:`varbind.inputs.InputSpec` (built by
+:func:`input_specs` from the input kinds a user picks) and builds a model whose Keras inputs
+follow those specs in order; :func:`varbind.inputs.build_inputs` makes the arrays for it.
+
+=============  ===============================================  ==========================
+architecture   inputs (default lengths)                         body (paper defaults)
+=============  ===============================================  ==========================
+multiresbind   one per-position tensor (150, d): sequence (4)   Conv 96x11, dilated
+               [+ region (4) + structure (2) + expression (1)]   residual block, AvgPool 10,
+                                                                Dense 256, k sigmoid
+deepripe       sequence (150, 4 [+2]) and region (250, 4)       per branch Conv 90x7 + pool,
+               [+ expression side (1)]                          joined along length, Conv
+                                                                100x5, Dense 250, k sigmoid
+polaris        sequence (1000, 4 [+2]), region side (7),        2 x (Conv 100x8 L2 .01,
+               expression side (1)                              MaxPool 4, Dropout .15),
+                                                                Dense 600/300/64, 1 sigmoid
+residualbind   one per-position tensor (41, d) as Multi-resBind Conv 96x11, residual block
+                                                                dilations 1/2/4, AvgPool 10,
+                                                                Dense 256, sigmoid/linear
+=============  ===============================================  ==========================
+
+Sources: Multi-resBind (Zhao et al. 2022 and its public code), DeepRiPe (Ghanbari & Ohler
+2020, ``create_diff_model6``), POLARIS (ShenLab ``cnn_models.py`` plus the paper's dropout
+of .15), ResidualBind (Koo et al. 2021).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from varbind.encoding import REGION_SCHEMES
+from varbind.errors import VarbindError
+from varbind.inputs import Component, InputSpec
+
+ARCHITECTURES = ("multiresbind", "deepripe", "polaris", "residualbind")
+INPUT_KINDS = ("sequence", "region", "structure", "expression")
+#: Region channels of the per-position models (Multi-resBind and ResidualBind follow DeepRiPe).
+PER_POSITION_REGIONS = REGION_SCHEMES["deepripe"]
+
+
+@dataclass(frozen=True)
+class TrainingDefaults:
+    """How a paper trained its model; every field can be overridden."""
+
+    optimizer: str  # adam | sgd
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    patience: int  # early stopping on validation loss; 0 disables it
+    class_weight: bool  # DeepRiPe's weighted multi-label BCE
+    per_rbp: bool  # one model per RBP (POLARIS) rather than one multi-label model
+    lr_decay: float = 0.0  # factor on plateau of validation loss (ResidualBind 0.3); 0: none
+    lr_patience: int = 0
+    momentum: float = 0.0
+
+
+@dataclass(frozen=True)
+class ArchitectureInfo:
+    name: str
+    default_inputs: tuple[str, ...]
+    seq_length: int
+    region_length: int
+    training: TrainingDefaults
+    hyperparameters: dict = field(default_factory=dict)
+    citation: str = ""
+
+
+ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
+    "multiresbind": ArchitectureInfo(
+        "multiresbind", ("sequence", "region"), 150, 150,
+        TrainingDefaults("adam", 1e-3, 128, 40, 10, False, False),
+        dict(filters=96, kernel_size=11, residual_kernel=3, dilations=(2, 4, 8),
+             pool_size=10, dense_units=256, dropouts=(0.1, 0.2, 0.5), residual_dropout=0.1,
+             bn_momentum=0.99),
+        "Zhao et al. 2022, BMC Bioinformatics 23:213 (Multi-resBind)"),
+    "deepripe": ArchitectureInfo(
+        "deepripe", ("sequence", "region"), 150, 250,
+        TrainingDefaults("adam", 1e-3, 128, 20, 5, True, False),
+        dict(filters=90, kernel_size=7, seq_pool=(4, 2), region_pool=(10, 5),
+             merged_filters=100, merged_kernel=5, merged_pool=(10, 5), dense_units=250,
+             dropout=0.25),
+        "Ghanbari & Ohler 2020, Bioinformatics 36:i409 (DeepRiPe)"),
+    "polaris": ArchitectureInfo(
+        "polaris", ("sequence", "region", "expression"), 1000, 1,
+        TrainingDefaults("sgd", 1e-2, 16, 10, 3, False, True),
+        dict(filters=100, kernel_size=8, pool_size=4, l2=0.01, dropout=0.15,
+             dense_units=(600, 300, 64)),
+        "Sun et al. 2021, POLARIS (bioRxiv 2021.02.17.431644)"),
+    "residualbind": ArchitectureInfo(
+        "residualbind", ("sequence",), 41, 41,
+        TrainingDefaults("adam", 1e-3, 100, 300, 20, False, False, lr_decay=0.3,
+                         lr_patience=7),
+        dict(filters=96, kernel_size=11, residual_kernel=3, dilations=(1, 2, 4),
+             pool_size=10, dense_units=256, dropouts=(0.1, 0.2, 0.5), residual_dropout=0.1,
+             bn_momentum=0.99),
+        "Koo et al. 2021, PLoS Comput Biol 17:e1008925 (ResidualBind)"),
+}
+
+
+def check_architecture(arch: str) -> ArchitectureInfo:
+    if arch not in ARCHITECTURE_INFO:
+        raise VarbindError(f"unknown architecture {arch!r}",
+                           fix=f"choose one of: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURE_INFO[arch]
+
+
+def parse_inputs(text: str | Sequence[str] | None, arch: str) -> tuple[str, ...]:
+    """Input kinds from ``--inputs`` (``"sequence,region"``), in canonical order.
+
+    None gives the architecture's default. Unknown names and architectures that cannot
+    work without the sequence raise :class:`VarbindError`.
+    """
+    info = check_architecture(arch)
+    if text is None:
+        return info.default_inputs
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text)]
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in INPUT_KINDS]
+    if unknown or not names:
+        raise VarbindError(f"unknown input {', '.join(unknown) or '(none)'!s} in --inputs",
+                           fix=f"use a comma-separated list of: {', '.join(INPUT_KINDS)}")
+    if arch in ("deepripe", "polaris") and "sequence" not in names:
+        raise VarbindError(f"{arch} needs the sequence input",
+                           fix="add 'sequence' to --inputs")
+    return tuple(k for k in INPUT_KINDS if k in names)
+
+
+_SEQUENCE = Component("sequence", tuple("ACGT"))
+_STRUCTURE = Component("structure", ("paired", "unpaired"))
+_EXPRESSION = Component("expression", ("log1p_tpm",))
+
+
+def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
+                region_length: int | None = None) -> list[InputSpec]:
+    """The Keras inputs of ``arch`` for the chosen input kinds.
+
+    Parameters
+    ----------
+    arch : one of :data:`ARCHITECTURES`
+    inputs : kinds from :data:`INPUT_KINDS` (see :func:`parse_inputs`)
+    seq_length, region_length : window lengths; the paper's by default
+
+    Returns
+    -------
+    list of InputSpec in the model's input order.
+    """
+    info = check_architecture(arch)
+    inputs = parse_inputs(list(inputs), arch)
+    ls = seq_length or info.seq_length
+    lr = region_length or info.region_length
+    if arch in ("multiresbind", "residualbind"):
+        comps = []
+        if "sequence" in inputs:
+            comps.append(_SEQUENCE)
+        if "region" in inputs:
+            comps.append(Component("region", PER_POSITION_REGIONS))
+        if "structure" in inputs:
+            comps.append(_STRUCTURE)
+        if "expression" in inputs:
+            comps.append(_EXPRESSION)
+        return [InputSpec("window", "per_position", tuple(comps), ls)]
+    seq_comps = (_SEQUENCE,) + ((_STRUCTURE,) if "structure" in inputs else ())
+    specs = [InputSpec("sequence", "per_position", seq_comps, ls)]
+    if arch == "deepripe":
+        if "region" in inputs:
+            specs.append(InputSpec("region", "per_position",
+                                   (Component("region", REGION_SCHEMES["deepripe"]),), lr))
+    elif "region" in inputs:  # polaris: the class at the window centre, a side input
+        specs.append(InputSpec("region", "side",
+                               (Component("region", REGION_SCHEMES["polaris"]),)))
+    if "expression" in inputs:
+        specs.append(InputSpec("expression", "side", (_EXPRESSION,)))
+    return specs
+
+
+def hyperparameters(arch: str, overrides: dict | None = None) -> dict:
+    """The paper's hyperparameters for ``arch`` with ``overrides`` applied (unknown keys fail)."""
+    info = check_architecture(arch)
+    params = dict(info.hyperparameters)
+    for key, value in (overrides or {}).items():
+        if key not in params:
+            raise VarbindError(f"unknown hyperparameter {key!r} for {arch}",
+                               fix=f"choose from: {', '.join(sorted(params))}")
+        params[key] = tuple(value) if isinstance(value, list) else value
+    return params
+
+
+def build_model(arch: str, specs: list[InputSpec], n_outputs: int,
+                hparams: dict | None = None, output: str = "sigmoid", name: str | None = None):
+    """Build an uncompiled Keras model.
+
+    Parameters
+    ----------
+    arch : architecture name
+    specs : inputs from :func:`input_specs`
+    n_outputs : K, the number of RBPs (POLARIS: 1)
+    hparams : overrides of the paper's hyperparameters (:func:`hyperparameters`)
+    output : ``sigmoid`` (classification) or ``linear`` (ResidualBind's regression)
+
+    Returns
+    -------
+    keras.Model taking ``len(specs)`` inputs and returning (N, n_outputs).
+    """
+    import keras
+
+    params = hyperparameters(arch, hparams)
+    inputs = [keras.Input(shape=s.shape, name=s.name) for s in specs]
+    if arch in ("multiresbind", "residualbind"):
+        x = _residual_body(inputs[0], params, prefix="")
+    elif arch == "deepripe":
+        x = _deepripe_body(inputs, specs, params)
+    else:
+        if n_outputs != 1:
+            raise VarbindError(f"POLARIS predicts one RBP per model, asked for {n_outputs}",
+                               fix="train one POLARIS model per RBP and join them with "
+                                   "join_polaris")
+        x = _polaris_body(inputs, specs, params, prefix="")
+    out = keras.layers.Dense(n_outputs, activation=output, name="output")(x)
+    return keras.Model(inputs=inputs, outputs=out, name=name or arch)
+
+
+def _residual_body(x, p: dict, prefix: str):
+    """Multi-resBind / ResidualBind trunk: (N, L, C) -> (N, dense_units)."""
+    from keras import layers
+
+    d1, d2, d3 = p["dropouts"]
+    nn = layers.Conv1D(p["filters"], p["kernel_size"], padding="same", use_bias=False,
+                       name=prefix + "conv1")(x)
+    nn = layers.BatchNormalization(momentum=p["bn_momentum"], name=prefix + "bn1")(nn)
+    nn = layers.Activation("relu", name=prefix + "relu1")(nn)
+    nn = layers.Dropout(d1, name=prefix + "drop1")(nn)
+    # residual block: conv-BN, then per dilation ReLU-dropout-conv-BN, added back
+    res = layers.Conv1D(p["filters"], p["residual_kernel"], padding="same", use_bias=False,
+                        name=prefix + "res_conv0")(nn)
+    res = layers.BatchNormalization(momentum=p["bn_momentum"], name=prefix + "res_bn0")(res)
+    for i, rate in enumerate(p["dilations"], start=1):
+        res = layers.Activation("relu", name=f"{prefix}res_relu{i}")(res)
+        res = layers.Dropout(p["residual_dropout"], name=f"{prefix}res_drop{i}")(res)
+        res = layers.Conv1D(p["filters"], p["residual_kernel"], padding="same",
+                            dilation_rate=rate, use_bias=False, name=f"{prefix}res_conv{i}")(res)
+        res = layers.BatchNormalization(momentum=p["bn_momentum"], name=f"{prefix}res_bn{i}")(res)
+    nn = layers.Add(name=prefix + "res_add")([nn, res])
+    nn = layers.Activation("relu", name=prefix + "res_out")(nn)  # (N, L, F): last conv map
+    nn = layers.AveragePooling1D(p["pool_size"], name=prefix + "pool")(nn)  # (N, L/10, F)
+    nn = layers.Dropout(d2, name=prefix + "drop2")(nn)
+    nn = layers.Flatten(name=prefix + "flatten")(nn)
+    nn = layers.Dense(p["dense_units"], use_bias=False, name=prefix + "dense")(nn)
+    nn = layers.BatchNormalization(momentum=p["bn_momentum"], name=prefix + "bn_dense")(nn)
+    nn = layers.Activation("relu", name=prefix + "relu_dense")(nn)
+    return layers.Dropout(d3, name=prefix + "drop_dense")(nn)
+
+
+def _deepripe_body(inputs, specs: list[InputSpec], p: dict):
+    """DeepRiPe: sequence and region branches joined along the length axis."""
+    from keras import layers
+
+    by_name = dict(zip([s.name for s in specs], inputs, strict=True))
+
+    def branch(x, pool, tag):
+        nn = layers.Conv1D(p["filters"], p["kernel_size"], activation="relu",
+                           name=f"{tag}_conv1")(x)
+        nn = layers.MaxPooling1D(pool[0], strides=pool[1], name=f"{tag}_pool1")(nn)
+        return layers.Dropout(p["dropout"], name=f"{tag}_drop1")(nn)
+
+    parts = [branch(by_name["sequence"], p["seq_pool"], "seq")]
+    if "region" in by_name:
+        parts.append(branch(by_name["region"], p["region_pool"], "region"))
+    nn = parts[0] if len(parts) == 1 else layers.Concatenate(axis=1, name="merge")(parts)
+    nn = layers.Conv1D(p["merged_filters"], p["merged_kernel"], activation="relu",
+                       name="conv_merged")(nn)
+    nn = layers.MaxPooling1D(p["merged_pool"][0], strides=p["merged_pool"][1],
+                             name="merged_pool")(nn)
+    nn = layers.Dropout(p["dropout"], name="merged_drop")(nn)
+    nn = layers.Flatten(name="flat")(nn)
+    if "expression" in by_name:  # not in the paper: a side input joins before the dense layer
+        nn = layers.Concatenate(name="join_expression")([nn, by_name["expression"]])
+    return layers.Dense(p["dense_units"], activation="relu", name="hidden1")(nn)
+
+
+def _polaris_body(inputs, specs: list[InputSpec], p: dict, prefix: str):
+    """POLARIS: two conv/pool/dropout blocks, three dense layers, side inputs joined last."""
+    from keras import layers, regularizers
+
+    by_name = dict(zip([s.name for s in specs], inputs, strict=True))
+    nn = by_name["sequence"]
+    for i in (1, 2):
+        nn = layers.Conv1D(p["filters"], p["kernel_size"], activation="relu",
+                           kernel_regularizer=regularizers.L2(p["l2"]),
+                           name=f"{prefix}conv{i}")(nn)
+        nn = layers.MaxPooling1D(p["pool_size"], name=f"{prefix}pool{i}")(nn)
+        nn = layers.Dropout(p["dropout"], name=f"{prefix}drop{i}")(nn)
+    nn = layers.Flatten(name=prefix + "flatten")(nn)
+    for i, units in enumerate(p["dense_units"], start=1):
+        nn = layers.Dense(units, activation="relu", name=f"{prefix}dense{i}")(nn)
+        if i == 1:
+            nn = layers.Dropout(p["dropout"], name=f"{prefix}drop_dense")(nn)
+    parts = [nn]
+    if "region" in by_name:
+        parts.append(layers.Dense(specs[[s.name for s in specs].index("region")].width,
+                                  name=prefix + "region_dense")(by_name["region"]))
+    if "expression" in by_name:
+        parts.append(layers.Dense(1, name=prefix + "expression_dense")(by_name["expression"]))
+    if len(parts) == 1:
+        return nn
+    return layers.Concatenate(name=prefix + "join")(parts)
+
+
+def last_conv_layer(arch: str, prefix: str = "") -> str:
+    """Name of the last convolutional feature map (for GradCAM)."""
+    return {"multiresbind": "res_out", "residualbind": "res_out", "deepripe": "conv_merged",
+            "polaris": f"{prefix}conv2"}[arch]
+
+
+def join_polaris(models: Sequence, rbps: Sequence[str], specs: list[InputSpec]):
+    """Join per-RBP POLARIS models into one model with shared inputs and one (N, K) output.
+
+    The joined graph is flat: RBP ``r``'s layers are rebuilt under the prefix ``"r."`` (its
+    last conv layer is ``"r.conv2"``) and get the trained weights of its own model, so
+    predictions equal the separate models' exactly.
+
+    Parameters
+    ----------
+    models : K trained single-output POLARIS models with identical inputs ``specs``
+    rbps : K RBP names, the output column order
+
+    Returns
+    -------
+    keras.Model: inputs as ``specs``, output (N, K) named ``output``.
+    """
+    import keras
+
+    if len(models) != len(rbps) or not models:
+        raise ValueError("join_polaris needs one model per RBP")
+    shapes = [tuple(s.shape) for s in specs]
+    inputs = [keras.Input(shape=s.shape, name=s.name) for s in specs]
+    heads = []
+    for model, rbp in zip(models, rbps, strict=True):
+        got = [tuple(t.shape[1:]) for t in model.inputs]
+        if got != shapes:
+            raise VarbindError(f"POLARIS model for {rbp} has inputs {got}, expected {shapes}",
+                               fix="join only models trained with the same --inputs")
+        params = _polaris_params_of(model)
+        prefix = f"{rbp}."
+        x = _polaris_body(inputs, specs, params, prefix=prefix)
+        heads.append(keras.layers.Dense(1, activation="sigmoid", name=prefix + "output")(x))
+    out = keras.layers.Concatenate(name="output")(heads) if len(heads) > 1 else heads[0]
+    joined = keras.Model(inputs=inputs, outputs=out, name="polaris_joined")
+    for model, rbp in zip(models, rbps, strict=True):
+        for layer in model.layers:
+            if layer.weights:
+                joined.get_layer(f"{rbp}.{layer.name}").set_weights(layer.get_weights())
+    return joined
+
+
+def _polaris_params_of(model) -> dict:
+    """Read a POLARIS model's hyperparameters back from its layers."""
+    conv = model.get_layer("conv1")
+    pool = model.get_layer("pool1")
+    dense = [model.get_layer(f"dense{i}").units for i in range(1, 10)
+             if any(lay.name == f"dense{i}" for lay in model.layers)]
+    return dict(filters=conv.filters, kernel_size=conv.kernel_size[0],
+                pool_size=pool.pool_size[0], l2=float(conv.kernel_regularizer.l2),
+                dropout=float(model.get_layer("drop1").rate), dense_units=tuple(dense))

@@ -1,0 +1,203 @@
+"""Attribution during a scoring run (``varbind score --explain ...``).
+
+:class:`ChunkExplainer` is called with each scored chunk (the ``on_chunk`` seam of
+:func:`varbind.score.score_vcf`): it picks the variant x RBP pairs to explain (|delta| >=
+``--explain-min-delta``, or all with ``--explain-all``), runs
+:func:`varbind.attribution.explain_variants` on the very windows the models scored (each
+model's own inputs, through the scorer's ``prepare``), appends the maps to the HDF5 file
+(:mod:`varbind.attr_store`) and leaves per-pair summaries on the chunk for the writers:
+the INFO key ``VARBIND_EXPLAIN`` (:data:`EXPLAIN_FORMAT`) and the table columns
+:data:`EXPLAIN_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from varbind.attribution import ExplainOptions, VariantSite, explain_variants
+from varbind.errors import VarbindError
+from varbind.inputs import WindowBatch
+
+log = logging.getLogger(__name__)
+
+EXPLAIN_FORMAT = ("ALLELE", "STRAND", "RBP", "IG_AT_VARIANT", "IG_MAX_DELTA", "IG_MAX_OFFSET",
+                  "MOTIF_CALL", "KNOWN_MOTIF")
+EXPLAIN_COLUMNS = ["ig_at_variant", "ig_max_delta", "ig_max_offset", "motif_call",
+                   "known_motif"]
+
+
+@dataclass
+class ExplainSettings:
+    """The ``--explain*`` flags of ``varbind score``.
+
+    out : the HDF5 file (``--explain-out``); min_delta : explain pairs with |delta| >= this;
+    explain_all : explain every scored pair; options : what to compute
+    """
+
+    out: Path
+    min_delta: float = 0.1
+    explain_all: bool = False
+    options: ExplainOptions = field(default_factory=ExplainOptions)
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """``ig,gradcam[,ism]`` -> a tuple of methods; unknown names raise VarbindError."""
+    from varbind.attribution import METHODS
+
+    names = tuple(dict.fromkeys(m.strip().lower() for m in text.split(",") if m.strip()))
+    unknown = [m for m in names if m not in METHODS]
+    if unknown or not names:
+        raise VarbindError(f"--explain {text!r} names no known method",
+                           fix=f"use a comma-separated list of: {', '.join(METHODS)}")
+    return names
+
+
+def header_lines(settings: ExplainSettings) -> list[str]:
+    """VCF header lines: the INFO definition and the explanation parameters."""
+    o = settings.options
+    info = ("##INFO=<ID=VARBIND_EXPLAIN,Number=.,Type=String,Description=\"Attribution "
+            "summaries from varbind --explain, one entry per explained allele x strand x RBP "
+            "(IG: integrated gradients, alt minus ref, per position summed over bases; "
+            "MOTIF_CALL from GradCAM motif clusters at the variant: LOST, GAINED, WEAKENED, "
+            "NONE). Format: " + "|".join(EXPLAIN_FORMAT) + "\">")
+    params = (f"##varbind_explain=<Methods={'/'.join(o.methods)},IGSteps={o.ig_steps},"
+              f"IGBaseline={o.ig_baseline},IGRule={o.ig_rule},"
+              f"GradCAMLayer={o.gradcam_layer or 'last_conv'},Flank={o.flank},"
+              f"Alpha={o.alpha},Height={o.height},MinScore={o.min_score},"
+              f"MinDelta={'all' if settings.explain_all else settings.min_delta},"
+              f"File=\"{Path(settings.out).name}\">")
+    return [info, params]
+
+
+def _subset(batch: WindowBatch, rows: np.ndarray) -> WindowBatch:
+    def pick(a):
+        return None if a is None else a[rows]
+
+    return WindowBatch(seq=batch.seq[rows], region=pick(batch.region),
+                       expression=pick(batch.expression), structure=pick(batch.structure),
+                       extra={k: np.asarray(v)[rows] for k, v in batch.extra.items()})
+
+
+class ChunkExplainer:
+    """Explains the chunks of one scoring run into one HDF5 file (a context manager: the file
+    is written atomically when the run ends without error)."""
+
+    def __init__(self, scorer, settings: ExplainSettings):
+        from varbind.attr_store import AttributionWriter
+
+        self.scorer = scorer
+        self.settings = settings
+        models = {b.name: b.digest for b in scorer.bundles}
+        self.writer = AttributionWriter(settings.out, models=models,
+                                        options=asdict(settings.options))
+        self.explained = 0
+
+    def __enter__(self) -> ChunkExplainer:
+        self.writer.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return self.writer.__exit__(*exc)
+
+    def __call__(self, result) -> pd.DataFrame:
+        """Explain one :class:`varbind.score.ChunkResult`; the summaries are also stored on
+        ``result.explained`` (one row per explained unit x model x RBP label)."""
+        from varbind.score import effect_table
+
+        empty = pd.DataFrame(columns=["unit", "model", "rbp", *EXPLAIN_COLUMNS])
+        if result.ref_windows is None or len(result.units) == 0:
+            result.explained = empty
+            return empty
+        effects = effect_table(self.scorer, result)
+        delta = effects["delta"].to_numpy(dtype=float)
+        keep = np.isfinite(delta) & (self.settings.explain_all
+                                     | (np.abs(delta) >= self.settings.min_delta))
+        effects = effects[keep]
+        frames = []
+        for bundle in self.scorer.bundles:
+            mine = effects[effects["model"] == bundle.name]
+            if len(mine):
+                frames.append(self._explain_model(bundle, result, mine))
+        out = pd.concat(frames, ignore_index=True) if frames else empty
+        result.explained = out
+        self.explained += len(out)
+        return out
+
+    def _explain_model(self, bundle, result, effects: pd.DataFrame) -> pd.DataFrame:
+        units = result.units
+        unit_ids = np.unique(effects["unit"].to_numpy())
+        row_of = {u: i for i, u in enumerate(unit_ids)}
+        ref_rows = units["ref_unit"].to_numpy()[unit_ids]
+        ref = self.scorer.prepare(bundle, _subset(result.ref_windows, ref_rows))
+        alt = self.scorer.prepare(bundle, _subset(result.alt_windows, unit_ids))
+        sites = [self._site(result, u) for u in unit_ids]
+        pairs = [(row_of[u], rbp) for u, rbp in zip(effects["unit"], effects["rbp"],
+                                                     strict=True)]
+        found = explain_variants(bundle, ref, alt, sites, pairs, self.settings.options)
+        self.writer.append(found, rbps_by_model={bundle.name: bundle.meta.rbps})
+        return pd.DataFrame({
+            "unit": effects["unit"].to_numpy(), "model": bundle.name,
+            "rbp": effects["label"].to_numpy(),
+            "ig_at_variant": [e.ig_at_variant for e in found],
+            "ig_max_delta": [e.ig_max_delta for e in found],
+            "ig_max_offset": [e.ig_max_offset if e.ig_ref is not None else None for e in found],
+            "motif_call": [e.motif_call if e.gradcam_ref is not None else "" for e in found],
+            "known_motif": [e.known_motif for e in found]})
+
+    @staticmethod
+    def _site(result, unit: int) -> VariantSite:
+        u = result.units.iloc[unit]
+        allele = result.alleles.loc[u["allele"]]
+        rec = result.records[int(u["record"])]
+        event = allele["event"]
+        return VariantSite(f"{rec.chrom}:{rec.pos}:{rec.ref}>{allele['alt']}", rec.chrom,
+                           int(event.start), int(event.end), event.inserted, u["strand"])
+
+
+def _fmt(x) -> str:
+    from varbind.writers import format_float
+
+    return format_float(float(x)) if x is not None and np.isfinite(x) else "."
+
+
+def add_explanations(info: list[dict], table: pd.DataFrame, result) -> pd.DataFrame:
+    """Add ``VARBIND_EXPLAIN`` to each record's INFO and :data:`EXPLAIN_COLUMNS` to the
+    table (empty where a row was not explained). Returns the table."""
+    explained = getattr(result, "explained", None)
+    table = table.copy()
+    for col in EXPLAIN_COLUMNS:
+        table[col] = np.nan if col in ("ig_at_variant", "ig_max_delta") else ""
+    if explained is None or len(explained) == 0:
+        return table
+    units = result.units
+    keys = {}
+    for row in explained.itertuples(index=False):
+        u = units.iloc[int(row.unit)]
+        rec = result.records[int(u["record"])]
+        alt = result.alleles.loc[u["allele"], "alt"]
+        entry = "|".join([alt, u["strand"], row.rbp, _fmt(row.ig_at_variant),
+                          _fmt(row.ig_max_delta),
+                          "." if row.ig_max_offset is None or pd.isna(row.ig_max_offset)
+                          else str(int(row.ig_max_offset)),
+                          row.motif_call or ".", row.known_motif or "."])
+        record = int(u["record"])
+        existing = info[record].get("VARBIND_EXPLAIN")
+        info[record]["VARBIND_EXPLAIN"] = entry if not existing else f"{existing},{entry}"
+        keys[(rec.chrom, rec.pos, rec.ref, alt, u["strand"], row.model, row.rbp)] = row
+    for i, t in enumerate(table.itertuples(index=False)):
+        row = keys.get((t.chrom, t.pos, t.ref, t.alt, t.strand, t.model, t.rbp))
+        if row is None:
+            continue
+        table.iat[i, table.columns.get_loc("ig_at_variant")] = row.ig_at_variant
+        table.iat[i, table.columns.get_loc("ig_max_delta")] = row.ig_max_delta
+        table.iat[i, table.columns.get_loc("ig_max_offset")] = (
+            "" if row.ig_max_offset is None or pd.isna(row.ig_max_offset)
+            else str(int(row.ig_max_offset)))
+        table.iat[i, table.columns.get_loc("motif_call")] = row.motif_call
+        table.iat[i, table.columns.get_loc("known_motif")] = row.known_motif
+    return table

@@ -1,0 +1,220 @@
+"""GradCAM maps to motifs: weighted hierarchical clustering (POLARIS appendix), the
+best-matching known motif, GradCAM diffusion (POLARIS eq. 3) and per-variant motif calls.
+
+Clustering, as the POLARIS appendix describes it, for one map ``x`` of length L:
+
+1. scale the map to 0..1 (``s = x / max(x)``; GradCAM maps are >= 0 after the ReLU);
+2. distance between positions ``D_ij = a * |s_i - s_j| + (1 - a) * |i - j|``;
+3. complete-linkage hierarchical clustering of D, tree cut at height ``h``;
+4. clusters whose mean scaled score ``> m`` are motifs, the others valleys.
+
+Positions ``i, j`` are in **nucleotides** of the (stretched) map, not rescaled to 0..1. That is
+what the appendix's worked example shows (the sequence-distance matrix holds raw base-pair
+gaps 0..8) and what makes its defaults sensible: with ``a = 0.9, h = 1`` complete linkage
+keeps two positions together only if ``0.1 * |i - j| <= 1``, so a motif is at most 11 nt long
+(RNAcompete motifs are 7 nt), and a plateau is split where scores differ by more than
+``(1 - 0.1 |i - j|) / 0.9``. With positions scaled to 0..1 the position term would be
+negligible and whole windows would merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from varbind.encoding import ALPHABET
+
+ALPHA, HEIGHT, MIN_SCORE = 0.9, 1.0, 0.5
+CALLS = ("LOST", "GAINED", "WEAKENED", "NONE")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One cluster of a map: positions ``[start, end)`` (0-based window indices, members may
+    skip a base when a neighbour's score differs), mean scaled score, motif or valley."""
+
+    start: int
+    end: int
+    score: float
+    is_motif: bool
+    members: tuple[int, ...]
+
+
+def scale_map(x: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """Map (L,) to 0..1 by dividing by ``scale`` (default its maximum); all-zero maps stay 0."""
+    x = np.clip(np.nan_to_num(np.asarray(x, np.float64)), 0, None)
+    top = float(x.max()) if scale is None and x.size else float(scale or 0)
+    return x / top if top > 0 else np.zeros_like(x)
+
+
+def distance_matrix(s: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """(L, L) ``alpha * |s_i - s_j| + (1 - alpha) * |i - j|`` for a scaled map ``s`` (L,)."""
+    pos = np.arange(len(s), dtype=np.float64)
+    gap = np.abs(pos[:, None] - pos[None, :])
+    return alpha * np.abs(s[:, None] - s[None, :]) + (1 - alpha) * gap
+
+
+def cluster_map(x: np.ndarray, alpha: float = ALPHA, height: float = HEIGHT,
+                min_score: float = MIN_SCORE, scale: float | None = None,
+                method: str = "complete") -> list[Cluster]:
+    """Clusters of one GradCAM map (L,), ordered by start; see the module docstring.
+
+    ``scale`` divides the map instead of its own maximum (use one scale for a ref and an
+    alt map so that their scores compare).
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    s = scale_map(x, scale)
+    if len(s) == 0:
+        return []
+    if len(s) == 1:
+        labels = np.array([1])
+    else:
+        condensed = squareform(distance_matrix(s, alpha), checks=False)
+        labels = fcluster(linkage(condensed, method=method), t=height, criterion="distance")
+    clusters = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        score = float(s[members].mean())
+        clusters.append(Cluster(int(members.min()), int(members.max()) + 1, score,
+                                score > min_score, tuple(int(m) for m in members)))
+    return sorted(clusters, key=lambda c: c.start)
+
+
+def motif_clusters(x: np.ndarray, **kwargs) -> list[Cluster]:
+    """Only the motif clusters of a map."""
+    return [c for c in cluster_map(x, **kwargs) if c.is_motif]
+
+
+def span_sequences(codes: np.ndarray, clusters: Sequence[Cluster]) -> list[str]:
+    """The window's bases under each cluster span; ``codes`` (L,) uint8."""
+    letters = np.frombuffer(b"ACGTN", np.uint8)
+    return [letters[codes[c.start:c.end]].tobytes().decode() for c in clusters]
+
+
+# ----------------------------------------------------------------------------- known motifs
+
+
+def best_match_score(seq: str, log_odds: np.ndarray) -> float:
+    """Best log-odds of a PWM (W, 4) against ``seq`` over every offset, as a fraction of the
+    PWM's best possible score (1 = the full consensus is in the span).
+
+    The motif slides along the span and may hang off either end by up to ``W - 4`` columns;
+    columns off the span score 0, so a partial match scores less than a whole one.
+    """
+    codes = np.array([ALPHABET.find(b) for b in seq.upper().replace("U", "T")])
+    w = len(log_odds)
+    top = log_odds.max(axis=1).sum()  # columns off the span's edge score 0
+    best = -np.inf
+    n = len(codes)
+    min_overlap = min(4, w, n)
+    for offset in range(-(n - min_overlap), w - min_overlap + 1):
+        # motif column c aligns with span position c - offset
+        cols = np.arange(max(0, offset), min(w, offset + n))
+        bases = codes[cols - offset]
+        got = np.where(bases >= 0, log_odds[cols, np.clip(bases, 0, 3)],
+                       log_odds[cols].min(axis=1)).sum()
+        best = max(best, got / top)
+    return float(best)
+
+
+def rank_known_motifs(seqs: Sequence[str], motifs=None) -> list[tuple[str, str, float]]:
+    """Known motifs ranked by how well they match a set of spans.
+
+    Returns ``[(rbp, motif_id, score)]`` best first; ``score`` is the mean over spans of
+    :func:`best_match_score`.
+    """
+    from varbind.motifs import read_meme
+
+    motifs = read_meme() if motifs is None else motifs
+    seqs = [s for s in seqs if len(s) >= 3]
+    if not seqs:
+        return []
+    ranked = []
+    for m in motifs:
+        lo = m.log_odds()
+        ranked.append((m.rbp, m.id, float(np.mean([best_match_score(s, lo) for s in seqs]))))
+    return sorted(ranked, key=lambda r: -r[2])
+
+
+# ----------------------------------------------------------------------------- diffusion
+
+
+def map_diffusion(x: np.ndarray) -> float:
+    """POLARIS eq. 3 for one map: ``sum(x log(1/x)) / sum(x)`` (0 log 0 = 0); NaN if empty."""
+    x = np.clip(np.asarray(x, np.float64), 0, None)
+    total = x.sum()
+    if total <= 0:
+        return float("nan")
+    pos = x[x > 0]
+    return float(-(pos * np.log(pos)).sum() / total)
+
+
+def gradcam_diffusion(maps: np.ndarray) -> float:
+    """Diffusion of an RBP: the mean of :func:`map_diffusion` over its positive windows'
+    maps (N, L); all-zero maps are skipped."""
+    values = np.array([map_diffusion(m) for m in maps])
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else float("nan")
+
+
+# ----------------------------------------------------------------------------- variant calls
+
+
+@dataclass(frozen=True)
+class MotifCall:
+    """The motif call at a variant: ``call`` in LOST / GAINED / WEAKENED / NONE, the ref and
+    alt motif clusters touching the variant (or None), and the alt/ref GradCAM mass ratio
+    over the ref motif."""
+
+    call: str
+    ref: Cluster | None
+    alt: Cluster | None
+    mass_ratio: float
+
+
+def _touching(clusters: Sequence[Cluster], site: tuple[int, int], pad: int) -> Cluster | None:
+    lo, hi = site
+    hits = [c for c in clusters if c.is_motif and c.start < hi + pad and c.end > lo - pad]
+    return max(hits, key=lambda c: c.score) if hits else None
+
+
+def call_motif_change(ref_map: np.ndarray, alt_map: np.ndarray, ref_site: tuple[int, int],
+                      alt_site: tuple[int, int], alpha: float = ALPHA, height: float = HEIGHT,
+                      min_score: float = MIN_SCORE, pad: int = 0,
+                      weakened: float = 0.75) -> MotifCall:
+    """Compare the motifs of a ref and an alt GradCAM map at the variant.
+
+    Both maps are scaled by one factor (the larger maximum), so that a motif that fades in the
+    alt map falls below ``min_score``. ``ref_site``/``alt_site`` are the ``[start, end)``
+    window indices of the variant in each window (an insertion's inserted bases; a
+    deletion's anchor base). ``pad`` widens the site.
+
+    LOST: a ref motif touches the site and no alt motif does. GAINED: the reverse. WEAKENED:
+    both, and the alt map's mass over the ref motif span is below ``weakened`` times the ref's.
+    NONE otherwise.
+    """
+    ref_map = np.clip(np.nan_to_num(np.asarray(ref_map, np.float64)), 0, None)
+    alt_map = np.clip(np.nan_to_num(np.asarray(alt_map, np.float64)), 0, None)
+    scale = max(ref_map.max(initial=0), alt_map.max(initial=0))
+    kwargs = dict(alpha=alpha, height=height, min_score=min_score, scale=scale)
+    ref_motif = _touching(cluster_map(ref_map, **kwargs), ref_site, pad)
+    alt_motif = _touching(cluster_map(alt_map, **kwargs), alt_site, pad)
+    ratio = float("nan")
+    if ref_motif is not None:
+        shift = alt_site[0] - ref_site[0]  # same genome bases before the variant
+        ref_mass = ref_map[ref_motif.start:ref_motif.end].sum()
+        lo, hi = max(0, ref_motif.start + shift), max(0, ref_motif.end + shift)
+        ratio = float(alt_map[lo:hi].sum() / ref_mass) if ref_mass > 0 else float("nan")
+    if ref_motif is not None and alt_motif is None:
+        call = "LOST"
+    elif ref_motif is None and alt_motif is not None:
+        call = "GAINED"
+    elif ref_motif is not None and np.isfinite(ratio) and ratio < weakened:
+        call = "WEAKENED"
+    else:
+        call = "NONE"
+    return MotifCall(call, ref_motif, alt_motif, ratio)

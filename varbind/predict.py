@@ -1,0 +1,127 @@
+"""Batched model calls: the one place that cuts work into batches.
+
+:func:`predict` runs any per-batch function (a forward pass by default; attribution passes
+integrated gradients or GradCAM) over model inputs in batches. :func:`predict_alleles` is the
+ref/alt loop of variant scoring: it builds each model's inputs from canonical windows with
+:func:`varbind.inputs.build_inputs` and applies the function to every reference and alternate
+window, so attribution reuses the very same loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from varbind.inputs import WindowBatch, build_inputs
+
+#: ``func(model, inputs) -> array``: inputs is the list of arrays of one batch, in the order of
+#: the model's inputs; the result's first axis is the batch.
+BatchFunction = Callable[[object, list[np.ndarray]], np.ndarray]
+
+#: Smallest padded batch; partial batches are padded up to a power of two at least this big so
+#: that a compiled model sees only a handful of shapes.
+MIN_BUCKET = 32
+
+
+def forward(model, inputs: list[np.ndarray]) -> np.ndarray:
+    """One forward pass through ``model.predict_on_batch``; returns (n, K) float32."""
+    out = model.predict_on_batch(inputs[0] if len(inputs) == 1 else inputs)
+    if isinstance(out, (list, tuple)):  # one output per RBP: (n, 1) each
+        out = np.concatenate([np.asarray(o).reshape(len(o), -1) for o in out], axis=-1)
+    return np.asarray(out, dtype=np.float32)
+
+
+def _bucket(n: int, batch_size: int) -> int:
+    size = MIN_BUCKET
+    while size < n:
+        size *= 2
+    return min(size, batch_size) if n <= batch_size else n
+
+
+def predict(model, inputs: Sequence[np.ndarray], batch_size: int = 1024,
+            func: BatchFunction = forward) -> np.ndarray:
+    """Apply ``func`` to ``inputs`` in batches and join the results.
+
+    Parameters
+    ----------
+    model : a Keras model (or whatever ``func`` expects)
+    inputs : arrays with the same first axis N, in the model's input order
+    batch_size : rows per call; a last, partial batch is zero-padded to a power of two (at
+        least :data:`MIN_BUCKET`) so compiled graphs are reused, and the padding is dropped
+    func : ``func(model, batch_inputs) -> (n, ...)``; :func:`forward` by default
+
+    Returns
+    -------
+    np.ndarray, shape (N, ...): the per-batch results concatenated.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    n = len(inputs[0]) if inputs else 0
+    parts = []
+    for lo in range(0, n, batch_size):
+        batch = [x[lo:lo + batch_size] for x in inputs]
+        rows = len(batch[0])
+        size = _bucket(rows, batch_size)
+        if size > rows:
+            batch = [np.concatenate([x, np.zeros((size - rows, *x.shape[1:]), x.dtype)])
+                     for x in batch]
+        parts.append(np.asarray(func(model, batch))[:rows])
+    if not parts:
+        return np.zeros((0,), dtype=np.float32)
+    return np.concatenate(parts, axis=0)
+
+
+@dataclass
+class AlleleScores:
+    """One model's results for the windows of a chunk.
+
+    ref : (M, ...) result for each reference window
+    alt : (N, ...) result for each alternate window
+    """
+
+    ref: np.ndarray
+    alt: np.ndarray
+
+
+def predict_alleles(bundles: Sequence, ref: WindowBatch, alt: WindowBatch,
+                    batch_size: int = 1024, func: BatchFunction = forward,
+                    prepare: Callable[[object, WindowBatch], WindowBatch] | None = None,
+                    ) -> dict[str, AlleleScores]:
+    """Run every model of a set on reference and alternate windows: the ref/alt loop.
+
+    Parameters
+    ----------
+    bundles : loaded :class:`varbind.bundle.ModelBundle` objects
+    ref : M reference windows (widest lengths the set needs; each model crops its own)
+    alt : N alternate windows, same widths
+    batch_size : rows per model call
+    func : per-batch function (see :func:`predict`): a forward pass, or an attribution
+    prepare : optional ``prepare(bundle, batch) -> batch`` completing the joined ref + alt
+        batch for one model (its cell type's expression, its structure profiles)
+
+    Returns
+    -------
+    dict bundle name -> :class:`AlleleScores` with ``ref`` (M, ...) and ``alt`` (N, ...).
+    Reference and alternate windows go through one call sequence, and a reference shared by
+    several ALTs is one row of ``ref``.
+    """
+    both = concat_batches(ref, alt)
+    out = {}
+    for bundle in bundles:
+        batch = prepare(bundle, both) if prepare is not None else both
+        inputs = build_inputs(bundle.meta.inputs, batch)
+        result = predict(bundle.model, inputs, batch_size=batch_size, func=func)
+        out[bundle.name] = AlleleScores(ref=result[:len(ref)], alt=result[len(ref):])
+    return out
+
+
+def concat_batches(a: WindowBatch, b: WindowBatch) -> WindowBatch:
+    """Rows of ``a`` then rows of ``b`` (fields missing from either are dropped)."""
+    def join(x, y):
+        return None if x is None or y is None else np.concatenate([x, y])
+    extra = {k: np.concatenate([a.extra[k], b.extra[k]]) for k in a.extra if k in b.extra}
+    return WindowBatch(seq=join(a.seq, b.seq), region=join(a.region, b.region),
+                       expression=join(a.expression, b.expression),
+                       structure=join(a.structure, b.structure), extra=extra)

@@ -1,0 +1,936 @@
+"""Score a VCF: every allele's windows on its transcribed strand(s) through every model.
+
+:func:`score_vcf` is the one function that does the work (the CLI and the Dask layer both call
+it). It streams the VCF in chunks of ``batch_size`` records, so memory does not grow with the
+number of variants, and for each chunk:
+
+1. reads the records (:mod:`varbind.variants`), checks contig, position and REF against the
+   FASTA and classifies ALTs that are not sequence;
+2. normalises each ALT to an event and finds its strand(s), gene and expression
+   (:mod:`varbind.context`);
+3. builds reference windows (one per distinct event span and strand, shared by the ALTs) and
+   alternate windows with their region classes (:mod:`varbind.windows`);
+4. runs every model on them in batches (:mod:`varbind.predict`) and takes deltas
+   (:mod:`varbind.deltas`);
+5. writes the annotated VCF and the table (:mod:`varbind.writers`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import json
+import logging
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from varbind import __version__
+from varbind.context import Annotation
+from varbind.deltas import DEFAULT_EFFECT_THRESHOLD, compute_deltas, consequence
+from varbind.encoding import REGION_CLASSES, encode
+from varbind.errors import InputFileError, ModelBundleError, VarbindError
+from varbind.files import atomic_output, file_digest
+from varbind.genome import ContigResolver, Genome
+from varbind.inputs import WindowBatch, crop_center, required_lengths
+from varbind.predict import BatchFunction, forward, predict_alleles
+from varbind.variants import Event, Record, Variant, classify_alt, normalize
+from varbind.windows import AlleleWindows, allele_centers, allele_windows, gather_spans
+from varbind.writers import (
+    TABLE_COLUMNS,
+    TableWriter,
+    VcfWriter,
+    format_float,
+    table_kind,
+    vcf_kind,
+)
+
+log = logging.getLogger(__name__)
+
+RECORD_REASONS = ("unknown_contig", "off_contig", "ref_mismatch")
+
+
+@dataclass
+class ScoreOptions:
+    """Everything one scoring run needs.
+
+    vcf : input VCF, VCF.gz or BCF
+    fasta : reference FASTA (plain or bgzip, indexed or indexable)
+    models : a model bundle or a directory of bundles (a model set)
+    output : annotated VCF to write (``.vcf`` or ``.vcf.gz``; bgzipped and indexed), or None
+    table : per-allele table (``.tsv``, ``.tsv.gz`` or ``.parquet``), or None
+    gtf : GTF/GFF3 annotation (strands, genes, region classes); None only with all_strands
+    expression : expression table (needed by models with an expression input)
+    rbps : RBP names to report, or None for every RBP of the set
+    region : ``chrom``, ``chrom:start-end`` (1-based, inclusive) to score only that region,
+        through the VCF's index
+    batch_size : records per chunk and windows per model call
+    min_delta : VARBIND entries are written for |delta| >= this
+    effect_threshold : |delta| from which Consequence is binding_loss / binding_gain
+    strict : a REF mismatch (or unknown contig) stops the run with an error
+    all_strands : score both strands of every variant, annotated or not
+    cell_type : expression column; default each model's own cell line
+    summary : JSON run summary; default ``<output>.summary.json`` (or beside the table)
+    progress : show a tqdm progress bar on stderr
+    command : the command line, for the provenance header
+    annotation_cache : folder for the parsed-annotation cache (default: the index's own)
+    """
+
+    vcf: str | Path
+    fasta: str | Path
+    models: str | Path
+    output: str | Path | None = None
+    table: str | Path | None = None
+    gtf: str | Path | None = None
+    expression: str | Path | None = None
+    rbps: list[str] | None = None
+    region: str | None = None
+    batch_size: int = 1024
+    min_delta: float = 0.0
+    effect_threshold: float = DEFAULT_EFFECT_THRESHOLD
+    strict: bool = False
+    all_strands: bool = False
+    cell_type: str | None = None
+    summary: str | Path | None = None
+    progress: bool = False
+    command: str = ""
+    annotation_cache: str | Path | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did. Counts of alleles by reason include every ALT of every record."""
+
+    records: int = 0
+    records_scored: int = 0
+    records_not_scored: dict = field(default_factory=dict)
+    alleles: int = 0
+    alleles_scored: int = 0
+    alleles_not_scored: dict = field(default_factory=dict)
+    flags: dict = field(default_factory=dict)
+    strands_scored: dict = field(default_factory=dict)
+    windows: int = 0
+    models: list = field(default_factory=list)
+    rbps: int = 0
+    seconds: float = 0.0
+    variants_per_second: float = 0.0
+    outputs: dict = field(default_factory=dict)
+    top_effects: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def text(self) -> str:
+        """A few lines for the terminal."""
+        lines = [f"records: {self.records} read, {self.records_scored} scored"
+                 f" ({self.alleles_scored} of {self.alleles} ALT alleles) with "
+                 f"{len(self.models)} model(s), {self.rbps} RBPs in {self.seconds:.1f} s "
+                 f"({self.variants_per_second:.0f} variants/s)"]
+        if self.alleles_not_scored:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.alleles_not_scored.items()))
+            lines.append(f"alleles not scored: {reasons}")
+        if self.flags:
+            lines.append("flagged: " + ", ".join(f"{k} {v}" for k, v in sorted(self.flags.items())))
+        for eff in self.top_effects[:5]:
+            lines.append(f"  {eff['chrom']}:{eff['pos']} {eff['ref']}>{eff['alt']} "
+                         f"{eff['strand']} {eff['gene'] or '-'} {eff['rbp']} "
+                         f"delta {eff['delta']:+.3f}")
+        for kind, path in self.outputs.items():
+            lines.append(f"{kind}: {path}")
+        return "\n".join(lines)
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk produced; passed to ``on_chunk`` observers (e.g. attribution).
+
+    records : the chunk's :class:`Record` objects, in input order
+    alleles : DataFrame, one row per ALT (record, alt_index, status, event)
+    units : DataFrame, one row per scored (allele, strand): record, alt_index, strand, gene,
+        region, ref_unit, flags
+    ref_windows, alt_windows : the windows the models saw (widest lengths of the set)
+    scores : model name -> :class:`varbind.predict.AlleleScores`
+    """
+
+    records: list
+    alleles: pd.DataFrame
+    units: pd.DataFrame
+    ref_windows: WindowBatch | None
+    alt_windows: WindowBatch | None
+    scores: dict
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+class Scorer:
+    """Loaded inputs of one run: genome, annotation, models and the widths they need."""
+
+    def __init__(self, options: ScoreOptions):
+        self.options = options
+        if options.batch_size < 1:
+            raise VarbindError(f"--batch-size must be at least 1, got {options.batch_size}")
+        self.genome = Genome(options.fasta)
+        self.annotation = self._load_annotation()
+        self.bundles = self._load_models()
+        self.widths = self._widths()
+        self.cell_types = self._cell_types()
+        if self.annotation.cell_type is None:  # used to choose among overlapping genes
+            self.annotation.cell_type = next(iter(self.cell_types.values()), None)
+        self.labels = self._rbp_labels()
+        self._structure = None
+
+    def _load_annotation(self) -> Annotation:
+        opts = self.options
+        index = expression = None
+        if opts.gtf is not None:
+            from varbind.annotations.index import AnnotationIndex
+
+            path = Path(opts.gtf)
+            if not path.exists():
+                raise InputFileError("annotation file not found", path=path,
+                                     fix="pass --gtf with an existing GTF/GFF3")
+            index = AnnotationIndex.from_gtf(path, cache_dir=opts.annotation_cache)
+        elif not opts.all_strands:
+            raise VarbindError("no annotation given: varbind needs the transcribed strand of "
+                               "each variant", fix="pass --gtf GTF (or --all-strands to score "
+                                                   "both strands without one)")
+        if opts.expression is not None:
+            from varbind.annotations.expression import ExpressionTable
+
+            path = Path(opts.expression)
+            if not path.exists():
+                raise InputFileError("expression table not found", path=path,
+                                     fix="pass --expression with an existing TSV/CSV")
+            expression = ExpressionTable.read(path)
+            if opts.cell_type is not None and opts.cell_type not in expression.cell_types:
+                raise VarbindError(f"--cell-type {opts.cell_type!r} is not a column of "
+                                   f"{path}", fix="choose from: "
+                                   + ", ".join(expression.cell_types))
+        return Annotation(index, expression, cell_type=opts.cell_type)
+
+    def _load_models(self) -> list:
+        from varbind.bundle import load_model_set
+
+        rbps = self.options.rbps
+        bundles = load_model_set(self.options.models, rbps=rbps)
+        if not bundles:
+            raise ModelBundleError("the model set is empty", path=self.options.models,
+                                   fix="pass a bundle or a directory of bundles")
+        for b in bundles:
+            kinds = {c.kind for s in b.meta.inputs for c in s.components}
+            if "region" in kinds and self.annotation.index is None:
+                raise VarbindError(f"model {b.name} needs region classes",
+                                   fix="pass --gtf with the annotation")
+            if "expression" in kinds and self.annotation.expression is None:
+                raise VarbindError(f"model {b.name} needs gene expression",
+                                   fix="pass --expression with a TPM table")
+            if b.meta.strand != "transcript":
+                raise ModelBundleError(f"strand convention {b.meta.strand!r} is not supported",
+                                       path=b.path, fix="set \"strand\": \"transcript\"")
+        return bundles
+
+    def _widths(self) -> dict[str, int]:
+        need: dict[str, int] = {"sequence": 1, "region": 0}
+        for b in self.bundles:
+            for kind, length in required_lengths(b.meta.inputs).items():
+                need[kind] = max(need.get(kind, 0), length)
+        return need
+
+    def _cell_types(self) -> dict[str, str | None]:
+        """Expression column per model: --cell-type, else the model's cell line if the table
+        has it, else the table's first column."""
+        table = self.annotation.expression
+        out: dict[str, str | None] = {}
+        for b in self.bundles:
+            if table is None:
+                out[b.name] = None
+            elif self.options.cell_type:
+                out[b.name] = self.options.cell_type
+            elif b.meta.cell_line in table.cell_types:
+                out[b.name] = b.meta.cell_line
+            else:
+                out[b.name] = table.cell_types[0]
+                if any(c.kind == "expression" for s in b.meta.inputs for c in s.components):
+                    log.warning("model %s was trained on %s, which the expression table lacks;"
+                                " using %s (set --cell-type)", b.name, b.meta.cell_line,
+                                out[b.name])
+        return out
+
+    def _rbp_labels(self) -> dict[str, list[tuple[int, str, str]]]:
+        """Per model: (output column, RBP, label) of every reported RBP. The label is the RBP
+        name, or ``RBP@model`` when several models of the set predict that RBP."""
+        wanted = set(self.options.rbps) if self.options.rbps else None
+        counts = Counter(r for b in self.bundles for r in b.meta.rbps
+                         if wanted is None or r in wanted)
+        out = {}
+        for b in self.bundles:
+            out[b.name] = [(k, r, r if counts[r] == 1 else f"{r}@{b.name}")
+                           for k, r in enumerate(b.meta.rbps) if wanted is None or r in wanted]
+        return out
+
+    @property
+    def n_rbps(self) -> int:
+        return sum(len(v) for v in self.labels.values())
+
+    # -- provenance
+
+    def header_lines(self) -> list[str]:
+        """Provenance header lines; run-specific ones start with ``##varbind_run``."""
+        opts = self.options
+        fai = Path(str(self.genome.path) + ".fai")
+        lines = [f"##varbind_version={__version__}",
+                 f"##varbind_reference=<File=\"{self.genome.path.name}\","
+                 f"Contigs={len(self.genome.lengths)},"
+                 f"FaiHash={file_digest(fai) if fai.exists() else '.'}>"]
+        if opts.gtf is not None:
+            lines.append(f"##varbind_annotation=<File=\"{Path(opts.gtf).name}\","
+                         f"Hash={file_digest(opts.gtf)}>")
+        if opts.expression is not None:
+            lines.append(f"##varbind_expression=<File=\"{Path(opts.expression).name}\","
+                         f"Hash={file_digest(opts.expression)}>")
+        for b in self.bundles:
+            m = b.meta
+            lines.append(f"##varbind_model=<ID={b.name},Hash={b.digest},"
+                         f"Architecture={m.architecture},Output={m.output},Window={m.window},"
+                         f"CellLine={m.cell_line},ExpressionColumn="
+                         f"{self.cell_types[b.name] or '.'},GenomeBuild={m.genome_build},"
+                         f"RBPs={'/'.join(lab for _, _, lab in self.labels[b.name])}>")
+        lines.append(f"##varbind_parameters=<MinDelta={opts.min_delta},"
+                     f"EffectThreshold={opts.effect_threshold},AllStrands={opts.all_strands},"
+                     f"Strict={opts.strict},NRichFraction={_n_rich()},"
+                     f"Region={opts.region or '.'}>")
+        if opts.command:
+            lines.append(f"##varbind_runCommand={opts.command}")
+        lines.append(f"##varbind_runDate={time.strftime('%Y-%m-%dT%H:%M:%S%z')}")
+        return lines
+
+    # -- per-model inputs
+
+    def prepare(self, bundle, batch: WindowBatch) -> WindowBatch:
+        """The batch as ``bundle`` needs it: its cell type's expression, its structure."""
+        kinds = {c.kind for s in bundle.meta.inputs for c in s.components}
+        expression = structure = None
+        if "expression" in kinds:
+            expression = self.annotation.expression_at(batch.extra["gene_row"],
+                                                       self.cell_types[bundle.name])
+        if "structure" in kinds:
+            structure = self._fold(batch.seq, required_lengths(bundle.meta.inputs)["structure"])
+        return WindowBatch(seq=batch.seq, region=batch.region, expression=expression,
+                           structure=structure, extra=batch.extra)
+
+    def _fold(self, seq: np.ndarray, length: int) -> np.ndarray:
+        """RNAplfold profiles of each model's own window, padded back to the full width."""
+        if self._structure is None:
+            from varbind.training.structure import StructureProfiler
+
+            self._structure = StructureProfiler()
+        profiles = self._structure.profiles(crop_center(seq, length))
+        out = np.zeros(seq.shape + (2,), dtype=np.float32)
+        lo = seq.shape[1] // 2 - length // 2
+        out[:, lo:lo + length] = profiles
+        return out
+
+
+def _n_rich() -> float:
+    from varbind.windows import N_RICH_FRACTION
+
+    return N_RICH_FRACTION
+
+
+# --------------------------------------------------------------------------- reading
+
+
+_REGION = re.compile(r"^([^:\s]+)(?::(\d[\d,]*)(?:-(\d[\d,]*))?)?$")
+
+
+def parse_region(region: str, contigs: list[str]) -> str:
+    """A region string in the VCF's contig naming, checked (``chr1``, ``chr1:100-200``)."""
+    m = _REGION.match(region.strip())
+    if not m:
+        raise VarbindError(f"--region {region!r} is not a region",
+                           fix="write chrom, chrom:start or chrom:start-end (1-based)")
+    chrom, start, end = m.group(1), m.group(2), m.group(3)
+    name = ContigResolver(contigs).resolve(chrom) if contigs else chrom
+    if name is None:
+        raise VarbindError(f"--region contig {chrom!r} is not in the VCF",
+                           fix=f"choose from: {', '.join(contigs[:10])}")
+    if start is None:
+        return name
+    s = int(start.replace(",", ""))
+    e = int(end.replace(",", "")) if end else None
+    if s < 1 or (e is not None and e < s):
+        raise VarbindError(f"--region {region!r} has an empty or invalid span",
+                           fix="use 1-based start <= end")
+    return f"{name}:{s}-{e}" if e is not None else f"{name}:{s}"
+
+
+def open_vcf(path: str | Path):
+    """Open a VCF/VCF.gz/BCF with cyvcf2, with htslib's own messages silenced."""
+    import cyvcf2
+    from cyvcf2.cyvcf2 import set_htslib_log_level
+
+    set_htslib_log_level(0)  # errors are reported by varbind, on one line
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError("VCF not found", path=path, fix="check the path")
+    try:
+        return cyvcf2.VCF(str(path), lazy=True, threads=1)
+    except (OSError, ValueError, Exception) as exc:
+        raise InputFileError(f"cannot read as VCF/BCF ({exc})", path=path,
+                             fix="check it is VCF, bgzipped VCF or BCF with a #CHROM header") \
+            from None
+
+
+def iter_records(vcf, path, region: str | None) -> Iterator:
+    """cyvcf2 records of the file or of one region, with parse errors made one-line."""
+    if region is not None:
+        try:
+            it = vcf(region)
+        except Exception as exc:
+            raise InputFileError(f"cannot query region {region} ({exc})", path=path,
+                                 fix="index the VCF (tabix -p vcf, or bcftools index) or "
+                                     "drop --region") from None
+    else:
+        it = iter(vcf)
+    n = 0
+    while True:
+        try:
+            rec = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:
+            line = _bad_line(path, n)
+            where = f"record {n + 1}" + (f" ({line})" if line else "")
+            raise InputFileError(f"malformed VCF {where}: {exc}", path=path,
+                                 fix="fix or remove the record (bcftools view reports it "
+                                     "too)") from None
+        n += 1
+        yield rec
+
+
+def _bad_line(path, n_good: int) -> str:
+    """First 60 characters of the data line after ``n_good`` good records (text VCF only)."""
+    from varbind.files import open_text
+
+    try:
+        with open_text(path) as fh:
+            seen = 0
+            for line in fh:
+                if line.startswith("#"):
+                    continue
+                if seen == n_good:
+                    text = line.rstrip("\n").replace("\t", " ")
+                    return text[:60] + ("..." if len(text) > 60 else "")
+                seen += 1
+    except (OSError, UnicodeDecodeError, EOFError):
+        return ""
+    return ""
+
+
+def chunks(iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --------------------------------------------------------------------------- one chunk
+
+
+def check_records(genome: Genome, records: list[Record]) -> list[str | None]:
+    """Per record: ``unknown_contig``, ``off_contig``, ``ref_mismatch`` or None (fine)."""
+    out: list[str | None] = [None] * len(records)
+    by_contig: dict[str, list[int]] = {}
+    for i, rec in enumerate(records):
+        name = genome.resolve(rec.chrom)
+        if name is None:
+            out[i] = "unknown_contig"
+        elif rec.start < 0 or rec.end > genome.lengths[name]:
+            out[i] = "off_contig"
+        elif not rec.ref or not re.fullmatch(r"[ACGTN]+", rec.ref):
+            continue  # the alleles report invalid_allele
+        else:
+            by_contig.setdefault(name, []).append(i)
+    for name, rows in by_contig.items():
+        width = max(len(records[i].ref) for i in rows)
+        starts = np.array([records[i].start for i in rows], dtype=np.int64)
+        positions = starts[:, None] + np.arange(width)[None, :]
+        bases = gather_spans(lambda lo, hi, n=name: genome.fetch_codes(n, lo, hi),
+                             positions, 4, np.uint8)
+        for j, i in enumerate(rows):
+            ref = records[i].ref
+            if not np.array_equal(bases[j, :len(ref)], encode(ref)):
+                out[i] = "ref_mismatch"
+    return out
+
+
+class ChunkScorer:
+    """Scores one chunk of records with a :class:`Scorer`'s inputs."""
+
+    def __init__(self, scorer: Scorer, func: BatchFunction = forward):
+        self.s = scorer
+        self.func = func
+
+    def alleles(self, records: list[Record], record_status: list[str | None]) -> pd.DataFrame:
+        """One row per ALT: record, alt_index, alt, status (None = scorable), event."""
+        rows = []
+        genome = self.s.genome
+        for i, rec in enumerate(records):
+            if not rec.alts:
+                rows.append((i, -1, ".", record_status[i] or "no_alt", None))
+                continue
+            for j, alt in enumerate(rec.alts):
+                status = record_status[i] or classify_alt(rec.ref, alt)
+                event = None
+                if status is None:
+                    name = genome.resolve(rec.chrom)
+                    event = normalize(Variant(rec.chrom, rec.pos, rec.ref, alt),
+                                      lambda lo, hi, n=name: genome.fetch(n, lo, hi))
+                rows.append((i, j, alt, status, event))
+        return pd.DataFrame(rows, columns=["record", "alt_index", "alt", "status", "event"])
+
+    def units(self, records: list[Record], alleles: pd.DataFrame) -> pd.DataFrame:
+        """One row per scorable (allele, strand); marks alleles outside transcripts."""
+        scorable = alleles.index[alleles["status"].isna()].to_numpy()
+        parts = []
+        for chrom, idx in _group_by(scorable, [records[alleles.at[a, "record"]].chrom
+                                               for a in scorable]):
+            events: list[Event] = [alleles.at[a, "event"] for a in idx]
+            positions = np.array([e.start for e in events], dtype=np.int64)
+            sites = self.s.annotation.site_strands(chrom, positions, self.s.options.all_strands)
+            covered = np.zeros(len(idx), dtype=bool)
+            covered[sites.site] = True
+            for a in np.asarray(idx)[~covered]:
+                alleles.at[a, "status"] = "outside_transcript"
+            if len(sites.site) == 0:
+                continue
+            starts = positions[sites.site]
+            ends = np.array([events[k].end for k in sites.site], dtype=np.int64)
+            centres = allele_centers(starts, ends - starts, sites.strand)
+            region = self.s.annotation.region_at(chrom, centres, sites.strand)
+            parts.append(pd.DataFrame({
+                "allele": np.asarray(idx)[sites.site], "chrom": chrom, "start": starts,
+                "end": ends, "strand": sites.strand, "gene_id": sites.gene_id,
+                "gene_name": sites.gene_name, "transcribed": sites.transcribed,
+                "gene_row": sites.gene_row,
+                "region": np.asarray(REGION_CLASSES, dtype=object)[region]}))
+        if not parts:
+            return pd.DataFrame(columns=["allele", "chrom", "start", "end", "strand", "gene_id",
+                                         "gene_name", "transcribed", "gene_row", "region"])
+        units = pd.concat(parts, ignore_index=True)
+        units["record"] = alleles.loc[units["allele"], "record"].to_numpy()
+        units["alt_index"] = alleles.loc[units["allele"], "alt_index"].to_numpy()
+        units = units.sort_values(["allele", "strand"], kind="stable",
+                                  key=lambda c: c.map({"+": 0, "-": 1}) if c.name == "strand"
+                                  else c).reset_index(drop=True)
+        key = list(zip(units["chrom"], units["start"], units["end"], units["strand"],
+                       strict=True))
+        ref_ids: dict = {}
+        units["ref_unit"] = [ref_ids.setdefault(k, len(ref_ids)) for k in key]
+        return units
+
+    def windows(self, units: pd.DataFrame, alleles: pd.DataFrame
+                ) -> tuple[WindowBatch, WindowBatch, AlleleWindows, AlleleWindows]:
+        """Reference windows (one per ref_unit) and alternate windows (one per unit)."""
+        refs = units.drop_duplicates("ref_unit").sort_values("ref_unit")
+        inserted = [alleles.at[a, "event"].inserted for a in units["allele"]]
+        ref_w = self._allele_windows(refs, [None] * len(refs))
+        alt_w = self._allele_windows(units, inserted)
+        ref_batch = WindowBatch(seq=ref_w.seq, region=ref_w.region,
+                                extra={"gene_row": refs["gene_row"].to_numpy()})
+        alt_batch = WindowBatch(seq=alt_w.seq, region=alt_w.region,
+                                extra={"gene_row": units["gene_row"].to_numpy()})
+        return ref_batch, alt_batch, ref_w, alt_w
+
+    def _allele_windows(self, frame: pd.DataFrame, blocks: list) -> AlleleWindows:
+        width, rwidth = self.s.widths["sequence"], self.s.widths.get("region", 0)
+        n = len(frame)
+        seq = np.zeros((n, width), dtype=np.uint8)
+        region = np.zeros((n, rwidth), dtype=np.int8) if rwidth else None
+        truncated = np.zeros(n, dtype=bool)
+        n_frac = np.zeros(n, dtype=np.float32)
+        chroms = frame["chrom"].to_numpy()
+        for chrom, rows in _group_by(np.arange(n), chroms):
+            rows = np.asarray(rows)
+            name = self.s.genome.resolve(chrom)
+            w = allele_windows(
+                lambda lo, hi, nm=name: self.s.genome.fetch_codes(nm, lo, hi),
+                self.s.genome.lengths[name], frame["start"].to_numpy()[rows],
+                frame["end"].to_numpy()[rows], [blocks[r] for r in rows],
+                frame["strand"].to_numpy()[rows], width, rwidth,
+                self.s.annotation.region_reader(chrom))
+            seq[rows], truncated[rows], n_frac[rows] = w.seq, w.truncated, w.n_fraction
+            if region is not None:
+                region[rows] = w.region
+        return AlleleWindows(seq=seq, region=region, truncated=truncated, n_fraction=n_frac)
+
+    def __call__(self, records: list[Record]) -> ChunkResult:
+        status = check_records(self.s.genome, records)
+        if self.s.options.strict:
+            for rec, st in zip(records, status, strict=True):
+                if st is not None:
+                    raise InputFileError(_strict_message(rec, st, self.s.genome),
+                                         path=self.s.options.vcf,
+                                         fix="is the VCF on the same build as the FASTA? "
+                                             "(drop --strict to mark and skip such records)")
+        alleles = self.alleles(records, status)
+        units = self.units(records, alleles)
+        if len(units) == 0:
+            return ChunkResult(records, alleles, units, None, None, {})
+        ref_batch, alt_batch, ref_w, alt_w = self.windows(units, alleles)
+        ref_ix = units["ref_unit"].to_numpy()
+        units["truncated"] = alt_w.truncated | ref_w.truncated[ref_ix]
+        units["n_rich"] = alt_w.n_rich | ref_w.n_rich[ref_ix]
+        scores = predict_alleles(self.s.bundles, ref_batch, alt_batch,
+                                 batch_size=self.s.options.batch_size, func=self.func,
+                                 prepare=self.s.prepare)
+        return ChunkResult(records, alleles, units, ref_batch, alt_batch, scores)
+
+
+def _strict_message(rec: Record, status: str, genome: Genome) -> str:
+    where = f"{rec.chrom}:{rec.pos}"
+    if status == "ref_mismatch":
+        found = genome.fetch(rec.chrom, rec.start, rec.end)
+        return f"REF mismatch at {where} (VCF {rec.ref}, genome {found})"
+    if status == "unknown_contig":
+        return f"contig {rec.chrom!r} at {where} is not in the FASTA"
+    return f"{where} lies beyond the end of contig {rec.chrom!r}"
+
+
+def _group_by(items, keys) -> list[tuple[str, list]]:
+    groups: dict[str, list] = {}
+    for item, key in zip(items, keys, strict=True):
+        groups.setdefault(key, []).append(item)
+    return list(groups.items())
+
+
+# --------------------------------------------------------------------------- results
+
+
+def effect_table(scorer: Scorer, result: ChunkResult) -> pd.DataFrame:
+    """One row per scored (allele, strand, model, RBP) with the deltas, in output order."""
+    units = result.units
+    frames = []
+    for m, bundle in enumerate(scorer.bundles):
+        labels = scorer.labels[bundle.name]
+        if not labels or bundle.name not in result.scores:
+            continue
+        cols = np.array([k for k, _, _ in labels])
+        sc = result.scores[bundle.name]
+        d = compute_deltas(sc.ref[:, cols], sc.alt[:, cols], units["ref_unit"].to_numpy(),
+                           output=bundle.meta.output)
+        n_units, k = d.delta.shape
+        rep = np.repeat(np.arange(n_units), k)
+        frames.append(pd.DataFrame({
+            "unit": rep, "model_order": m, "rbp_order": np.tile(np.arange(k), n_units),
+            "rbp": np.tile(np.array([r for _, r, _ in labels], dtype=object), n_units),
+            "label": np.tile(np.array([lab for _, _, lab in labels], dtype=object), n_units),
+            "model": bundle.name, "ref_score": d.ref.ravel(), "alt_score": d.alt.ravel(),
+            "delta": d.delta.ravel(), "logit_delta": d.logit_delta.ravel()}))
+    if not frames:
+        return pd.DataFrame(columns=["unit", "model_order", "rbp_order", "rbp", "label",
+                                     "model", "ref_score", "alt_score", "delta", "logit_delta"])
+    return pd.concat(frames, ignore_index=True).sort_values(
+        ["unit", "model_order", "rbp_order"], kind="stable").reset_index(drop=True)
+
+
+def unit_flags(units: pd.DataFrame) -> np.ndarray:
+    """(U,) status text per unit: ``ok``, then its flags, joined by ``&``
+    (``ok&n_rich&truncated``)."""
+    if len(units) == 0:
+        return np.zeros(0, dtype=object)
+    parts = [np.where(units["n_rich"], "&n_rich", ""),
+             np.where(units["truncated"], "&truncated", ""),
+             np.where(units["transcribed"], "", "&outside_transcript")]
+    return np.array(["ok" + "".join(f) for f in zip(*parts, strict=True)], dtype=object)
+
+
+@dataclass
+class RecordOutput:
+    """Formatted INFO values per record and the table rows of a chunk."""
+
+    info: list[dict[str, str]]
+    table: pd.DataFrame
+    allele_status: list[str]
+    top: list[tuple]
+
+
+def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
+    """INFO values for each record and the table rows of a chunk."""
+    opts = scorer.options
+    alleles, units = result.alleles, result.units
+    effects = effect_table(scorer, result)
+    flags = unit_flags(units)
+    allele_flags: dict[int, set] = {}
+    for a, f in zip(units.get("allele", []), flags, strict=True):
+        allele_flags.setdefault(a, set()).update(x for x in f.split("&") if x != "ok")
+    allele_status = []
+    for a, st in zip(alleles.index, alleles["status"], strict=True):
+        if isinstance(st, str):
+            allele_status.append(st)
+        else:
+            allele_status.append("&".join(["ok", *sorted(allele_flags.get(a, ()))]))
+
+    entries: dict[int, list[str]] = {}
+    best_loss: dict[int, tuple[float, str]] = {}
+    best_gain: dict[int, tuple[float, str]] = {}
+    top: list[tuple] = []
+    if len(effects):
+        u = effects["unit"].to_numpy()
+        allele_of = units["allele"].to_numpy()[u]
+        record_of = units["record"].to_numpy()[u]
+        delta = effects["delta"].to_numpy()
+        cons = consequence(delta, opts.effect_threshold)
+        alt_text = alleles["alt"].to_numpy()[allele_of]
+        gene = units["gene_name"].to_numpy()[u]
+        gene = np.where(gene == "", units["gene_id"].to_numpy()[u], gene)
+        texts = (pd.Series(alt_text, dtype=object) + "|" + cons + "|"
+                 + units["strand"].to_numpy()[u] + "|" + gene + "|"
+                 + units["region"].to_numpy()[u] + "|" + effects["label"].to_numpy() + "|"
+                 + _fmt(effects["ref_score"]) + "|" + _fmt(effects["alt_score"]) + "|"
+                 + _fmt(effects["delta"]) + "|" + _fmt(effects["logit_delta"]))
+        keep = np.abs(delta) >= opts.min_delta
+        for r, t in zip(record_of[keep], texts.to_numpy()[keep], strict=True):
+            entries.setdefault(r, []).append(t)
+        for a, dl, lab in zip(allele_of, delta, effects["label"].to_numpy(), strict=True):
+            if a not in best_loss or -dl > best_loss[a][0]:
+                best_loss[a] = (-dl, lab)
+            if a not in best_gain or dl > best_gain[a][0]:
+                best_gain[a] = (dl, lab)
+        strongest = np.argsort(-np.abs(delta), kind="stable")[:5]
+        recs = result.records
+        for i in strongest:
+            rec = recs[record_of[i]]
+            top.append((abs(float(delta[i])), {
+                "chrom": rec.chrom, "pos": rec.pos, "ref": rec.ref, "alt": alt_text[i],
+                "strand": units["strand"].to_numpy()[u[i]], "gene": gene[i],
+                "rbp": effects["label"].to_numpy()[i], "delta": float(delta[i])}))
+
+    info = []
+    by_record = alleles.groupby("record", sort=True).groups
+    for r in range(len(result.records)):
+        idx = list(by_record.get(r, []))
+        status = [allele_status[alleles.index.get_loc(a)] for a in idx]
+        d: dict[str, str] = {}
+        if r in entries:
+            d["VARBIND"] = ",".join(entries[r])
+        if result.records[r].alts:
+            d["VARBIND_MAX_LOSS"] = ",".join(_best_value(best_loss, a) for a in idx)
+            d["VARBIND_MAX_GAIN"] = ",".join(_best_value(best_gain, a) for a in idx)
+            d["VARBIND_MAX_LOSS_RBP"] = ",".join(_best_label(best_loss, a) for a in idx)
+            d["VARBIND_MAX_GAIN_RBP"] = ",".join(_best_label(best_gain, a) for a in idx)
+        d["VARBIND_STATUS"] = ",".join(status)
+        info.append(d)
+    table = _table_rows(scorer, result, effects, flags, allele_status)
+    return RecordOutput(info=info, table=table, allele_status=allele_status, top=top)
+
+
+def _fmt(values) -> np.ndarray:
+    return np.array([format_float(float(v)) for v in np.asarray(values)], dtype=object)
+
+
+def _best_value(best: dict, a) -> str:
+    if a not in best:
+        return "."
+    return format_float(max(best[a][0], 0.0))
+
+
+def _best_label(best: dict, a) -> str:
+    if a not in best or best[a][0] <= 0:
+        return "."
+    return best[a][1]
+
+
+def _table_rows(scorer, result: ChunkResult, effects: pd.DataFrame, flags: np.ndarray,
+                allele_status: list[str]) -> pd.DataFrame:
+    recs = result.records
+    alleles, units = result.alleles, result.units
+    frames = []
+    if len(effects):
+        u = effects["unit"].to_numpy()
+        rec_i = units["record"].to_numpy()[u]
+        frames.append(pd.DataFrame({
+            "_record": rec_i, "_alt": units["alt_index"].to_numpy()[u],
+            "_strand": (units["strand"].to_numpy()[u] == "-").astype(int), "_order": 0,
+            "_model": effects["model_order"].to_numpy(), "_rbp": effects["rbp_order"].to_numpy(),
+            "alt": alleles["alt"].to_numpy()[units["allele"].to_numpy()[u]],
+            "strand": units["strand"].to_numpy()[u],
+            "gene_id": units["gene_id"].to_numpy()[u],
+            "gene_name": units["gene_name"].to_numpy()[u],
+            "region": units["region"].to_numpy()[u],
+            "rbp": effects["label"].to_numpy(), "model": effects["model"].to_numpy(),
+            "ref_score": effects["ref_score"].to_numpy(np.float32),
+            "alt_score": effects["alt_score"].to_numpy(np.float32),
+            "delta": effects["delta"].to_numpy(np.float32),
+            "logit_delta": effects["logit_delta"].to_numpy(np.float32),
+            "status": flags[u]}))
+    scored_alleles = set(units["allele"]) if len(units) else set()
+    unscored = [(a, st) for a, st in zip(alleles.index, allele_status, strict=True)
+                if a not in scored_alleles]
+    if unscored:
+        idx = [a for a, _ in unscored]
+        frames.append(pd.DataFrame({
+            "_record": alleles.loc[idx, "record"].to_numpy(),
+            "_alt": alleles.loc[idx, "alt_index"].to_numpy(), "_strand": 0, "_order": 0,
+            "_model": 0, "_rbp": 0, "alt": alleles.loc[idx, "alt"].to_numpy(),
+            "strand": "", "gene_id": "", "gene_name": "", "region": "", "rbp": "", "model": "",
+            "ref_score": np.nan, "alt_score": np.nan, "delta": np.nan, "logit_delta": np.nan,
+            "status": [st for _, st in unscored]}))
+    if not frames:
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    table = pd.concat(frames, ignore_index=True)
+    table = table.sort_values(["_record", "_alt", "_strand", "_model", "_rbp"], kind="stable")
+    r = table["_record"].to_numpy()
+    table["chrom"] = [recs[i].chrom for i in r]
+    table["pos"] = np.array([recs[i].pos for i in r], dtype=np.int64)
+    table["id"] = [recs[i].id for i in r]
+    table["ref"] = [recs[i].ref for i in r]
+    for c in ("ref_score", "alt_score", "delta", "logit_delta"):
+        table[c] = table[c].astype(np.float32)
+    return table[TABLE_COLUMNS].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def default_summary_path(options: ScoreOptions) -> Path | None:
+    if options.summary is not None:
+        return Path(options.summary)
+    main = options.output or options.table
+    return Path(str(main) + ".summary.json") if main is not None else None
+
+
+def score_vcf(options: ScoreOptions,
+              on_chunk: Callable[[ChunkResult], None] | None = None,
+              func: BatchFunction = forward) -> RunSummary:
+    """Score every record of ``options.vcf`` (or of ``options.region``) and write the outputs.
+
+    Parameters
+    ----------
+    options : the run's inputs, outputs and parameters
+    on_chunk : called with each :class:`ChunkResult` (windows and raw scores) after scoring,
+        before writing; attribution hooks in here
+    func : per-batch model function (see :mod:`varbind.predict`)
+
+    Returns
+    -------
+    RunSummary (also written as JSON beside the output).
+    """
+    t0 = time.perf_counter()
+    if options.output is None and options.table is None:
+        raise VarbindError("no output given", fix="pass -o out.vcf.gz and/or --tsv out.tsv")
+    vcf_out_kind = vcf_kind(options.output) if options.output is not None else None
+    table_out_kind = table_kind(options.table) if options.table is not None else None
+    vcf = open_vcf(options.vcf)
+    region = parse_region(options.region, list(vcf.seqnames)) if options.region else None
+    scorer = Scorer(options)
+    chunk_scorer = ChunkScorer(scorer, func=func)
+    summary = RunSummary(models=[{"name": b.name, "hash": b.digest, "rbps": len(scorer.labels[
+        b.name])} for b in scorer.bundles], rbps=scorer.n_rbps)
+    not_scored: Counter = Counter()
+    records_not_scored: Counter = Counter()
+    flag_counts: Counter = Counter()
+    strands: Counter = Counter()
+    top: list[tuple] = []
+
+    summary_path = default_summary_path(options)
+    with contextlib.ExitStack() as stack:
+        vcf_writer = table_writer = None
+        if options.output is not None:
+            tmp = stack.enter_context(atomic_output(options.output, suffixes=(".tbi",)))
+            vcf_writer = VcfWriter(tmp, vcf, scorer.header_lines(),
+                                   compressed=vcf_out_kind == "vcf.gz")
+            summary.outputs["vcf"] = str(options.output)
+        if options.table is not None:
+            tmp_t = stack.enter_context(atomic_output(options.table))
+            table_writer = TableWriter(tmp_t, table_out_kind)
+            summary.outputs["table"] = str(options.table)
+        progress = _progress(vcf, options.progress, region)
+        try:
+            for cy_chunk in chunks(iter_records(vcf, options.vcf, region), options.batch_size):
+                records = [Record.from_cyvcf(r) for r in cy_chunk]
+                result = chunk_scorer(records)
+                if on_chunk is not None:
+                    on_chunk(result)
+                out = format_chunk(scorer, result)
+                if vcf_writer is not None:
+                    for rec, info in zip(cy_chunk, out.info, strict=True):
+                        vcf_writer.write(rec, info)
+                if table_writer is not None:
+                    table_writer.write(out.table)
+                _count(summary, result, out, not_scored, records_not_scored, flag_counts,
+                       strands)
+                top = heapq.nlargest(5, top + out.top, key=lambda t: t[0])
+                summary.windows += (len(result.units) + result.units["ref_unit"].nunique()
+                                    if len(result.units) else 0)
+                progress.update(len(records))
+        finally:
+            progress.close()
+        if vcf_writer is not None:
+            vcf_writer.close()
+        if table_writer is not None:
+            table_writer.close()
+        summary.seconds = time.perf_counter() - t0
+        summary.variants_per_second = summary.records / max(summary.seconds, 1e-9)
+        summary.alleles_not_scored = dict(sorted(not_scored.items()))
+        summary.records_not_scored = dict(sorted(records_not_scored.items()))
+        summary.flags = dict(sorted(flag_counts.items()))
+        summary.strands_scored = dict(sorted(strands.items()))
+        summary.top_effects = [t[1] for t in top]
+        if summary_path is not None:
+            summary.outputs["summary"] = str(summary_path)
+            with atomic_output(summary_path) as tmp_s:
+                tmp_s.write_text(json.dumps(summary.to_json(), indent=2) + "\n")
+    log.info("scored %d records in %.1f s", summary.records, summary.seconds)
+    return summary
+
+
+def _count(summary, result, out, not_scored, records_not_scored, flag_counts, strands) -> None:
+    summary.records += len(result.records)
+    per_record: dict[int, list[str]] = {}
+    for r, st in zip(result.alleles["record"], out.allele_status, strict=True):
+        per_record.setdefault(r, []).append(st)
+    for r in range(len(result.records)):
+        statuses = per_record.get(r, [])
+        has_alt = bool(result.records[r].alts)
+        scored = [s for s in statuses if s.startswith("ok")]
+        if has_alt:
+            summary.alleles += len(statuses)
+        for s in statuses:
+            if s in scored:
+                if has_alt:
+                    summary.alleles_scored += 1
+                for f in s.split("&"):
+                    if f != "ok":
+                        flag_counts[f] += 1
+            else:
+                not_scored[s] += 1
+        if scored:
+            summary.records_scored += 1
+        else:
+            records_not_scored[statuses[0] if statuses else "no_alt"] += 1
+    if len(result.units):
+        strands.update(result.units["strand"])
+
+
+def _progress(vcf, enabled: bool, region):
+    from tqdm import tqdm
+
+    total = None
+    if enabled and region is None:
+        with contextlib.suppress(Exception):
+            total = int(vcf.num_records)
+    return tqdm(total=total, unit=" variants", disable=not enabled or not sys.stderr.isatty(),
+                file=sys.stderr, smoothing=0.1, dynamic_ncols=True)

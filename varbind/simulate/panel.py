@@ -1,0 +1,88 @@
+"""The simulated world's fixed design: RBP panel, region preferences and size presets.
+
+Everything random is drawn later from ``numpy.random.default_rng(seed)``; this module holds
+only the constants that define what kind of world is drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Transcribed region classes a site can sit in (names of varbind.encoding.REGION_CLASSES).
+SITE_CLASSES: tuple[str, ...] = ("5utr", "cds", "3utr", "ncrna_exon", "intron")
+
+#: Cell types in ``expression.tsv``.
+CELL_TYPES: tuple[str, ...] = ("SIM1", "SIM2")
+
+
+@dataclass(frozen=True)
+class RBPSpec:
+    """One simulated RBP.
+
+    name : RBP name as in the packaged RNAcompete set; motif_id : its RNAcompete motif
+    preference : weight (0, 1] per site class (1 = most preferred); tier : ``low`` /
+    ``medium`` / ``high`` abundance (number of planted sites, hence peaks); cell_line : the
+    cell type whose expression drives its binding and whose peaks are written.
+    """
+
+    name: str
+    motif_id: str
+    preference: dict[str, float]
+    tier: str
+    cell_line: str = "SIM1"
+
+
+def _pref(utr5: float, cds: float, utr3: float, ncrna: float, intron: float) -> dict[str, float]:
+    return dict(zip(SITE_CLASSES, (utr5, cds, utr3, ncrna, intron), strict=True))
+
+
+#: Ten RBPs whose RNAcompete motifs are pairwise distinct (max column-wise similarity over
+#: all offsets with >= 5 overlapping columns below 0.62; near-duplicates such as HNRNPK/PCBP2,
+#: RBFOX1/MBNL1 and a second poly-U motif were left out).
+RBP_PANEL: tuple[RBPSpec, ...] = (
+    RBPSpec("HuR", "RNCMPT00032", _pref(0.10, 0.15, 1.00, 0.30, 0.50), "high"),
+    RBPSpec("QKI", "RNCMPT00047", _pref(0.10, 0.20, 1.00, 0.30, 0.60), "high"),
+    RBPSpec("SRSF1", "RNCMPT00109", _pref(0.50, 1.00, 0.20, 0.60, 0.15), "high"),
+    RBPSpec("PCBP2", "RNCMPT00044", _pref(0.70, 0.60, 0.90, 0.50, 0.30), "medium"),
+    RBPSpec("RBFOX1", "RNCMPT00168", _pref(0.10, 0.15, 0.40, 0.20, 1.00), "medium"),
+    RBPSpec("KHDRBS1", "RNCMPT00169", _pref(0.10, 0.20, 0.50, 0.30, 1.00), "medium"),
+    RBPSpec("YBX1", "RNCMPT00083", _pref(0.80, 1.00, 0.40, 0.40, 0.10), "medium"),
+    RBPSpec("ESRP2", "RNCMPT00150", _pref(0.10, 0.30, 0.20, 0.20, 1.00), "low", "SIM2"),
+    RBPSpec("MSI1", "RNCMPT00041", _pref(0.10, 0.20, 1.00, 0.30, 0.30), "low", "SIM2"),
+    RBPSpec("BRUNOL5", "RNCMPT00166", _pref(0.10, 0.10, 1.00, 0.30, 0.80), "low"),
+)
+
+#: Planted sites per RBP in the ``full`` world, by tier (about 40% end up bound).
+SITES_PER_TIER: dict[str, int] = {"low": 700, "medium": 1800, "high": 4000}
+
+
+@dataclass(frozen=True)
+class SizeSpec:
+    """How big a world to draw.
+
+    contigs : contig lengths in nt; scale : multiplier on site and variant counts relative to
+    ``full``; n_gap : length of the N gap on the first contig.
+    """
+
+    contigs: tuple[int, ...]
+    scale: float
+    n_gap: int
+    variant_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _variant_counts(scale: float) -> dict[str, int]:
+    full = {
+        "loss_snv": 700, "loss_mnv": 60, "loss_del": 120, "loss_multiallelic": 60,
+        "gain_snv": 500,
+        "neutral_snv": 1500, "neutral_intergenic": 250, "neutral_indel": 200,
+        "neutral_mnv": 80, "neutral_multiallelic": 80, "neutral_unbound_site": 150,
+    }
+    return {k: max(4, round(v * scale)) for k, v in full.items()}
+
+
+SIZES: dict[str, SizeSpec] = {
+    "tiny": SizeSpec((110_000, 80_000, 60_000), 0.0625, 2_000, _variant_counts(0.0625)),
+    "small": SizeSpec((400_000, 300_000, 200_000, 100_000), 0.25, 5_000, _variant_counts(0.25)),
+    "full": SizeSpec((900_000, 800_000, 700_000, 600_000, 500_000, 300_000, 200_000), 1.0,
+                     10_000, _variant_counts(1.0)),
+}

@@ -1,0 +1,196 @@
+"""Scoring outputs: annotated VCF (plain or bgzipped + tabix), TSV and Parquet tables.
+
+The VCF keeps every input record, in order, with its own fields, and adds the INFO keys of
+:data:`INFO_FIELDS`. ``VARBIND`` follows the VEP / SpliceAI convention (one ``|``-separated
+entry per allele x strand x RBP, the layout given in the header's ``Format:``) so that
+``bcftools +split-vep -a VARBIND`` reads it. Header lines that vary from run to run (command,
+date) start with ``##varbind_run``; everything else is a function of the inputs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from varbind.errors import VarbindError
+
+log = logging.getLogger(__name__)
+
+#: Fields of one VARBIND entry, in order.
+VARBIND_FORMAT = ("ALLELE", "Consequence", "STRAND", "GENE", "REGION", "RBP", "REF_SCORE",
+                  "ALT_SCORE", "DELTA", "LOGIT_DELTA")
+
+INFO_FIELDS: list[dict] = [
+    {"ID": "VARBIND", "Number": ".", "Type": "String",
+     "Description": "Predicted RBP binding effects from varbind. "
+                    "Format: " + "|".join(VARBIND_FORMAT)},
+    {"ID": "VARBIND_MAX_LOSS", "Number": "A", "Type": "Float",
+     "Description": "Largest predicted loss of binding (-DELTA) over strands and RBPs, "
+                    "0 if no RBP loses binding; '.' if the allele was not scored"},
+    {"ID": "VARBIND_MAX_GAIN", "Number": "A", "Type": "Float",
+     "Description": "Largest predicted gain of binding (DELTA) over strands and RBPs, "
+                    "0 if no RBP gains binding; '.' if the allele was not scored"},
+    {"ID": "VARBIND_MAX_LOSS_RBP", "Number": "A", "Type": "String",
+     "Description": "RBP with the largest predicted loss (see VARBIND_MAX_LOSS)"},
+    {"ID": "VARBIND_MAX_GAIN_RBP", "Number": "A", "Type": "String",
+     "Description": "RBP with the largest predicted gain (see VARBIND_MAX_GAIN)"},
+    {"ID": "VARBIND_STATUS", "Number": ".", "Type": "String",
+     "Description": "varbind status per ALT in ALT order (one value when ALT is '.'): "
+                    "'ok' if scored, followed by its flags joined by '&' (ok&n_rich, "
+                    "ok&truncated, ok&outside_transcript with --all-strands); else the reason "
+                    "it was not scored (ref_mismatch, unknown_contig, off_contig, "
+                    "symbolic_allele, spanning_deletion, no_alt, invalid_allele, "
+                    "ref_equals_alt, outside_transcript)"},
+]
+
+TABLE_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "strand", "gene_id", "gene_name",
+                 "region", "rbp", "model", "ref_score", "alt_score", "delta", "logit_delta",
+                 "status"]
+_FLOAT_COLUMNS = ["ref_score", "alt_score", "delta", "logit_delta"]
+
+
+def format_float(x: float, digits: int = 4) -> str:
+    """A float for VCF INFO: ``digits`` significant digits, ``.`` for NaN."""
+    if x is None or not np.isfinite(x):
+        return "."
+    text = f"{x:.{digits}g}"
+    return "0" if text == "-0" else text
+
+
+def vcf_kind(path: str | os.PathLike) -> str:
+    """``vcf`` or ``vcf.gz`` from an output name; anything else is a user error."""
+    name = str(path)
+    if name.endswith(".vcf.gz") or name.endswith(".vcf.bgz"):
+        return "vcf.gz"
+    if name.endswith(".vcf") or name == "-":
+        return "vcf"
+    raise VarbindError(f"output VCF name must end in .vcf or .vcf.gz, got {name!r}",
+                       fix="use -o out.vcf.gz (bgzipped and tabix-indexed)")
+
+
+def table_kind(path: str | os.PathLike) -> str:
+    """``parquet`` or ``tsv`` (plain, or gzip when the name ends in .gz)."""
+    name = str(path)
+    if name.endswith(".parquet"):
+        return "parquet"
+    return "tsv.gz" if name.endswith(".gz") else "tsv"
+
+
+class VcfWriter:
+    """Annotated copy of the input VCF, written through cyvcf2.
+
+    Parameters
+    ----------
+    path : where to write (a temporary name from :func:`varbind.files.atomic_output`)
+    template : the open ``cyvcf2.VCF`` being read; the new INFO keys and ``header_lines``
+        are added to its header first
+    header_lines : extra ``##key=value`` lines (provenance)
+    compressed : bgzip the output and index it with tabix on :meth:`close`
+    """
+
+    def __init__(self, path: str | os.PathLike, template, header_lines: list[str],
+                 compressed: bool):
+        from cyvcf2 import Writer
+
+        for field in INFO_FIELDS:
+            if _has_info(template, field["ID"]):
+                raise VarbindError(f"input VCF already has INFO/{field['ID']}",
+                                   fix="remove it first (bcftools annotate -x "
+                                       f"INFO/{field['ID']})")
+            template.add_info_to_header(field)
+        for line in header_lines:
+            template.add_to_header(line)
+        self.path = Path(path)
+        self.compressed = compressed
+        self._writer = Writer(str(path), template, mode="wz" if compressed else "w")
+        self.records = 0
+
+    def write(self, record, info: dict[str, str]) -> None:
+        """Set the INFO values (already formatted text) on a cyvcf2 record and write it."""
+        for key, value in info.items():
+            record.INFO[key] = value
+        self._writer.write_record(record)
+        self.records += 1
+
+    def close(self, index: bool = True) -> bool:
+        """Close; bgzipped output is tabix-indexed. Returns whether an index was written."""
+        self._writer.close()
+        if not (self.compressed and index):
+            return False
+        import pysam
+
+        try:
+            pysam.tabix_index(str(self.path), preset="vcf", force=True, keep_original=True)
+        except (OSError, ValueError) as exc:
+            log.warning("output VCF not indexed (%s); is the input sorted? 'bcftools sort' "
+                        "then 'tabix -p vcf' will index it", exc)
+            return False
+        return True
+
+
+def _has_info(template, key: str) -> bool:
+    try:
+        template.get_header_type(key)
+    except KeyError:
+        return False
+    return True
+
+
+class TableWriter:
+    """The per-allele table: TSV (gzip when the name ends in .gz) or Parquet, in chunks.
+
+    Columns: :data:`TABLE_COLUMNS`. Empty strings mark missing values in the TSV (nulls in
+    Parquet).
+    """
+
+    def __init__(self, path: str | os.PathLike, kind: str):
+        self.path = Path(path)
+        self.kind = kind
+        self.rows = 0
+        self._fh = None
+        self._parquet = None
+        if kind == "tsv.gz":
+            self._fh = gzip.open(self.path, "wt", compresslevel=4)
+        elif kind == "tsv":
+            self._fh = open(self.path, "w")
+        if self._fh is not None:
+            self._fh.write("\t".join(TABLE_COLUMNS) + "\n")
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append rows (a frame with :data:`TABLE_COLUMNS`)."""
+        frame = frame[TABLE_COLUMNS]
+        self.rows += len(frame)
+        if self.kind == "parquet":
+            self._write_parquet(frame)
+            return
+        frame.to_csv(self._fh, sep="\t", header=False, index=False, na_rep="",
+                     float_format="%.6g", lineterminator="\n")
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([(c, pa.int64() if c == "pos" else
+                             pa.float32() if c in _FLOAT_COLUMNS else pa.string())
+                            for c in TABLE_COLUMNS])
+        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(str(self.path), schema)
+        self._parquet.write_table(table)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        if self.kind == "parquet":
+            if self._parquet is None:  # no rows: still write a valid, empty file
+                self._write_parquet(pd.DataFrame({c: pd.Series(dtype="float32"
+                                                               if c in _FLOAT_COLUMNS else
+                                                               "int64" if c == "pos" else
+                                                               "object")
+                                                  for c in TABLE_COLUMNS}))
+            self._parquet.close()
