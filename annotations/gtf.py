@@ -280,13 +280,14 @@ def _resolve_gff3(ex: pd.DataFrame, nodes: pd.DataFrame) -> ParsedAnnotation:
 
 
 def read_annotation(path: str | os.PathLike, fmt: str | None = None,
-                    chunksize: int = 500_000) -> ParsedAnnotation:
+                    chunksize: int = 500_000, progress: bool = False) -> ParsedAnnotation:
     """Parse a GTF or GFF3 file into exonic parts and gene info.
 
     Parameters
     ----------
     path : GTF or GFF3, plain or gzip/bgzip
     fmt : ``"gtf"``, ``"gff3"`` or None to sniff it
+    progress : show a progress bar (lines read) on stderr
 
     Returns
     -------
@@ -298,7 +299,16 @@ def read_annotation(path: str | os.PathLike, fmt: str | None = None,
                              fix="pass --gtf with an existing GTF or GFF3 file")
     fmt = fmt or sniff_format(path)
     reduce = _reduce_gff3 if fmt == "gff3" else _reduce_gtf
-    pieces = [reduce(chunk, path) for chunk in _read_chunks(path, chunksize, fmt == "gff3")]
+    import sys
+
+    from tqdm import tqdm
+
+    pieces = []
+    with tqdm(desc=f"reading {path.name}", unit=" lines", unit_scale=True, leave=False,
+              disable=not progress, file=sys.stderr) as bar:
+        for chunk in _read_chunks(path, chunksize, fmt == "gff3"):
+            pieces.append(reduce(chunk, path))
+            bar.update(len(chunk))
     first = pd.concat([p[0] for p in pieces], ignore_index=True) if pieces else None
     if first is None or len(first) == 0:
         raise InputFileError("annotation has no exon, CDS or UTR lines", path=path,

@@ -226,7 +226,7 @@ class AnnotationIndex:
 
     @classmethod
     def from_gtf(cls, path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
-                 use_cache: bool = True) -> AnnotationIndex:
+                 use_cache: bool = True, progress: bool = False) -> AnnotationIndex:
         """Parse (or load from cache) a GTF or GFF3 annotation.
 
         Parameters
@@ -234,6 +234,7 @@ class AnnotationIndex:
         path : GTF or GFF3, plain or gzip/bgzip (format sniffed from the content)
         cache_dir : folder for the parsed index; default :func:`default_cache_dir`
         use_cache : False to neither read nor write the cache
+        progress : progress bar on stderr while parsing
         """
         path = Path(path)
         parsed_tables = None
@@ -245,7 +246,7 @@ class AnnotationIndex:
                 log.info("annotation index: using cache %s for %s", cached, path)
         if parsed_tables is None:
             log.info("annotation index: parsing %s", path)
-            parsed_tables = build_tables(read_annotation(path))
+            parsed_tables = build_tables(read_annotation(path, progress=progress))
             if cached is not None:
                 _save_cache(cached, parsed_tables)
         return cls(parsed_tables, source=str(path))
@@ -304,6 +305,22 @@ class AnnotationIndex:
     def region_at(self, chrom: str, positions: np.ndarray, strands: np.ndarray) -> np.ndarray:
         """Region class of single bases, shape (N,) int8."""
         return self.region_codes(chrom, positions, 1, strands)[:, 0]
+
+    def strands_at(self, chrom: str, positions: np.ndarray, level: str = "premrna") -> np.ndarray:
+        """Transcribed strand(s) at each position: ``"+"``, ``"-"``, ``"+-"`` (both) or ``""``.
+
+        ``level="premrna"`` counts introns as transcribed, ``"exon"`` only exons.
+        """
+        positions = np.asarray(positions, dtype=np.int64).reshape(-1)
+        top = REGION_CODE["intron"] if level == "premrna" else REGION_CODE["ncrna_exon"]
+        if level not in ("premrna", "exon"):
+            raise ValueError(f"level must be 'premrna' or 'exon', got {level!r}")
+        out = np.full(len(positions), "", dtype=object)
+        for strand in "+-":
+            codes = self.region_at(chrom, positions, np.full(len(positions), strand))
+            on = (codes >= REGION_CODE["5utr"]) & (codes <= top)
+            out[on] = out[on] + strand
+        return out.astype(str)
 
     def _gene_tree(self, name: str):
         if name not in self._gene_trees:

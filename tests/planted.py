@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from varbind.training.train import SplitData, TrainingData
 
 from varbind.inputs import WindowBatch
-from varbind.training.train import SplitData, TrainingData
 
 MOTIFS = {"UUUUUU": np.array([3, 3, 3, 3, 3, 3], np.uint8),
           "GAGAGA": np.array([2, 0, 2, 0, 2, 0], np.uint8)}

@@ -68,24 +68,30 @@ VCF_HEADER = """##fileformat=VCFv4.2
 """
 
 
+def other(base: str, k: int = 0) -> str:
+    """The k-th base (in ACGT order) that differs from ``base``."""
+    return [b for b in "ACGT" if b != base][k]
+
+
 def vcf_records() -> list[str]:
     """The test VCF's records (1-based POS), each with a note of what it exercises."""
     c = CHR1
     return [
-        f"chr1\t3\ttrunc\t{c[2]}\tT\t50\tPASS\tDP=10",              # window runs off chr1
-        f"chr1\t31\tdel2\t{c[30:33]}\t{c[30]}\t.\tPASS\tDP=11",     # deletes [31, 33)
-        f"chr1\t36\tins\t{c[35]}\t{c[35]}GG\t.\tPASS\tDP=12",       # inserts GG after 35
-        f"chr1\t41\tmulti\t{c[40]}\tA,G,*\t.\tPASS\tDP=13;AF=0.1,0.2,0.3",
-        f"chr1\t51\tsnv_plus\t{c[50]}\tA\t.\tPASS\tDP=14",          # G1 exon, '+' only
-        f"chr1\t57\tdel_edge\t{c[56:59]}\t{c[56]}\t.\tPASS\t.",     # deletes [57, 59)
+        f"chr1\t3\ttrunc\t{c[2]}\t{other(c[2])}\t50\tPASS\tDP=10",  # window runs off chr1
+        f"chr1\t31\tdel2\t{c[30:33]}\t{c[30]}\t.\tPASS\tDP=11",  # deletes [31, 33)
+        f"chr1\t36\tins\t{c[35]}\t{c[35]}GG\t.\tPASS\tDP=12",  # inserts GG after 35
+        f"chr1\t41\tmulti\t{c[40]}\t{other(c[40])},{other(c[40], 1)},*\t.\tPASS\t"
+        "DP=13;AF=0.1,0.2,0.3",
+        f"chr1\t51\tsnv_plus\t{c[50]}\t{other(c[50])}\t.\tPASS\tDP=14",  # G1 exon, '+' only
+        f"chr1\t57\tdel_edge\t{c[56:59]}\t{c[56]}\t.\tPASS\t.",  # deletes [57, 59)
         f"chr1\t61\tmismatch\t{'A' if c[60] != 'A' else 'C'}\tG\t.\tPASS\t.",
         f"chr1\t70\tsymbolic\t{c[69]}\t<DEL>\t.\tPASS\t.",
         f"chr1\t75\tnoalt\t{c[74]}\t.\t.\tPASS\t.",
-        f"chr1\t126\toutside\t{c[125]}\tA\t.\tPASS\t.",             # between genes
-        f"chr1\t140\tsnv_minus\t{c[139]}\tT\t.\tPASS\t.",           # G2 exon, '-' only
-        f"chr1\t148\tnrich\t{c[147]}\tA\t.\tPASS\t.",               # window has 3 N of 11
-        f"chr1\t250\toffcontig\tA\tG\t.\tPASS\t.",
-        f"chr2\t51\tchr2_alias\t{CHR2[50]}\tC\t.\tPASS\t.",         # FASTA calls it '2'
+        f"chr1\t126\toutside\t{c[125]}\t{other(c[125])}\t.\tPASS\t.",  # between genes
+        f"chr1\t140\tsnv_minus\t{c[139]}\t{other(c[139], 2)}\t.\tPASS\t.",  # G2 exon, '-' only
+        f"chr1\t148\tnrich\t{c[147]}\t{other(c[147])}\t.\tPASS\t.",  # window has 3 N of 11
+        "chr1\t250\toffcontig\tA\tG\t.\tPASS\t.",
+        f"chr2\t51\tchr2_alias\t{CHR2[50]}\t{other(CHR2[50])}\t.\tPASS\t.",  # FASTA calls it '2'
         "chr9\t5\tunknown\tA\tG\t.\tPASS\t.",
     ]
 

@@ -181,6 +181,27 @@ def test_genes_at(index):
     assert list(hits.columns) == ["query", "gene_id", "gene_name", "strand", "gene_type"]
 
 
+def test_strands_at(index):
+    got = index.strands_at("1", np.array([2160, 10100, 2600, 20200]))
+    assert got.tolist() == ["+", "-", "", "+"]
+    assert index.strands_at("chr1", np.array([2160, 20200]), level="exon").tolist() == ["", ""]
+
+
+def test_agrees_with_the_simulators_region_map(tmp_path):
+    # every planted site of the simulated world lies in the class the simulator planted it in
+    import pandas as pd
+
+    from varbind.simulate import simulate_world
+
+    world = simulate_world(tmp_path / "w", seed=1, size="tiny")
+    idx = AnnotationIndex.from_gtf(world.gtf, use_cache=False)
+    sites = pd.read_csv(world.sites, sep="\t")
+    assert len(sites) > 100
+    for (chrom, strand), grp in sites.groupby(["chrom", "strand"]):
+        codes = idx.region_codes(chrom, grp["start"].to_numpy(), 1, np.full(len(grp), strand))
+        np.testing.assert_array_equal(codes[:, 0], grp["region"].map(REGION_CODE).to_numpy())
+
+
 def test_transcripts_at(index):
     hits = index.transcripts_at("chr1", np.array([2160, 2450]))
     assert hits[hits["query"] == 0]["transcript_id"].tolist() == ["TA1", "TA2"]
@@ -237,6 +258,37 @@ def test_gff3_refseq_style_gives_the_same_classes(tmp_path, index):
     genes = idx.genes.set_index("gene_id")
     assert genes.loc["AAA", "gene_name"] == "AAA" and genes.loc["CCC", "gene_type"] == "lncRNA"
     assert sorted(idx.transcripts["transcript_id"]) == ["TA1", "TA2", "TB1", "gene-CCC"]
+
+
+def test_gff3_ensembl_style(tmp_path):
+    # Ensembl GFF3: gene:/transcript: prefixes, five_prime_UTR / three_prime_UTR, biotype
+    rows = [
+        ("gene", 10001, 10600, "-", "ID=gene:GB;Name=BBB;biotype=protein_coding"),
+        ("mRNA", 10001, 10600, "-", "ID=transcript:TB1;Parent=gene:GB;biotype=protein_coding"),
+        ("five_prime_UTR", 10451, 10600, "-", "Parent=transcript:TB1"),
+        ("exon", 10401, 10600, "-", "Parent=transcript:TB1;Name=e1"),
+        ("CDS", 10401, 10450, "-", "ID=CDS:P1;Parent=transcript:TB1"),
+        ("exon", 10001, 10200, "-", "Parent=transcript:TB1;Name=e2"),
+        ("CDS", 10098, 10200, "-", "ID=CDS:P1;Parent=transcript:TB1"),
+        ("three_prime_UTR", 10001, 10097, "-", "Parent=transcript:TB1"),
+    ]
+    path = tmp_path / "ensembl.gff3"
+    path.write_text("##gff-version 3\n" + gtf_text(rows=rows).split("\n", 1)[1])
+    idx = AnnotationIndex.from_gtf(path, use_cache=False)
+    np.testing.assert_array_equal(genomic_classes(idx, "chr1", "-")[:15600],
+                                  expand(MINUS)[:15600])
+    assert idx.genes[["gene_id", "gene_name", "gene_type"]].values.tolist() == [
+        ["GB", "BBB", "protein_coding"]]
+    assert idx.transcripts["transcript_id"].tolist() == ["TB1"]
+
+
+def test_unwritable_cache_only_warns(gtf, tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with caplog.at_level(logging.WARNING, logger="varbind.annotations.index"):
+        idx = AnnotationIndex.from_gtf(gtf, cache_dir=blocker / "sub")
+    assert "could not write annotation cache" in caplog.text
+    np.testing.assert_array_equal(genomic_classes(idx, "chr1", "+"), expand(PLUS))
 
 
 def test_gzipped_gtf(tmp_path, index):

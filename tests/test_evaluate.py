@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from planted import TINY, planted_data, write_dataset
-
-from varbind.cli import main
 from varbind.training import evaluate as ev
 from varbind.training import train as tr
+
+from varbind.cli import main
 
 
 def test_auroc_and_ap_hand_worked():

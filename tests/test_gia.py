@@ -111,9 +111,12 @@ def test_cli_motif_experiments_and_plot(tmp_path):
     assert code == 0
     import pandas as pd
 
-    table = pd.read_csv(out, sep="\t")
-    assert table["experiment"].tolist() == ["motif", "count", "count", "spacing", "spacing",
-                                            "spacing"]
+    table = pd.read_csv(out, sep="\t", dtype={"pattern": str})
+    assert table["experiment"].tolist() == (["motif", "count", "count"] + ["spacing"] * 3
+                                            + ["mutation"] * 18 + ["position"] * 3)
+    assert table[table["experiment"] == "position"]["pattern"].tolist() == ["-10", "0", "10"]
+    # every single-base change of the motif destroys it for this model
+    assert (table[table["experiment"] == "mutation"]["global_importance"] < 0.05).all()
     assert table.loc[0, "global_importance"] == pytest.approx(0.96, abs=0.03)
     assert (table["rbp"] == "RBFOX1").all() and (table["tested_motif"] == MOTIF).all()
     assert fig.read_bytes()[:4] == b"\x89PNG"

@@ -128,3 +128,21 @@ def test_call_follows_an_insertion_shift():
     alt = np.concatenate([[0.02, 0.02], ref[:-2]])  # motif moved 2 nt right, still whole
     call = call_motif_change(ref, alt, (23, 24), (25, 26))
     assert call.call == "NONE" and call.mass_ratio == pytest.approx(1.0)
+
+
+def test_banded_linkage_equals_scipy_complete_linkage():
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    from varbind.gradcam_motifs import complete_linkage_labels
+
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(2, 90))
+        s = rng.random(n) if seed % 2 else np.convolve(rng.random(n), np.ones(5) / 5, "same")
+        for alpha in (0.5, 0.9):
+            condensed = squareform(distance_matrix(s, alpha), checks=False)
+            expected = fcluster(linkage(condensed, "complete"), 1.0, "distance")
+            got = complete_linkage_labels(s, alpha, 1.0)
+            pairs = set(zip(expected.tolist(), got.tolist(), strict=True))
+            assert len(pairs) == len(set(expected)) == len(set(got)), (seed, alpha)

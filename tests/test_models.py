@@ -10,10 +10,10 @@ import textwrap
 import numpy as np
 import pytest
 from planted import TINY
+from varbind.training import models as M
 
 from varbind.errors import VarbindError
 from varbind.inputs import WindowBatch, build_inputs
-from varbind.training import models as M
 
 
 def shapes(specs):

@@ -168,7 +168,7 @@ def toy_vcf(tmp_path) -> Path:
 @pytest.fixture(scope="module")
 def client():
     settings = ClusterSettings(dask="local:2", threads_per_worker=1, dashboard_address=":0",
-                               memory_limit="1GiB")
+                               memory_limit=0)
     with parallel.dask_client(settings) as c:
         yield c
 
@@ -301,13 +301,15 @@ def _shard(tmp_path, name, text):
     return path
 
 
-HEAD = "##fileformat=VCFv4.2\n##varbind_run_command=A\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+HEAD = ("##fileformat=VCFv4.2\n##varbind_run_command=A\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
 
 
 def test_merge_vcf_drops_rows_a_partition_does_not_own(tmp_path):
     p0 = Partition(0, "chr1", 1, 100, True)
     p1 = Partition(1, "chr1", 101, 200, False)
-    s0 = _shard(tmp_path, "a.vcf", HEAD + "chr1\t5\t.\tA\tG\t.\t.\t.\nchr1\t95\t.\tAC\tA\t.\t.\t.\n")
+    s0 = _shard(tmp_path, "a.vcf",
+                HEAD + "chr1\t5\t.\tA\tG\t.\t.\t.\nchr1\t95\t.\tAC\tA\t.\t.\t.\n")
     s1 = _shard(tmp_path, "b.vcf", HEAD.replace("=A", "=B")
                 + "chr1\t95\t.\tAC\tA\t.\t.\t.\nchr1\t150\t.\tA\tG\t.\t.\t.\n")
     out = tmp_path / "out.vcf.gz"
@@ -402,11 +404,11 @@ def _single_and_sharded(tmp_path, toy_vcf, client, score_fn=toy_score, **kwargs)
 
 
 def assert_same_output(single: ToyOptions, sharded: ToyOptions) -> None:
-    for a, b in ((single.output, sharded.output), (single.table, sharded.table)):
-        body_a, run_a = body_and_header(a)
-        body_b, run_b = body_and_header(b)
-        assert body_a == body_b
-        assert len(run_a) == 1 and run_b and run_a != run_b
+    body_a, run_a = body_and_header(single.output)
+    body_b, run_b = body_and_header(sharded.output)
+    assert body_a == body_b and len(body_a) > 20
+    assert run_a and run_b and run_a != run_b  # the runs' own lines differ, nothing else
+    assert body_and_header(single.table)[0] == body_and_header(sharded.table)[0]
 
 
 def test_sharded_output_equals_single_process(tmp_path, toy_vcf, client):
@@ -468,3 +470,110 @@ def test_partition_error_reaches_the_caller_as_one_line(tmp_path, toy_vcf, clien
         parallel.score_parallel(options, client=client, partition_size=7_000,
                                 score_fn=failing_score, progress=False, retries=0)
     assert not options.output.exists() and not options.table.exists()
+
+
+# ----------------------------------------------------------------------------- real scoring
+
+
+@pytest.fixture(scope="module")
+def scoring_world(tmp_path_factory):
+    """The scoring tests' hand-built world (two contigs, an alias, an unknown contig, indels,
+    multi-allelic, symbolic and bad records) with its toy models of known output."""
+    import scoring_world as sw
+
+    folder = tmp_path_factory.mktemp("scoring_world")
+    world = sw.build_world(folder)
+    world["vcf"] = sw.write_vcf(folder / "input.vcf.gz")
+    return world
+
+
+def _score_options(world, out: Path, name: str):
+    from varbind.score import ScoreOptions
+
+    return ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=world["models"],
+                        gtf=world["gtf"], expression=world["expression"],
+                        output=out / f"{name}.vcf.gz", table=out / f"{name}.tsv",
+                        command=f"test {name}")
+
+
+def test_real_scoring_sharded_equals_single_process(scoring_world, tmp_path, client):
+    from varbind.score import score_vcf
+
+    single = _score_options(scoring_world, tmp_path, "single")
+    expected = score_vcf(single).to_json()
+    sharded = _score_options(scoring_world, tmp_path, "sharded")
+    # 16-nt partitions: the deletion at chr1:31-33 spans the cut at 33, which moves to 34
+    plan = parallel.plan_partitions(scoring_world["vcf"], 16)
+    assert ("chr1", 17, 33) in [(p.contig, p.start, p.end) for p in plan]
+    result = parallel.score_parallel(sharded, client=client, partition_size=16, progress=False)
+    assert result.partitions == len(plan) == 11
+    assert_same_output(single, sharded)
+    with gzip.open(sharded.output, "rt") as fh:  # the parameters line names the user's region
+        assert "Region=.>" in fh.read()
+    for key in ("records", "records_scored", "alleles", "alleles_scored", "alleles_not_scored",
+                "records_not_scored", "flags", "strands_scored", "windows", "models", "rbps",
+                "top_effects"):
+        assert result.summary[key] == expected[key], key
+    # the models were loaded once per worker process, not once per partition
+    loads = client.run(lambda: sum(k[0] == "scorer" for k in parallel.WORKER_CACHE))
+    assert sum(loads.values()) <= 2 and max(loads.values()) == 1
+
+
+def test_real_scoring_of_one_region_on_dask(scoring_world, tmp_path, client):
+    from varbind.score import score_vcf
+
+    single = dataclasses.replace(_score_options(scoring_world, tmp_path, "single"),
+                                 region="chr1:30-130")
+    score_vcf(single)
+    sharded = dataclasses.replace(_score_options(scoring_world, tmp_path, "sharded"),
+                                  region="chr1:30-130")
+    result = parallel.score_parallel(sharded, client=client, partition_size=40, progress=False)
+    assert result.partitions == 3 and len(result.task_seconds) == 3
+    assert_same_output(single, sharded)
+
+
+def test_cli_score_on_dask_equals_single_process(scoring_world, tmp_path, capsys, client):
+    """``varbind score --scheduler`` (joining the test cluster, whose workers are warm; the
+    ``--dask local:N`` path starts its cluster through the same ``dask_client``)."""
+    from varbind.cli import main
+
+    w = scoring_world
+    base = ["score", str(w["vcf"]), "--fasta", str(w["fasta"]), "--gtf", str(w["gtf"]),
+            "--expression", str(w["expression"]), "--models", str(w["models"])]
+    assert main(["-q", *base, "-o", str(tmp_path / "single.vcf.gz"),
+                 "--tsv", str(tmp_path / "single.tsv")]) == 0
+    assert main(["-q", *base, "-o", str(tmp_path / "sharded.vcf.gz"),
+                 "--tsv", str(tmp_path / "sharded.tsv"), "--scheduler",
+                 client.scheduler.address, "--threads-per-worker", "1",
+                 "--partition-size", "50"]) == 0
+    err = capsys.readouterr().err
+    assert "dask: 6 partitions (0 resumed) on 2 workers" in err
+    single = ToyOptions(vcf=w["vcf"], output=tmp_path / "single.vcf.gz",
+                        table=tmp_path / "single.tsv")
+    sharded = ToyOptions(vcf=w["vcf"], output=tmp_path / "sharded.vcf.gz",
+                         table=tmp_path / "sharded.tsv")
+    body_a, _ = body_and_header(single.output)
+    body_b, run_b = body_and_header(sharded.output)
+    assert body_a == body_b
+    assert f"##varbind_runDask={client.scheduler.address}" in run_b
+    assert single.table.read_text() == sharded.table.read_text()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--resume"], "--resume only applies to a Dask run"),
+    (["--shard-dir", "x"], "--shard-dir only applies to a Dask run"),
+    (["--dask", "slurm"], "--dask 'slurm' not understood"),
+    (["--dask", "local:2", "--scheduler", "tcp://h:1"], "--dask and --scheduler both given"),
+    (["--dask", "local:1", "--partition-size", "huge"], "cannot read size 'huge'"),
+])
+def test_cli_dask_flag_errors_are_one_line(scoring_world, tmp_path, capsys, flags, message):
+    from varbind.cli import main
+
+    w = scoring_world
+    code = main(["score", str(w["vcf"]), "--fasta", str(w["fasta"]), "--models",
+                 str(w["models"]), "--gtf", str(w["gtf"]), "-o", str(tmp_path / "o.vcf.gz"),
+                 *flags])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "o.vcf.gz").exists()

@@ -8,8 +8,6 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-
-from varbind.errors import InputFileError, VarbindError
 from varbind.training.peaks import (
     PeakFilters,
     apply_filters,
@@ -21,6 +19,8 @@ from varbind.training.peaks import (
     rbp_groups,
     read_peak_file,
 )
+
+from varbind.errors import InputFileError, VarbindError
 
 # narrowPeak: chrom start end name score strand signal -log10p -log10q summit-offset
 NARROW = (

@@ -251,6 +251,19 @@ def test_every_site_reads_back_from_the_genome_on_its_strand(sites, genome, info
             assert score <= limits[row.rbp]["score_broken_max"] + 1e-9
 
 
+def test_sites_read_through_varbind_genome_windows(tiny, sites):
+    from varbind.encoding import decode
+    from varbind.genome import Genome
+
+    genome = Genome(tiny.genome)
+    for chrom, rows in sites.groupby("chrom"):
+        width = int((rows.end - rows.start).iloc[0])
+        assert (rows.end - rows.start == width).all() and width % 2 == 1
+        windows = genome.window_codes(chrom, (rows.start + width // 2).to_numpy(), width,
+                                      rows.strand.to_numpy())
+        assert [decode(w) for w in windows] == list(rows.sequence)
+
+
 def test_sites_do_not_overlap_and_sit_in_their_genes(tiny, sites):
     import pyranges as pr
 
@@ -310,7 +323,8 @@ def test_binding_depends_on_region_preference_and_expression(small):
     assert bound[tpm == 0].mean() < 0.15
     assert bound[(tpm > 10) & (p == 1.0)].mean() > 0.7
     assert bound[(tpm > 10) & (p <= 0.2)].mean() < 0.35
-    assert set(sites.groupby("rbp").bound.sum()) and (sites.groupby("rbp").bound.mean() < 0.9).all()
+    per_rbp = sites.groupby("rbp").bound.mean()
+    assert len(per_rbp) == len(RBP_PANEL) and ((per_rbp > 0.1) & (per_rbp < 0.9)).all()
 
 
 # --- peaks --------------------------------------------------------------------------------
@@ -322,7 +336,8 @@ def read_peaks(path: Path) -> pd.DataFrame:
                                   "p", "q", "summit"])
 
 
-def test_peaks_are_narrowpeak_and_cover_bound_sites(tiny, sites):
+def test_peaks_are_narrowpeak_and_cover_bound_sites(tiny, sites, genome):
+    order = list(genome)
     counts = {}
     for rbp, path in tiny.peaks.items():
         peaks = read_peaks(path)
@@ -331,8 +346,8 @@ def test_peaks_are_narrowpeak_and_cover_bound_sites(tiny, sites):
         assert (peaks.summit >= 0).all() and (peaks.summit < peaks.end - peaks.start).all()
         assert ((peaks.end - peaks.start) <= 80).all() and (peaks.score <= 1000).all()
         assert (peaks.q <= peaks.p + 1e-9).all()
-        assert list(peaks.sort_values(["chrom", "start"], kind="stable").index) == list(
-            peaks.index) or peaks.chrom.is_monotonic_increasing is False
+        assert list(dict.fromkeys(peaks.chrom)) == sorted(set(peaks.chrom), key=order.index)
+        assert all(g.start.is_monotonic_increasing for _, g in peaks.groupby("chrom"))
         bound = sites[(sites.rbp == rbp) & (sites.bound == 1)]
         for site in bound.itertuples():
             hit = peaks[(peaks.chrom == site.chrom) & (peaks.start <= site.start)
@@ -376,7 +391,7 @@ def test_vcf_reads_with_cyvcf2_and_its_index_answers_region_queries(tiny, genome
     assert "##reference=" in vcf.raw_header and "##contig=<ID=chr1" in vcf.raw_header
     records = [(v.CHROM, v.POS, v.ID, v.REF, tuple(v.ALT)) for v in vcf]
     ids = [r[2] for r in records]
-    assert len(set(ids)) == len(ids) == 232 or len(ids) > 150
+    assert len(set(ids)) == len(ids) >= 150
     order = [(list(genome).index(c), p) for c, p, *_ in records]
     assert order == sorted(order)
     for chrom, pos, _, ref, _ in records:
@@ -459,6 +474,41 @@ def test_neutral_variants_keep_away_from_sites(truth, sites):
         assert sites.set_index(["chrom", "start"]).loc[(t.chrom, int(t.site_start))].bound == 0
 
 
+def test_indels_are_left_aligned(truth, genome):
+    indels = truth[truth.ref.str.len() != truth.alt.str.len()]
+    assert len(indels) >= 10
+    for t in indels.itertuples():
+        assert t.ref[0] == t.alt[0]  # one anchor base
+        changed = t.ref[1:] if len(t.ref) > len(t.alt) else t.alt[1:]
+        # a left-aligned indel cannot move one base left: the anchor differs from its last base
+        assert genome[t.chrom][int(t.pos) - 1].upper() != changed[-1], t.id
+
+
+@pytest.mark.parametrize(("seq", "pos", "ref", "alt", "expected"), [
+    ("GCAAAT", 3, "AA", "A", (1, "CA", "C")),      # delete one A of AAA
+    ("GCAAAT", 4, "A", "AA", (1, "C", "CA")),      # insert one more A
+    ("GCACAT", 2, "ACA", "A", (0, "GCA", "G")),    # delete a CA repeat unit
+    ("GCACAT", 3, "C", "CAC", (0, "G", "GCA")),    # GCAC+AC+AT == G+CA+CACAT
+    ("GCATTG", 2, "AT", "A", (2, "AT", "A")),      # already left-aligned
+])
+def test_left_normalize_hand_worked(seq, pos, ref, alt, expected):
+    from varbind.encoding import decode, encode
+    from varbind.simulate.variants import left_normalize
+
+    p, r, a = left_normalize(encode(seq), pos, encode(ref), encode(alt))
+    assert (p, decode(r), decode(a)) == expected
+
+
+def _pfm_similarity(a: np.ndarray, b: np.ndarray, min_overlap: int = 5) -> float:
+    best = 0.0
+    for off in range(-(len(b) - min_overlap), len(a) - min_overlap + 1):
+        pairs = [(i, i - off) for i in range(len(a)) if 0 <= i - off < len(b)]
+        if len(pairs) >= min_overlap:
+            best = max(best, float(np.mean([1 - 0.5 * np.abs(a[i] - b[j]).sum()
+                                            for i, j in pairs])))
+    return best
+
+
 def test_world_json_describes_distinct_rbps(info):
     motifs = {m.id: m for m in read_meme()}
     assert info["seed"] == 0 and info["size"] == "tiny"
@@ -471,6 +521,12 @@ def test_world_json_describes_distinct_rbps(info):
         pfms.append(motifs[r["motif_id"]].pfm)
     consensus = [r["consensus"] for r in info["rbps"]]
     assert len(set(consensus)) == len(consensus)
+    for i in range(len(pfms)):
+        for j in range(i + 1, len(pfms)):
+            assert _pfm_similarity(pfms[i], pfms[j]) < 0.62, (names[i], names[j])
+    # the measure does flag a near-duplicate pair that was left out of the panel
+    by_name = {m.rbp: m.pfm for m in read_meme()}
+    assert _pfm_similarity(by_name["PCBP2"], by_name["HNRNPK"]) > 0.62
 
 
 # --- CLI ----------------------------------------------------------------------------------

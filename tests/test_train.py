@@ -7,12 +7,12 @@ import logging
 import numpy as np
 import pytest
 from planted import TINY, planted_data, write_dataset
+from varbind.training import train as tr
+from varbind.training.evaluate import predict
 
 from varbind.bundle import load_bundle, read_meta
 from varbind.cli import main
 from varbind.errors import VarbindError
-from varbind.training import train as tr
-from varbind.training.evaluate import predict
 
 
 def tiny_config(arch="multiresbind", **kw):

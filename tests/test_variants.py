@@ -3,7 +3,14 @@
 import pytest
 
 from varbind.variants import (
-    Event, Record, Variant, classify_alt, event_to_vcf, left_align, normalize, to_event,
+    Event,
+    Record,
+    Variant,
+    classify_alt,
+    event_to_vcf,
+    left_align,
+    normalize,
+    to_event,
 )
 
 #          0123456789

@@ -81,6 +81,8 @@ class DatasetOptions:
     group_thresholds : peak counts splitting RBPs into low/medium/high, or ``"tertiles"``
     seed : the one random seed (negatives, random splits)
     chunk_rows : rows fetched and written at a time
+    filters : peak filters; None: the POLARIS singleton filter for ``per-rbp``, none for
+        ``multilabel``
     """
 
     kind: str = "multilabel"
@@ -102,7 +104,7 @@ class DatasetOptions:
     group_thresholds: tuple[int, int] | str = DEEPRIPE_GROUP_THRESHOLDS
     seed: int = 0
     chunk_rows: int = 4096
-    filters: PeakFilters = field(default_factory=PeakFilters)
+    filters: PeakFilters | None = None
 
     def resolved(self) -> DatasetOptions:
         """Check the options and fill the window lengths from the kind."""
@@ -116,8 +118,12 @@ class DatasetOptions:
         if self.transcribed not in ("premrna", "exon"):
             raise VarbindError("--transcribed must be 'premrna' or 'exon'")
         seq, reg = DEFAULT_LENGTHS[self.kind]
+        filters = self.filters
+        if filters is None:
+            filters = PeakFilters.polaris() if self.kind == "per-rbp" else PeakFilters()
         out = DatasetOptions(**{**self.__dict__, "seq_length": self.seq_length or seq,
-                                "region_length": self.region_length or reg})
+                                "region_length": self.region_length or reg,
+                                "filters": filters})
         for name in ("seq_length", "region_length", "bin_size", "split_block", "chunk_rows",
                      "gc_bins", "candidate_factor"):
             if int(getattr(out, name)) <= 0:
@@ -133,7 +139,7 @@ class DatasetOptions:
 
     def to_json(self) -> dict:
         d = asdict(self)
-        d["filters"] = asdict(self.filters)
+        d["filters"] = asdict(self.filters) if self.filters is not None else None
         return d
 
 
@@ -379,30 +385,40 @@ def _to_batch(d: dict) -> tuple[WindowBatch, np.ndarray]:
 # ----------------------------------------------------------------------------- the build
 
 
-def _cell_type(table: ExpressionTable | None, options: DatasetOptions,
-               cell_lines: list[str]) -> str | None:
-    """The expression column for RBPs from ``cell_lines`` (see DatasetOptions.cell_type)."""
+def _cell_types(table: ExpressionTable | None, options: DatasetOptions,
+                cell_lines: list[str]) -> list[str]:
+    """The expression column(s) for RBPs from ``cell_lines``.
+
+    ``--cell-type`` if given; else the RBPs' manifest cell lines that the table has (several:
+    their values are averaged, with a warning); else the table's only column.
+    """
     if table is None:
-        return None
+        return []
     if options.cell_type is not None:
-        return table.resolve_cell_type(options.cell_type)
+        return [table.resolve_cell_type(options.cell_type)]
     lines = sorted({c for c in cell_lines if c})
     known = {c.lower(): c for c in table.cell_types}
-    if len(lines) == 1 and lines[0].lower() in known:
-        return known[lines[0].lower()]
+    found = [known[c.lower()] for c in lines if c.lower() in known]
+    if found and len(found) == len(lines):
+        if len(found) > 1:
+            log.warning("the RBPs come from cell lines %s: expression is their mean log1p TPM "
+                        "(choose one with --cell-type)", ", ".join(found))
+        return found
     if len(table.cell_types) == 1:
-        return table.cell_types[0]
+        return table.cell_types
     raise VarbindError(f"expression table {table.source} has cell types "
-                       f"{', '.join(table.cell_types)} and the peaks' cell lines are "
+                       f"{', '.join(table.cell_types)} but the peaks' cell lines are "
                        f"{', '.join(lines) or 'not given'}; choose one with --cell-type")
 
 
 def _gene_expression(index: AnnotationIndex, table: ExpressionTable | None,
-                     cell_type: str | None) -> np.ndarray:
+                     cell_types: list[str]) -> np.ndarray:
+    """log1p TPM of every row of ``index.genes`` (mean over ``cell_types``), (G,) float32."""
     if table is None:
         return np.zeros(len(index.genes), dtype=np.float32)
-    return table.lookup(index.genes["gene_id"].to_numpy(), index.genes["gene_name"].to_numpy(),
-                        cell_type=cell_type)
+    ids, names = index.genes["gene_id"].to_numpy(), index.genes["gene_name"].to_numpy()
+    values = [table.lookup(ids, names, cell_type=c) for c in cell_types]
+    return np.mean(values, axis=0).astype(np.float32)
 
 
 def _provenance(peaks: Path, fasta: Path, gtf: Path, expression: Path | None,
@@ -462,7 +478,7 @@ def build_dataset(output: str | os.PathLike, peaks: str | os.PathLike, fasta: st
     expression = Path(expression) if expression is not None else None
     peak_sources(peaks)  # check the manifest before the slow steps
     genome = Genome(fasta)
-    index = AnnotationIndex.from_gtf(gtf, cache_dir=cache_dir)
+    index = AnnotationIndex.from_gtf(gtf, cache_dir=cache_dir, progress=progress)
     if not any(genome.resolve(c) for c in index.contigs):
         raise InputFileError(f"no contig of the annotation ({', '.join(index.contigs[:3])}...) "
                              f"is in the FASTA ({', '.join(genome.contigs[:3])}...)", path=gtf,
@@ -482,8 +498,8 @@ def build_dataset(output: str | os.PathLike, peaks: str | os.PathLike, fasta: st
 
         with h5py.File(tmp, "w") as h5:
             if options.kind == "multilabel":
-                cell = _cell_type(table, options, [ps.cell_line for ps in peaksets])
-                gene_expr = _gene_expression(index, table, cell)
+                cells = _cell_types(table, options, [ps.cell_line for ps in peaksets])
+                gene_expr = _gene_expression(index, table, cells)
                 rows, labels = multilabel_rows(peaksets, index, options.bin_size,
                                                options.label_rule, options.transcribed)
                 if len(rows) == 0:
@@ -499,7 +515,7 @@ def build_dataset(output: str | os.PathLike, peaks: str | os.PathLike, fasta: st
                            index.genes["gene_id"].to_numpy(), options, progress, "bins")
                 _create(h5, "bin_start", (len(rows),), "i8", options.chunk_rows)[...] = \
                     rows["bin_start"].to_numpy(np.int64)
-                h5.attrs["cell_type"] = cell or ""
+                h5.attrs["cell_type"] = ",".join(cells)
                 summary.rows[""] = _split_counts(split)
                 summary.positives = {r: int(labels[:, k].sum())
                                      for k, r in enumerate(labels_order)}
@@ -526,8 +542,8 @@ def _per_rbp(h5, peaksets, genome, index, table, options, span, summary, progres
     test_chroms_all: set[str] = set()
     for k, ps in enumerate(peaksets):
         rng = np.random.default_rng([options.seed, k])
-        cell = _cell_type(table, options, [ps.cell_line])
-        gene_expr = _gene_expression(index, table, cell)
+        cells = _cell_types(table, options, [ps.cell_line])
+        gene_expr = _gene_expression(index, table, cells)
         rows, labels, stats = per_rbp_rows(ps, index, genome, options.seq_length,
                                            options.negatives_ratio, options.gc_bins,
                                            options.candidate_factor, options.max_n_fraction,
@@ -543,7 +559,7 @@ def _per_rbp(h5, peaksets, genome, index, table, options, span, summary, progres
             rows["gc"].to_numpy(np.float32)
         g.attrs["rbp"] = ps.rbp
         g.attrs["cell_line"] = ps.cell_line
-        g.attrs["cell_type"] = cell or ""
+        g.attrs["cell_type"] = ",".join(cells)
         g.attrs["test_chroms"] = json.dumps(test_chroms)
         for key, value in stats.items():
             g.attrs[key] = value

@@ -203,13 +203,15 @@ def apply_filters(peakset: PeakSet, filters: PeakFilters) -> PeakSet:
             raise VarbindError(f"--max-p needs p-values, but {peakset.path} has none "
                                "(BED6); use narrowPeak files or drop --max-p")
         keep = ~(p > filters.max_p)
-        dropped["max_p"] = int((~keep).sum())
+        if not keep.all():
+            dropped["max_p"] = int((~keep).sum())
         peaks, p = peaks[keep].reset_index(drop=True), p[keep]
     if filters.singleton_distance is not None:
         alone = isolated(peaks, filters.singleton_distance)
         weak = ~(p <= filters.singleton_max_p)  # unknown p counts as weak
         drop = alone & weak
-        dropped["singleton"] = int(drop.sum())
+        if drop.any():
+            dropped["singleton"] = int(drop.sum())
         peaks = peaks[~drop].reset_index(drop=True)
     return PeakSet(rbp=peakset.rbp, path=peakset.path, peaks=peaks, cell_line=peakset.cell_line,
                    label=peakset.label, n_read=peakset.n_read, dropped=dropped)
@@ -240,7 +242,9 @@ def match_contigs(peakset: PeakSet, contigs, on_missing: str = "warn") -> PeakSe
                     "they are skipped (line %d is the first)", peakset.path, int(missing.sum()),
                     len(peaks), ", ".join(unknown[:5]), int(first["line"]))
     peaks = peaks.assign(chrom=mapped)[~missing].reset_index(drop=True)
-    dropped = dict(peakset.dropped, unknown_contig=int(missing.sum()))
+    dropped = dict(peakset.dropped)
+    if missing.any():
+        dropped["unknown_contig"] = int(missing.sum())
     return PeakSet(rbp=peakset.rbp, path=peakset.path, peaks=peaks, cell_line=peakset.cell_line,
                    label=peakset.label, n_read=peakset.n_read, dropped=dropped)
 
@@ -337,7 +341,7 @@ def load_peaks(source: str | os.PathLike, filters: PeakFilters = PeakFilters(),
                         filters.min_peaks)
             continue
         log.info("peaks %s: %d of %d kept (%s)", label, len(peakset), peakset.n_read,
-                 ", ".join(f"{k} -{v}" for k, v in peakset.dropped.items()) or "no filters")
+                 ", ".join(f"{k} -{v}" for k, v in peakset.dropped.items()) or "none dropped")
         out.append(peakset)
     labels = [p.label for p in out]
     if len(set(labels)) != len(labels):

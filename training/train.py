@@ -141,11 +141,39 @@ def load_dataset(path: str | os.PathLike, rbp: str | None = None) -> TrainingDat
             splits, _ = _read_group(h5, path, "")
     prov = json.loads(attrs.get("provenance", "{}")) if "provenance" in attrs else {}
     groups = json.loads(attrs.get("rbp_groups", "{}")) if "rbp_groups" in attrs else {}
+    if isinstance(prov, dict):
+        prov.setdefault("cell_type", str(attrs.get("cell_type", "")))
     seq_len = int(attrs.get("seq_length", splits["train"].batch.seq.shape[1]))
     reg_len = int(attrs.get("region_length", 0))
     return TrainingData(rbps=list(rbps), splits=splits, seq_length=seq_len,
                         region_length=reg_len, provenance=prov, rbp_groups=groups,
                         source=f"{path} ({file_digest(path)})")
+
+
+def build_training_dataset(out: str | os.PathLike, peaks, fasta, gtf, expression=None,
+                           per_rbp: bool = False, cell_line: str | None = None,
+                           seq_length: int | None = None, region_length: int | None = None,
+                           seed: int = 0, progress: bool = False) -> Path:
+    """Build a training HDF5 from peaks with :func:`varbind.training.datasets.build_dataset`
+    (the datasets' defaults: 150/250-nt multi-label bins, or 1-kb per-RBP windows)."""
+    from varbind.training.datasets import DatasetOptions, build_dataset
+
+    options = DatasetOptions(kind="per-rbp" if per_rbp else "multilabel",
+                             seq_length=seq_length, region_length=region_length,
+                             cell_type=cell_line, seed=seed)
+    build_dataset(out, peaks, fasta, gtf, expression, options=options, progress=progress)
+    return Path(out)
+
+
+def data_digests(provenance: dict) -> dict:
+    """``{input: digest}`` of the files a dataset was built from (its provenance)."""
+    out = {}
+    for name, info in (provenance.get("inputs") or {}).items():
+        if isinstance(info, dict) and "digest" in info:
+            out[name] = info["digest"]
+        elif name == "peak_files" and isinstance(info, dict):
+            out.update({f"peaks:{k}": v["digest"] for k, v in info.items() if "digest" in v})
+    return out
 
 
 # ----------------------------------------------------------------------------- config
@@ -470,12 +498,14 @@ def _meta(config: TrainConfig, specs, rbps, data: TrainingData, metrics: dict,
     training = {"config": config.to_json(), "paper": info.citation,
                 "rbp_groups": {r: data.rbp_groups[r] for r in rbps if r in data.rbp_groups},
                 **training}
-    digests = dict(data.provenance.get("digests", {})) if isinstance(data.provenance, dict) \
-        else {}
+    digests = data_digests(data.provenance) if isinstance(data.provenance, dict) else {}
     if data.source:
         digests["dataset"] = data.source
+    cell_line = config.cell_line
+    if cell_line == "unknown" and isinstance(data.provenance, dict):
+        cell_line = data.provenance.get("cell_type") or "unknown"
     return ModelMeta(name=config.name, architecture=config.arch, rbps=list(rbps),
-                     inputs=list(specs), output="sigmoid", cell_line=config.cell_line,
+                     inputs=list(specs), output="sigmoid", cell_line=cell_line,
                      genome_build=config.genome_build, metrics=metrics, training=training,
                      data_digests=digests)
 

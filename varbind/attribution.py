@@ -675,11 +675,14 @@ def _call_motifs(ex: VariantExplanation, options: ExplainOptions, cluster_map,
 
     kwargs = dict(alpha=options.alpha, height=options.height, min_score=options.min_score)
     scale = max(ex.gradcam_ref.max(initial=0), ex.gradcam_alt.max(initial=0))
-    ex.clusters_ref = [c for c in cluster_map(ex.gradcam_ref, scale=scale, **kwargs) if c.is_motif]
-    ex.clusters_alt = [c for c in cluster_map(ex.gradcam_alt, scale=scale, **kwargs) if c.is_motif]
+    both = (cluster_map(ex.gradcam_ref, scale=scale, **kwargs),
+            cluster_map(ex.gradcam_alt, scale=scale, **kwargs))
+    ex.clusters_ref = [c for c in both[0] if c.is_motif]
+    ex.clusters_alt = [c for c in both[1] if c.is_motif]
     ref_site = site_indices(ex.ref_coord, ex.site.start, ex.site.end)
     alt_site = site_indices(ex.alt_coord, ex.site.start, ex.site.end)
-    call = call_motif_change(ex.gradcam_ref, ex.gradcam_alt, ref_site, alt_site, **kwargs)
+    call = call_motif_change(ex.gradcam_ref, ex.gradcam_alt, ref_site, alt_site, **kwargs,
+                             clusters=both)
     ex.motif_call = call.call
     hit, codes = (call.ref, ex.ref_seq) if call.ref is not None else (call.alt, ex.alt_seq)
     if hit is not None:

@@ -230,11 +230,12 @@ def centred_start(length: int, k: int, offset: int = 0) -> int:
     return length // 2 - k // 2 + offset
 
 
-def _scores(bundle, batch: WindowBatch, target: int, batch_size: int) -> np.ndarray:
+def _scores(bundle, batch: WindowBatch, targets: Sequence[int], batch_size: int) -> np.ndarray:
+    """(N, T) predictions of output columns ``targets``."""
     from varbind.attribution import predict_arrays
 
     return predict_arrays(bundle.model, build_inputs(bundle.meta.inputs, batch),
-                          batch_size)[:, target]
+                          batch_size)[:, list(targets)]
 
 
 @dataclass
@@ -253,32 +254,49 @@ class Importance:
         return float(self.local.std())
 
 
+def importance_many(bundle, background: Background, targets: Sequence[int],
+                    arrangements: Sequence[tuple[str, Sequence[tuple[np.ndarray, int]]]],
+                    batch_size: int = 1024,
+                    progress: Callable | None = None) -> dict[int, list[Importance]]:
+    """Global importance of each arrangement ``(label, [(pattern, start), ...])`` for several
+    output columns at once (one forward pass serves every RBP of a multi-label model)."""
+    base = _scores(bundle, background.with_seq(background.seq), targets, batch_size)  # (N, T)
+    n = len(background.seq)
+    per_call = max(1, batch_size * 4 // n)
+    out: dict[int, list[Importance]] = {t: [] for t in targets}
+    for i in range(0, len(arrangements), per_call):
+        chunk = arrangements[i:i + per_call]
+        seqs = np.concatenate([embed(background.seq, a) for _, a in chunk])
+        y = _scores(bundle, background.with_seq(seqs), targets, batch_size)
+        y = y.reshape(len(chunk), n, len(targets))
+        for j, t in enumerate(targets):
+            out[t].extend(Importance(label, y[c, :, j] - base[:, j])
+                          for c, (label, _) in enumerate(chunk))
+        if progress is not None:
+            progress(len(chunk))
+    return out
+
+
 def importance(bundle, background: Background, target: int,
                arrangements: Sequence[tuple[str, Sequence[tuple[np.ndarray, int]]]],
                batch_size: int = 1024, progress: Callable | None = None) -> list[Importance]:
     """Global importance of each arrangement ``(label, [(pattern, start), ...])``."""
-    base = _scores(bundle, background.with_seq(background.seq), target, batch_size)
-    n = len(background.seq)
-    per_call = max(1, batch_size * 4 // n)
-    out = []
-    for i in range(0, len(arrangements), per_call):
-        chunk = arrangements[i:i + per_call]
-        seqs = np.concatenate([embed(background.seq, a) for _, a in chunk])
-        y = _scores(bundle, background.with_seq(seqs), target, batch_size).reshape(len(chunk), n)
-        out.extend(Importance(label, y[j] - base) for j, (label, _) in enumerate(chunk))
-        if progress is not None:
-            progress(len(chunk))
-    return out
+    return importance_many(bundle, background, [target], arrangements, batch_size,
+                           progress)[target]
+
+
+def kmer_arrangements(length: int, k: int, offset: int = 0) -> list:
+    """Every k-mer at the window centre (+ ``offset``), as arrangements."""
+    start = centred_start(length, k, offset)
+    kmers = ["".join(p) for p in itertools.product(ALPHABET, repeat=k)]
+    return [(km, [(encode(km), start)]) for km in kmers]
 
 
 def kmer_importance(bundle, background: Background, target: int, k: int = 6,
                     offset: int = 0, batch_size: int = 1024,
                     progress: Callable | None = None) -> list[Importance]:
     """Every k-mer embedded at the centre; sorted by global importance, highest first."""
-    length = background.seq.shape[1]
-    start = centred_start(length, k, offset)
-    kmers = ["".join(p) for p in itertools.product(ALPHABET, repeat=k)]
-    arrangements = [(km, [(encode(km), start)]) for km in kmers]
+    arrangements = kmer_arrangements(background.seq.shape[1], k, offset)
     found = importance(bundle, background, target, arrangements, batch_size, progress)
     return sorted(found, key=lambda r: -r.global_)
 
@@ -312,6 +330,34 @@ def spacing_effect(bundle, background: Background, target: int, motif: str,
         first = length // 2 - (2 * k + s) // 2
         arrangements.append((str(s), [(pattern, first), (pattern, first + k + s)]))
     return importance(bundle, background, target, arrangements, batch_size)
+
+
+def mutation_effect(bundle, background: Background, target: int, motif: str,
+                    batch_size: int = 1024) -> list[Importance]:
+    """GI of every single-base variant of ``motif`` at the centre (labels like ``TGAATG``);
+    compared with the motif's own GI it shows which positions matter (Koo et al. Fig. 2e)."""
+    length = background.seq.shape[1]
+    start = centred_start(length, len(motif))
+    variants = [motif[:i] + b + motif[i + 1:] for i in range(len(motif)) for b in ALPHABET
+                if b != motif[i]]
+    return importance(bundle, background, target,
+                      [(v, [(encode(v), start)]) for v in variants], batch_size)
+
+
+def position_effect(bundle, background: Background, target: int, motif: str,
+                    step: int = 10, batch_size: int = 1024) -> list[Importance]:
+    """GI of ``motif`` placed every ``step`` nt across the window (labels: offset of its
+    middle from the window centre, in nt)."""
+    length = background.seq.shape[1]
+    k = len(motif)
+    lo = -(length // 2 - k // 2)
+    hi = length - k - (length // 2 - k // 2)
+    first = -((-lo) // step) * step  # the smallest multiple of step >= lo
+    offsets = list(range(first, hi + 1, step))
+    pattern = encode(motif)
+    return importance(bundle, background, target,
+                      [(str(o), [(pattern, centred_start(length, k, o))]) for o in offsets],
+                      batch_size)
 
 
 # ----------------------------------------------------------------------------- outputs

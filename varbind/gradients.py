@@ -109,9 +109,11 @@ def _tf_function(model, targets: tuple[int, ...], layer, shapes: tuple):
     if key in cache:
         return cache[key]
     signature = [tf.TensorSpec((None, *shape), tf.float32) for shape in shapes]
+    model_ref = weakref.ref(model)  # the cache must not keep its own key alive
 
     @tf.function(input_signature=signature)
     def step(*xs):
+        model = model_ref()
         captured = []
         tape = tf.GradientTape(persistent=True)
         with tape:

@@ -426,9 +426,26 @@ def _summary_records(summary) -> int:
 
 
 def default_score_function() -> ScoreFunction:
-    from varbind.score import score_vcf
+    return score_vcf_cached
 
-    return score_vcf
+
+#: Options that decide what :class:`varbind.score.Scorer` loads (genome, annotation,
+#: expression, models); partitions that agree on them share one loaded Scorer per process.
+LOADED_FIELDS = ("fasta", "models", "gtf", "expression", "rbps", "cell_type", "all_strands",
+                 "annotation_cache")
+
+
+def score_vcf_cached(options):
+    """:func:`varbind.score.score_vcf` with the genome, annotation and models loaded once per
+    worker process (kept in :data:`WORKER_CACHE`) rather than once per partition."""
+    from varbind.score import Scorer, score_vcf
+
+    key = ("scorer",) + tuple(repr(getattr(options, name, None)) for name in LOADED_FIELDS)
+    scorer = WORKER_CACHE.get(key)
+    if scorer is None:
+        scorer = WORKER_CACHE[key] = Scorer(options)
+        log.debug("worker %s loaded %d model(s)", os.getpid(), len(scorer.bundles))
+    return score_vcf(options, scorer=scorer)
 
 
 def _worker_name() -> str:
@@ -746,8 +763,8 @@ def pin_gpu(worker_name: str, gpus: int) -> str | None:
     return device
 
 
-#: Per-worker-process cache (models loaded once per worker). Keys are chosen by the scoring
-#: core; the Dask layer only makes sure a process lives across partitions.
+#: Per-process cache of loaded inputs (see :func:`score_vcf_cached`): a worker process lives
+#: across partitions, so each worker loads the models once.
 WORKER_CACHE: dict = {}
 
 
@@ -797,6 +814,7 @@ def dask_client(settings: ClusterSettings) -> Iterator[object]:
     from distributed import Client, LocalCluster
 
     if settings.scheduler:
+        _dask_log_level(logging.WARNING)
         try:
             client = Client(settings.scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
@@ -815,6 +833,7 @@ def dask_client(settings: ClusterSettings) -> Iterator[object]:
             client.close()
         return
     n_workers, threads = settings.workers_and_threads()
+    _dask_log_level(logging.WARNING)
     cluster = LocalCluster(
         n_workers=n_workers, threads_per_worker=1, processes=True,
         memory_limit=settings.memory_limit, env=thread_environment(threads),
@@ -831,7 +850,18 @@ def dask_client(settings: ClusterSettings) -> Iterator[object]:
         finally:
             client.close()
     finally:
+        _dask_log_level(logging.ERROR)  # workers slow to exit (TensorFlow) are not news
         cluster.close()
+
+
+def _dask_log_level(level: int) -> None:
+    """Keep distributed's own INFO chatter out of varbind's log unless asked (-vv)."""
+    if log.isEnabledFor(logging.DEBUG):
+        return
+    names = ["distributed"] + [n for n in logging.root.manager.loggerDict
+                               if n.startswith("distributed.")]
+    for name in names:
+        logging.getLogger(name).setLevel(level)
 
 
 # --------------------------------------------------------------------------- the run
@@ -1019,7 +1049,7 @@ def _run_partitions(client, options, todo: list[Partition], paths: dict[int, Sha
     started = time.perf_counter()
     records = 0
     bar = tqdm(total=total, initial=skipped, unit="partition", desc="partitions",
-               disable=not progress, leave=False)
+               disable=None if progress else True, leave=False)  # None: off when not a TTY
     try:
         for future in as_completed(futures):
             p = futures[future]
@@ -1049,14 +1079,16 @@ def _run_partitions(client, options, todo: list[Partition], paths: dict[int, Sha
 
 
 def run_header_lines(command: str | None = None, **items) -> list[str]:
-    """``##varbind_run`` lines for a sharded run: the command and the Dask settings."""
+    """``##varbind_run`` lines for a sharded run, named as the scoring core names its own
+    (``##varbind_runCommand``, ``##varbind_runDate``), plus the Dask settings
+    (``dask="local:2"`` -> ``##varbind_runDask=local:2``)."""
     lines = []
     if command:
-        lines.append(f"{RUN_HEADER_PREFIX}_command={command}")
-    lines.append(f"{RUN_HEADER_PREFIX}_date={time.strftime('%Y-%m-%dT%H:%M:%S%z')}")
+        lines.append(f"{RUN_HEADER_PREFIX}Command={command}")
+    lines.append(f"{RUN_HEADER_PREFIX}Date={time.strftime('%Y-%m-%dT%H:%M:%S%z')}")
     for key, value in items.items():
         if value is not None:
-            lines.append(f"{RUN_HEADER_PREFIX}_{key}={value}")
+            lines.append(f"{RUN_HEADER_PREFIX}{key[:1].upper()}{key[1:]}={value}")
     return lines
 
 

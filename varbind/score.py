@@ -43,14 +43,7 @@ from varbind.inputs import WindowBatch, crop_center, required_lengths
 from varbind.predict import BatchFunction, forward, predict_alleles
 from varbind.variants import Event, Record, Variant, classify_alt, normalize
 from varbind.windows import AlleleWindows, allele_centers, allele_windows, gather_spans
-from varbind.writers import (
-    TABLE_COLUMNS,
-    TableWriter,
-    VcfWriter,
-    format_float,
-    table_kind,
-    vcf_kind,
-)
+from varbind.writers import TABLE_COLUMNS, TableWriter, VcfWriter, table_kind, vcf_kind
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +269,15 @@ class Scorer:
                            for k, r in enumerate(b.meta.rbps) if wanted is None or r in wanted]
         return out
 
+    def with_options(self, options: ScoreOptions) -> Scorer:
+        """This scorer's loaded inputs under ``options`` that differ only in what is not
+        loaded (region, outputs, thresholds): a shallow copy."""
+        import copy
+
+        other = copy.copy(self)
+        other.options = options
+        return other
+
     @property
     def n_rbps(self) -> int:
         return sum(len(v) for v in self.labels.values())
@@ -485,35 +487,48 @@ class ChunkScorer:
 
     def alleles(self, records: list[Record], record_status: list[str | None]) -> pd.DataFrame:
         """One row per ALT: record, alt_index, alt, status (None = scorable), event."""
-        rows = []
+        rec_i, alt_i, alts, statuses, events = [], [], [], [], []
         genome = self.s.genome
         for i, rec in enumerate(records):
             if not rec.alts:
-                rows.append((i, -1, ".", record_status[i] or "no_alt", None))
+                rec_i.append(i), alt_i.append(-1), alts.append(".")
+                statuses.append(record_status[i] or "no_alt"), events.append(None)
                 continue
             for j, alt in enumerate(rec.alts):
                 status = record_status[i] or classify_alt(rec.ref, alt)
                 event = None
                 if status is None:
-                    name = genome.resolve(rec.chrom)
-                    event = normalize(Variant(rec.chrom, rec.pos, rec.ref, alt),
-                                      lambda lo, hi, n=name: genome.fetch(n, lo, hi))
-                rows.append((i, j, alt, status, event))
-        return pd.DataFrame(rows, columns=["record", "alt_index", "alt", "status", "event"])
+                    if len(rec.ref) == 1 and len(alt) == 1:  # SNV: nothing to normalise
+                        event = Event(rec.chrom, rec.start, rec.start + 1, alt)
+                    else:
+                        name = genome.resolve(rec.chrom)
+                        event = normalize(Variant(rec.chrom, rec.pos, rec.ref, alt),
+                                          lambda lo, hi, n=name: genome.fetch(n, lo, hi))
+                rec_i.append(i), alt_i.append(j), alts.append(alt)
+                statuses.append(status), events.append(event)
+        return pd.DataFrame({"record": np.array(rec_i, dtype=np.int64),
+                             "alt_index": np.array(alt_i, dtype=np.int64),
+                             "alt": np.array(alts, dtype=object),
+                             "status": np.array(statuses, dtype=object),
+                             "event": np.array(events, dtype=object)})
 
     def units(self, records: list[Record], alleles: pd.DataFrame) -> pd.DataFrame:
         """One row per scorable (allele, strand); marks alleles outside transcripts."""
-        scorable = alleles.index[alleles["status"].isna()].to_numpy()
+        status = alleles["status"].to_numpy()
+        event_col = alleles["event"].to_numpy()
+        record_col = alleles["record"].to_numpy()
+        scorable = np.array([i for i, st in enumerate(status) if not isinstance(st, str)],
+                            dtype=np.int64)
         parts = []
-        for chrom, idx in _group_by(scorable, [records[alleles.at[a, "record"]].chrom
-                                               for a in scorable]):
-            events: list[Event] = [alleles.at[a, "event"] for a in idx]
+        outside = []
+        for chrom, idx in _group_by(scorable, [records[r].chrom for r in record_col[scorable]]):
+            idx = np.asarray(idx)
+            events: list[Event] = list(event_col[idx])
             positions = np.array([e.start for e in events], dtype=np.int64)
             sites = self.s.annotation.site_strands(chrom, positions, self.s.options.all_strands)
             covered = np.zeros(len(idx), dtype=bool)
             covered[sites.site] = True
-            for a in np.asarray(idx)[~covered]:
-                alleles.at[a, "status"] = "outside_transcript"
+            outside.extend(idx[~covered])
             if len(sites.site) == 0:
                 continue
             starts = positions[sites.site]
@@ -521,31 +536,40 @@ class ChunkScorer:
             centres = allele_centers(starts, ends - starts, sites.strand)
             region = self.s.annotation.region_at(chrom, centres, sites.strand)
             parts.append(pd.DataFrame({
-                "allele": np.asarray(idx)[sites.site], "chrom": chrom, "start": starts,
+                "allele": idx[sites.site], "chrom": chrom, "start": starts,
                 "end": ends, "strand": sites.strand, "gene_id": sites.gene_id,
                 "gene_name": sites.gene_name, "transcribed": sites.transcribed,
                 "gene_row": sites.gene_row,
                 "region": np.asarray(REGION_CLASSES, dtype=object)[region]}))
+        if outside:
+            status = np.array([st if isinstance(st, str) else None for st in status],
+                              dtype=object)
+            status[np.asarray(outside)] = "outside_transcript"
+            alleles["status"] = pd.Series(status, index=alleles.index, dtype=object)
         if not parts:
             return pd.DataFrame(columns=["allele", "chrom", "start", "end", "strand", "gene_id",
-                                         "gene_name", "transcribed", "gene_row", "region"])
+                                         "gene_name", "transcribed", "gene_row", "region",
+                                         "record", "alt_index", "ref_unit"])
         units = pd.concat(parts, ignore_index=True)
-        units["record"] = alleles.loc[units["allele"], "record"].to_numpy()
-        units["alt_index"] = alleles.loc[units["allele"], "alt_index"].to_numpy()
-        units = units.sort_values(["allele", "strand"], kind="stable",
-                                  key=lambda c: c.map({"+": 0, "-": 1}) if c.name == "strand"
-                                  else c).reset_index(drop=True)
-        key = list(zip(units["chrom"], units["start"], units["end"], units["strand"],
-                       strict=True))
+        allele = units["allele"].to_numpy()
+        order = np.lexsort((units["strand"].to_numpy() == "-", allele))
+        units = units.iloc[order].reset_index(drop=True)
+        allele = units["allele"].to_numpy()
+        units["record"] = record_col[allele]
+        units["alt_index"] = alleles["alt_index"].to_numpy()[allele]
+        key = zip(units["chrom"].to_numpy(), units["start"].to_numpy(),
+                  units["end"].to_numpy(), units["strand"].to_numpy(), strict=True)
         ref_ids: dict = {}
-        units["ref_unit"] = [ref_ids.setdefault(k, len(ref_ids)) for k in key]
+        units["ref_unit"] = np.array([ref_ids.setdefault(k, len(ref_ids)) for k in key],
+                                     dtype=np.int64)
         return units
 
     def windows(self, units: pd.DataFrame, alleles: pd.DataFrame
                 ) -> tuple[WindowBatch, WindowBatch, AlleleWindows, AlleleWindows]:
         """Reference windows (one per ref_unit) and alternate windows (one per unit)."""
         refs = units.drop_duplicates("ref_unit").sort_values("ref_unit")
-        inserted = [alleles.at[a, "event"].inserted for a in units["allele"]]
+        event_col = alleles["event"].to_numpy()
+        inserted = [event_col[a].inserted for a in units["allele"].to_numpy()]
         ref_w = self._allele_windows(refs, [None] * len(refs))
         alt_w = self._allele_windows(units, inserted)
         ref_batch = WindowBatch(seq=ref_w.seq, region=ref_w.region,
@@ -576,7 +600,8 @@ class ChunkScorer:
                 region[rows] = w.region
         return AlleleWindows(seq=seq, region=region, truncated=truncated, n_fraction=n_frac)
 
-    def __call__(self, records: list[Record]) -> ChunkResult:
+    def prepare(self, records: list[Record]) -> ChunkResult:
+        """Steps 1-3 (no model call): checks, alleles, strands, windows. ``scores`` empty."""
         status = check_records(self.s.genome, records)
         if self.s.options.strict:
             for rec, st in zip(records, status, strict=True):
@@ -584,7 +609,8 @@ class ChunkScorer:
                     raise InputFileError(_strict_message(rec, st, self.s.genome),
                                          path=self.s.options.vcf,
                                          fix="is the VCF on the same build as the FASTA? "
-                                             "(drop --strict to mark and skip such records)")
+                                             "Without --strict such records are marked and "
+                                             "skipped")
         alleles = self.alleles(records, status)
         units = self.units(records, alleles)
         if len(units) == 0:
@@ -593,10 +619,19 @@ class ChunkScorer:
         ref_ix = units["ref_unit"].to_numpy()
         units["truncated"] = alt_w.truncated | ref_w.truncated[ref_ix]
         units["n_rich"] = alt_w.n_rich | ref_w.n_rich[ref_ix]
-        scores = predict_alleles(self.s.bundles, ref_batch, alt_batch,
-                                 batch_size=self.s.options.batch_size, func=self.func,
-                                 prepare=self.s.prepare)
-        return ChunkResult(records, alleles, units, ref_batch, alt_batch, scores)
+        return ChunkResult(records, alleles, units, ref_batch, alt_batch, {})
+
+    def predict(self, result: ChunkResult) -> ChunkResult:
+        """Step 4: every model on the chunk's windows (fills ``result.scores``)."""
+        if result.ref_windows is not None:
+            result.scores = predict_alleles(self.s.bundles, result.ref_windows,
+                                            result.alt_windows,
+                                            batch_size=self.s.options.batch_size,
+                                            func=self.func, prepare=self.s.prepare)
+        return result
+
+    def __call__(self, records: list[Record]) -> ChunkResult:
+        return self.predict(self.prepare(records))
 
 
 def _strict_message(rec: Record, status: str, genome: Genome) -> str:
@@ -651,20 +686,51 @@ def unit_flags(units: pd.DataFrame) -> np.ndarray:
     (``ok&n_rich&truncated``)."""
     if len(units) == 0:
         return np.zeros(0, dtype=object)
-    parts = [np.where(units["n_rich"], "&n_rich", ""),
-             np.where(units["truncated"], "&truncated", ""),
-             np.where(units["transcribed"], "", "&outside_transcript")]
-    return np.array(["ok" + "".join(f) for f in zip(*parts, strict=True)], dtype=object)
+    out = np.full(len(units), "ok", dtype=object)
+    out = out + np.where(units["n_rich"].to_numpy(bool), "&n_rich", "")
+    out = out + np.where(units["truncated"].to_numpy(bool), "&truncated", "")
+    return out + np.where(units["transcribed"].to_numpy(bool), "", "&outside_transcript")
 
 
 @dataclass
 class RecordOutput:
-    """Formatted INFO values per record and the table rows of a chunk."""
+    """Formatted INFO values per record and the table rows of a chunk.
+
+    info : per record, INFO key -> formatted value
+    table : rows with :data:`varbind.writers.TABLE_COLUMNS`
+    allele_status : per allele (row of ``ChunkResult.alleles``), its VARBIND_STATUS value
+    top : (|delta|, description) of the chunk's strongest effects
+    """
 
     info: list[dict[str, str]]
     table: pd.DataFrame
     allele_status: list[str]
     top: list[tuple]
+
+
+def format_floats(values) -> np.ndarray:
+    """Floats as INFO text (4 significant digits, '.' for NaN), object array."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.char.mod("%.4g", values).astype(object)
+    out[~np.isfinite(values)] = "."
+    out[out == "-0"] = "0"
+    return out
+
+
+def allele_statuses(result: ChunkResult, flags: np.ndarray) -> list[str]:
+    """VARBIND_STATUS of each allele: its reason, or ``ok`` and the flags of its windows."""
+    allele_flags: dict[int, set] = {}
+    for a, f in zip(result.units["allele"].to_numpy() if len(result.units) else [], flags,
+                    strict=True):
+        if f != "ok":
+            allele_flags.setdefault(int(a), set()).update(f.split("&")[1:])
+    out = []
+    for a, st in enumerate(result.alleles["status"].to_numpy()):
+        if isinstance(st, str):
+            out.append(st)
+        else:
+            out.append("&".join(["ok", *sorted(allele_flags.get(a, ()))]))
+    return out
 
 
 def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
@@ -673,133 +739,125 @@ def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
     alleles, units = result.alleles, result.units
     effects = effect_table(scorer, result)
     flags = unit_flags(units)
-    allele_flags: dict[int, set] = {}
-    for a, f in zip(units.get("allele", []), flags, strict=True):
-        allele_flags.setdefault(a, set()).update(x for x in f.split("&") if x != "ok")
-    allele_status = []
-    for a, st in zip(alleles.index, alleles["status"], strict=True):
-        if isinstance(st, str):
-            allele_status.append(st)
-        else:
-            allele_status.append("&".join(["ok", *sorted(allele_flags.get(a, ()))]))
-
+    allele_status = allele_statuses(result, flags)
+    n_alleles = len(alleles)
+    loss = np.full(n_alleles, -np.inf)
+    gain = np.full(n_alleles, -np.inf)
+    loss_label = np.full(n_alleles, ".", dtype=object)
+    gain_label = np.full(n_alleles, ".", dtype=object)
     entries: dict[int, list[str]] = {}
-    best_loss: dict[int, tuple[float, str]] = {}
-    best_gain: dict[int, tuple[float, str]] = {}
     top: list[tuple] = []
     if len(effects):
         u = effects["unit"].to_numpy()
         allele_of = units["allele"].to_numpy()[u]
         record_of = units["record"].to_numpy()[u]
-        delta = effects["delta"].to_numpy()
-        cons = consequence(delta, opts.effect_threshold)
+        delta = effects["delta"].to_numpy(np.float64)
+        labels = effects["label"].to_numpy()
         alt_text = alleles["alt"].to_numpy()[allele_of]
         gene = units["gene_name"].to_numpy()[u]
         gene = np.where(gene == "", units["gene_id"].to_numpy()[u], gene)
-        texts = (pd.Series(alt_text, dtype=object) + "|" + cons + "|"
-                 + units["strand"].to_numpy()[u] + "|" + gene + "|"
-                 + units["region"].to_numpy()[u] + "|" + effects["label"].to_numpy() + "|"
-                 + _fmt(effects["ref_score"]) + "|" + _fmt(effects["alt_score"]) + "|"
-                 + _fmt(effects["delta"]) + "|" + _fmt(effects["logit_delta"]))
+        texts = (alt_text + "|" + consequence(delta, opts.effect_threshold) + "|"
+                 + units["strand"].to_numpy()[u].astype(object) + "|" + gene + "|"
+                 + units["region"].to_numpy()[u] + "|" + labels + "|"
+                 + format_floats(effects["ref_score"]) + "|"
+                 + format_floats(effects["alt_score"]) + "|" + format_floats(delta) + "|"
+                 + format_floats(effects["logit_delta"]))
         keep = np.abs(delta) >= opts.min_delta
-        for r, t in zip(record_of[keep], texts.to_numpy()[keep], strict=True):
+        for r, t in zip(record_of[keep].tolist(), texts[keep].tolist(), strict=True):
             entries.setdefault(r, []).append(t)
-        for a, dl, lab in zip(allele_of, delta, effects["label"].to_numpy(), strict=True):
-            if a not in best_loss or -dl > best_loss[a][0]:
-                best_loss[a] = (-dl, lab)
-            if a not in best_gain or dl > best_gain[a][0]:
-                best_gain[a] = (dl, lab)
-        strongest = np.argsort(-np.abs(delta), kind="stable")[:5]
-        recs = result.records
-        for i in strongest:
-            rec = recs[record_of[i]]
+        # strongest loss / gain per allele (first in output order wins ties)
+        for arr, lab, values in ((loss, loss_label, -delta), (gain, gain_label, delta)):
+            order = np.lexsort((-values, allele_of))
+            first = np.r_[True, allele_of[order][1:] != allele_of[order][:-1]]
+            best = order[first]
+            arr[allele_of[best]] = values[best]
+            lab[allele_of[best]] = np.where(values[best] > 0, labels[best], ".")
+        for i in np.argsort(-np.abs(delta), kind="stable")[:5]:
+            rec = result.records[record_of[i]]
             top.append((abs(float(delta[i])), {
                 "chrom": rec.chrom, "pos": rec.pos, "ref": rec.ref, "alt": alt_text[i],
                 "strand": units["strand"].to_numpy()[u[i]], "gene": gene[i],
-                "rbp": effects["label"].to_numpy()[i], "delta": float(delta[i])}))
-
-    info = []
-    by_record = alleles.groupby("record", sort=True).groups
-    for r in range(len(result.records)):
-        idx = list(by_record.get(r, []))
-        status = [allele_status[alleles.index.get_loc(a)] for a in idx]
-        d: dict[str, str] = {}
+                "rbp": labels[i], "delta": float(delta[i])}))
+    loss_text = np.where(np.isfinite(loss), format_floats(np.maximum(loss, 0)), ".")
+    gain_text = np.where(np.isfinite(gain), format_floats(np.maximum(gain, 0)), ".")
+    info = [{} for _ in result.records]
+    per_record: list[list[int]] = [[] for _ in result.records]
+    for a, r in enumerate(alleles["record"].to_numpy().tolist()):
+        per_record[r].append(a)
+    for r, idx in enumerate(per_record):
+        d = info[r]
         if r in entries:
             d["VARBIND"] = ",".join(entries[r])
         if result.records[r].alts:
-            d["VARBIND_MAX_LOSS"] = ",".join(_best_value(best_loss, a) for a in idx)
-            d["VARBIND_MAX_GAIN"] = ",".join(_best_value(best_gain, a) for a in idx)
-            d["VARBIND_MAX_LOSS_RBP"] = ",".join(_best_label(best_loss, a) for a in idx)
-            d["VARBIND_MAX_GAIN_RBP"] = ",".join(_best_label(best_gain, a) for a in idx)
-        d["VARBIND_STATUS"] = ",".join(status)
-        info.append(d)
-    table = _table_rows(scorer, result, effects, flags, allele_status)
+            d["VARBIND_MAX_LOSS"] = ",".join(loss_text[idx])
+            d["VARBIND_MAX_GAIN"] = ",".join(gain_text[idx])
+            d["VARBIND_MAX_LOSS_RBP"] = ",".join(loss_label[idx])
+            d["VARBIND_MAX_GAIN_RBP"] = ",".join(gain_label[idx])
+        d["VARBIND_STATUS"] = ",".join(allele_status[a] for a in idx)
+    table = _table_rows(result, effects, flags, allele_status)
     return RecordOutput(info=info, table=table, allele_status=allele_status, top=top)
 
 
-def _fmt(values) -> np.ndarray:
-    return np.array([format_float(float(v)) for v in np.asarray(values)], dtype=object)
-
-
-def _best_value(best: dict, a) -> str:
-    if a not in best:
-        return "."
-    return format_float(max(best[a][0], 0.0))
-
-
-def _best_label(best: dict, a) -> str:
-    if a not in best or best[a][0] <= 0:
-        return "."
-    return best[a][1]
-
-
-def _table_rows(scorer, result: ChunkResult, effects: pd.DataFrame, flags: np.ndarray,
+def _table_rows(result: ChunkResult, effects: pd.DataFrame, flags: np.ndarray,
                 allele_status: list[str]) -> pd.DataFrame:
+    """The chunk's table: scored rows (unit x model x RBP) and one row per unscored allele,
+    in record, ALT, strand, model, RBP order."""
     recs = result.records
     alleles, units = result.alleles, result.units
-    frames = []
+    a_record = alleles["record"].to_numpy()
+    a_alt_index = alleles["alt_index"].to_numpy()
+    a_alt = alleles["alt"].to_numpy()
+    cols: dict[str, list] = {c: [] for c in TABLE_COLUMNS}
+    keys: list[np.ndarray] = []
     if len(effects):
         u = effects["unit"].to_numpy()
-        rec_i = units["record"].to_numpy()[u]
-        frames.append(pd.DataFrame({
-            "_record": rec_i, "_alt": units["alt_index"].to_numpy()[u],
-            "_strand": (units["strand"].to_numpy()[u] == "-").astype(int), "_order": 0,
-            "_model": effects["model_order"].to_numpy(), "_rbp": effects["rbp_order"].to_numpy(),
-            "alt": alleles["alt"].to_numpy()[units["allele"].to_numpy()[u]],
-            "strand": units["strand"].to_numpy()[u],
-            "gene_id": units["gene_id"].to_numpy()[u],
-            "gene_name": units["gene_name"].to_numpy()[u],
-            "region": units["region"].to_numpy()[u],
-            "rbp": effects["label"].to_numpy(), "model": effects["model"].to_numpy(),
-            "ref_score": effects["ref_score"].to_numpy(np.float32),
-            "alt_score": effects["alt_score"].to_numpy(np.float32),
-            "delta": effects["delta"].to_numpy(np.float32),
-            "logit_delta": effects["logit_delta"].to_numpy(np.float32),
-            "status": flags[u]}))
-    scored_alleles = set(units["allele"]) if len(units) else set()
-    unscored = [(a, st) for a, st in zip(alleles.index, allele_status, strict=True)
-                if a not in scored_alleles]
-    if unscored:
-        idx = [a for a, _ in unscored]
-        frames.append(pd.DataFrame({
-            "_record": alleles.loc[idx, "record"].to_numpy(),
-            "_alt": alleles.loc[idx, "alt_index"].to_numpy(), "_strand": 0, "_order": 0,
-            "_model": 0, "_rbp": 0, "alt": alleles.loc[idx, "alt"].to_numpy(),
-            "strand": "", "gene_id": "", "gene_name": "", "region": "", "rbp": "", "model": "",
-            "ref_score": np.nan, "alt_score": np.nan, "delta": np.nan, "logit_delta": np.nan,
-            "status": [st for _, st in unscored]}))
-    if not frames:
+        allele = units["allele"].to_numpy()[u]
+        keys.append(np.stack([a_record[allele], a_alt_index[allele],
+                              (units["strand"].to_numpy()[u] == "-").astype(np.int64),
+                              effects["model_order"].to_numpy(np.int64),
+                              effects["rbp_order"].to_numpy(np.int64)], axis=1))
+        part = {"_allele": allele, "alt": a_alt[allele],
+                "strand": units["strand"].to_numpy()[u].astype(object),
+                "gene_id": units["gene_id"].to_numpy()[u],
+                "gene_name": units["gene_name"].to_numpy()[u],
+                "region": units["region"].to_numpy()[u], "rbp": effects["label"].to_numpy(),
+                "model": effects["model"].to_numpy(),
+                "ref_score": effects["ref_score"].to_numpy(np.float32),
+                "alt_score": effects["alt_score"].to_numpy(np.float32),
+                "delta": effects["delta"].to_numpy(np.float32),
+                "logit_delta": effects["logit_delta"].to_numpy(np.float32),
+                "status": flags[u]}
+        for c, v in part.items():
+            cols.setdefault(c, []).append(v)
+    scored = np.zeros(len(alleles), dtype=bool)
+    if len(units):
+        scored[units["allele"].to_numpy()] = True
+    unscored = np.flatnonzero(~scored)
+    if len(unscored):
+        n = len(unscored)
+        keys.append(np.stack([a_record[unscored], a_alt_index[unscored], np.zeros(n, np.int64),
+                              np.zeros(n, np.int64), np.zeros(n, np.int64)], axis=1))
+        empty = np.full(n, "", dtype=object)
+        nan = np.full(n, np.nan, dtype=np.float32)
+        part = {"_allele": unscored, "alt": a_alt[unscored], "strand": empty,
+                "gene_id": empty, "gene_name": empty, "region": empty, "rbp": empty,
+                "model": empty, "ref_score": nan, "alt_score": nan, "delta": nan,
+                "logit_delta": nan,
+                "status": np.array([allele_status[a] for a in unscored], dtype=object)}
+        for c, v in part.items():
+            cols.setdefault(c, []).append(v)
+    if not keys:
         return pd.DataFrame(columns=TABLE_COLUMNS)
-    table = pd.concat(frames, ignore_index=True)
-    table = table.sort_values(["_record", "_alt", "_strand", "_model", "_rbp"], kind="stable")
-    r = table["_record"].to_numpy()
-    table["chrom"] = [recs[i].chrom for i in r]
-    table["pos"] = np.array([recs[i].pos for i in r], dtype=np.int64)
-    table["id"] = [recs[i].id for i in r]
-    table["ref"] = [recs[i].ref for i in r]
-    for c in ("ref_score", "alt_score", "delta", "logit_delta"):
-        table[c] = table[c].astype(np.float32)
-    return table[TABLE_COLUMNS].reset_index(drop=True)
+    key = np.concatenate(keys)
+    order = np.lexsort(key.T[::-1])
+    joined = {c: np.concatenate(v)[order] for c, v in cols.items() if v}
+    r = a_record[joined.pop("_allele")]
+    chrom = np.array([rec.chrom for rec in recs], dtype=object)
+    pos = np.array([rec.pos for rec in recs], dtype=np.int64)
+    ids = np.array([rec.id for rec in recs], dtype=object)
+    ref = np.array([rec.ref for rec in recs], dtype=object)
+    joined.update({"chrom": chrom[r], "pos": pos[r], "id": ids[r], "ref": ref[r]})
+    return pd.DataFrame({c: joined[c] for c in TABLE_COLUMNS})
 
 
 # --------------------------------------------------------------------------- the run
@@ -814,7 +872,7 @@ def default_summary_path(options: ScoreOptions) -> Path | None:
 
 def score_vcf(options: ScoreOptions,
               on_chunk: Callable[[ChunkResult], None] | None = None,
-              func: BatchFunction = forward) -> RunSummary:
+              func: BatchFunction = forward, scorer: Scorer | None = None) -> RunSummary:
     """Score every record of ``options.vcf`` (or of ``options.region``) and write the outputs.
 
     Parameters
@@ -823,6 +881,8 @@ def score_vcf(options: ScoreOptions,
     on_chunk : called with each :class:`ChunkResult` (windows and raw scores) after scoring,
         before writing; attribution hooks in here
     func : per-batch model function (see :mod:`varbind.predict`)
+    scorer : inputs already loaded for these options (genome, annotation, models); the Dask
+        layer keeps one per worker process so that models load once per worker
 
     Returns
     -------
@@ -835,7 +895,7 @@ def score_vcf(options: ScoreOptions,
     table_out_kind = table_kind(options.table) if options.table is not None else None
     vcf = open_vcf(options.vcf)
     region = parse_region(options.region, list(vcf.seqnames)) if options.region else None
-    scorer = Scorer(options)
+    scorer = Scorer(options) if scorer is None else scorer.with_options(options)
     chunk_scorer = ChunkScorer(scorer, func=func)
     summary = RunSummary(models=[{"name": b.name, "hash": b.digest, "rbps": len(scorer.labels[
         b.name])} for b in scorer.bundles], rbps=scorer.n_rbps)
@@ -858,10 +918,10 @@ def score_vcf(options: ScoreOptions,
             table_writer = TableWriter(tmp_t, table_out_kind)
             summary.outputs["table"] = str(options.table)
         progress = _progress(vcf, options.progress, region)
+        stream = chunks(iter_records(vcf, options.vcf, region), options.batch_size)
         try:
-            for cy_chunk in chunks(iter_records(vcf, options.vcf, region), options.batch_size):
-                records = [Record.from_cyvcf(r) for r in cy_chunk]
-                result = chunk_scorer(records)
+            for cy_chunk, prepared in prefetch(stream, chunk_scorer.prepare):
+                result = chunk_scorer.predict(prepared)
                 if on_chunk is not None:
                     on_chunk(result)
                 out = format_chunk(scorer, result)
@@ -875,7 +935,7 @@ def score_vcf(options: ScoreOptions,
                 top = heapq.nlargest(5, top + out.top, key=lambda t: t[0])
                 summary.windows += (len(result.units) + result.units["ref_unit"].nunique()
                                     if len(result.units) else 0)
-                progress.update(len(records))
+                progress.update(len(result.records))
         finally:
             progress.close()
         if vcf_writer is not None:
@@ -895,6 +955,53 @@ def score_vcf(options: ScoreOptions,
                 tmp_s.write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     log.info("scored %d records in %.1f s", summary.records, summary.seconds)
     return summary
+
+
+def prefetch(stream: Iterator[list], prepare: Callable[[list[Record]], ChunkResult],
+             depth: int = 2) -> Iterator[tuple[list, ChunkResult]]:
+    """Read and prepare chunks in a background thread while the caller runs the models.
+
+    Yields ``(cyvcf2 records, prepared ChunkResult)`` in input order. An exception in the
+    thread (a malformed record, a REF mismatch under --strict) is raised here, in order.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for cy_chunk in stream:
+                if not put((cy_chunk, prepare([Record.from_cyvcf(r) for r in cy_chunk]))):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=work, name="varbind-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _count(summary, result, out, not_scored, records_not_scored, flag_counts, strands) -> None:

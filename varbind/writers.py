@@ -168,8 +168,19 @@ class TableWriter:
         if self.kind == "parquet":
             self._write_parquet(frame)
             return
-        frame.to_csv(self._fh, sep="\t", header=False, index=False, na_rep="",
-                     float_format="%.6g", lineterminator="\n")
+        if len(frame) == 0:
+            return
+        columns = []
+        for c in TABLE_COLUMNS:
+            values = frame[c].to_numpy()
+            if c in _FLOAT_COLUMNS:
+                text = np.char.mod("%.6g", values.astype(np.float64)).astype(object)
+                text[~np.isfinite(values.astype(np.float64))] = ""
+                values = text
+            elif c == "pos":
+                values = values.astype(str)
+            columns.append(values.tolist())
+        self._fh.write("".join("\t".join(row) + "\n" for row in zip(*columns)))
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa

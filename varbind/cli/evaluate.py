@@ -65,14 +65,17 @@ def run(args: argparse.Namespace) -> int:
             if missing:
                 raise VarbindError(f"--peaks needs {', '.join(missing)}",
                                    fix="see 'varbind evaluate --help'")
-            from varbind.training.datasets import build_dataset_for_training
+            from varbind.inputs import required_lengths
+            from varbind.training.train import build_training_dataset
 
             per_rbp = bundle.meta.architecture == "polaris"
-            w = bundle.meta.window
-            dataset = build_dataset_for_training(
-                peaks=args.peaks, fasta=args.fasta, gtf=args.gtf, expression=args.expression,
-                cell_line=args.cell_line, per_rbp=per_rbp, out=Path(tmp) / "dataset.h5",
-                seq_length=w, region_length=None, seed=0)
+            need = required_lengths(bundle.meta.inputs)
+            base = (1000, 1000) if per_rbp else (150, 250)
+            dataset = build_training_dataset(
+                Path(tmp) / "dataset.h5", args.peaks, args.fasta, args.gtf, args.expression,
+                per_rbp=per_rbp, cell_line=args.cell_line,
+                seq_length=max(base[0], need.get("sequence", 0)),
+                region_length=max(base[1], need.get("region", 0)), progress=not args.quiet)
             split = args.split or "all"
         metrics, groups, labels, preds = evaluate_bundle(bundle, dataset, split)
     source = args.dataset or args.peaks

@@ -14,8 +14,8 @@ def register(subparsers) -> None:
         "gia", help="global importance analysis: k-mer discovery, motif count and spacing",
         description="Embed k-mers or a motif into background sequences and report the mean "
                     "change of one RBP's prediction (Koo et al. 2021). Without --motif, every "
-                    "k-mer is tried and the top one is used for the count and spacing "
-                    "experiments.")
+                    "k-mer is tried and the top one is used for the count, spacing, "
+                    "single-base mutation and position experiments.")
     p.add_argument("--models", required=True,
                    help="a model bundle, a directory of bundles, or 'demo'")
     p.add_argument("--rbp", required=True, help="RBP name")
@@ -36,6 +36,9 @@ def register(subparsers) -> None:
     p.add_argument("--max-count", type=int, default=4, help="motif copies tested (default 4)")
     p.add_argument("--max-spacing", type=int, default=20,
                    help="largest gap between two copies, in nt (default 20)")
+    p.add_argument("--position-step", type=int, default=10,
+                   help="the motif is also placed every this many nt across the window "
+                        "(default 10; 0 skips the position experiment)")
     p.add_argument("--region", help="region class given to models that take one "
                                     "(default: from --data, else 3utr)")
     p.add_argument("--expression", type=float,
@@ -130,6 +133,11 @@ def run(args: argparse.Namespace) -> int:
     spacings = gia.spacing_effect(bundle, background, target, tested,
                                   range(0, args.max_spacing + 1, 2), args.batch_size)
     rows += [("count", r) for r in counts] + [("spacing", r) for r in spacings]
+    rows += [("mutation", r) for r in gia.mutation_effect(bundle, background, target, tested,
+                                                          args.batch_size)]
+    if args.position_step > 0:
+        rows += [("position", r) for r in gia.position_effect(
+            bundle, background, target, tested, args.position_step, args.batch_size)]
     table = gia.results_table(rows)
     table.insert(0, "rbp", args.rbp)
     table.insert(1, "model", bundle.name)

@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from varbind.cli.workflow import add_dask_arguments, score_on_dask, wants_dask
 from varbind.errors import VarbindError
 
 DESCRIPTION = """\
@@ -57,6 +58,7 @@ def register(subparsers) -> None:
                    help="run summary JSON (default: <output>.summary.json)")
     p.add_argument("--config", default=None, help="config file (default: $VARBIND_CONFIG or "
                                                   "~/.config/varbind/config.toml)")
+    add_dask_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -122,6 +124,9 @@ def run(args) -> int:
     from varbind.score import score_vcf
 
     options = build_options(args)
+    if wants_dask(args):  # partitions on Dask workers, merged: same output (varbind.parallel)
+        print(score_on_dask(options, args), file=sys.stderr)
+        return 0
     summary = score_vcf(options)
     print(summary.text(), file=sys.stderr)
     return 0

@@ -64,7 +64,8 @@ def parse_hparams(items: list[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise VarbindError(f"--hparam {item!r} is not KEY=VALUE", fix="e.g. --hparam filters=64")
+            raise VarbindError(f"--hparam {item!r} is not KEY=VALUE",
+                               fix="e.g. --hparam filters=64")
         parts = [_number(v) for v in value.split(",")]
         out[key.strip()] = tuple(parts) if len(parts) > 1 else parts[0]
     return out
@@ -109,12 +110,12 @@ def resolve_dataset(args, per_rbp: bool, workdir: Path) -> Path:
     if missing:
         raise VarbindError(f"no training data: pass --dataset, or --peaks with "
                            f"{', '.join(missing)}", fix="see 'varbind train --help'")
-    from varbind.training.datasets import build_dataset_for_training
+    from varbind.training.train import build_training_dataset
 
-    return build_dataset_for_training(
-        peaks=args.peaks, fasta=args.fasta, gtf=args.gtf, expression=args.expression,
-        cell_line=args.cell_line, per_rbp=per_rbp, out=workdir / "dataset.h5",
-        seq_length=args.seq_length, region_length=args.region_length, seed=args.seed)
+    return build_training_dataset(
+        workdir / "dataset.h5", args.peaks, args.fasta, args.gtf, args.expression,
+        per_rbp=per_rbp, cell_line=args.cell_line, seq_length=args.seq_length,
+        region_length=args.region_length, seed=args.seed, progress=not args.quiet)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -73,7 +73,7 @@ def _gc_profile(rng, total: int, genes: list[Gene], regions: RegionMap) -> np.nd
     gene_offset = rng.normal(0.0, 0.03, len(genes)).astype(np.float32)
     in_gene = regions.gene >= 0
     gc[in_gene] += gene_offset[regions.gene[in_gene]]
-    return np.clip(gc, 0.25, 0.75)
+    return np.clip(gc, 0.30, 0.70)
 
 
 def _deplete_cpg(rng, codes: np.ndarray, regions: RegionMap) -> None:

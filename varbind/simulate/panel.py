@@ -40,11 +40,11 @@ def _pref(utr5: float, cds: float, utr3: float, ncrna: float, intron: float) -> 
 #: all offsets with >= 5 overlapping columns below 0.62; near-duplicates such as HNRNPK/PCBP2,
 #: RBFOX1/MBNL1 and a second poly-U motif were left out).
 RBP_PANEL: tuple[RBPSpec, ...] = (
-    RBPSpec("HuR", "RNCMPT00032", _pref(0.10, 0.15, 1.00, 0.30, 0.50), "high"),
+    RBPSpec("HuR", "RNCMPT00032", _pref(0.10, 0.15, 1.00, 0.30, 0.40), "medium"),
     RBPSpec("QKI", "RNCMPT00047", _pref(0.10, 0.20, 1.00, 0.30, 0.60), "high"),
-    RBPSpec("SRSF1", "RNCMPT00109", _pref(0.50, 1.00, 0.20, 0.60, 0.15), "high"),
+    RBPSpec("SRSF1", "RNCMPT00109", _pref(0.50, 1.00, 0.30, 0.60, 0.30), "high"),
     RBPSpec("PCBP2", "RNCMPT00044", _pref(0.70, 0.60, 0.90, 0.50, 0.30), "medium"),
-    RBPSpec("RBFOX1", "RNCMPT00168", _pref(0.10, 0.15, 0.40, 0.20, 1.00), "medium"),
+    RBPSpec("RBFOX1", "RNCMPT00168", _pref(0.10, 0.15, 0.40, 0.20, 1.00), "high"),
     RBPSpec("KHDRBS1", "RNCMPT00169", _pref(0.10, 0.20, 0.50, 0.30, 1.00), "medium"),
     RBPSpec("YBX1", "RNCMPT00083", _pref(0.80, 1.00, 0.40, 0.40, 0.10), "medium"),
     RBPSpec("ESRP2", "RNCMPT00150", _pref(0.10, 0.30, 0.20, 0.20, 1.00), "low", "SIM2"),
@@ -53,7 +53,7 @@ RBP_PANEL: tuple[RBPSpec, ...] = (
 )
 
 #: Planted sites per RBP in the ``full`` world, by tier (about 40% end up bound).
-SITES_PER_TIER: dict[str, int] = {"low": 700, "medium": 1800, "high": 4000}
+SITES_PER_TIER: dict[str, int] = {"low": 450, "medium": 1200, "high": 3000}
 
 
 @dataclass(frozen=True)

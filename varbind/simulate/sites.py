@@ -15,7 +15,7 @@ from varbind.simulate.transcripts import Gene, RegionMap
 
 #: Logistic model of binding: logit p = B0 + B_EXPR (log1p TPM - EXPR_CENTER) + B_PREF ln(pref)
 #: + B_SCORE (score - t_hi) / (max - t_hi).
-BOUND_MODEL = {"b0": 1.2, "b_expr": 1.2, "expr_center": 3.0, "b_pref": 2.2, "b_score": 1.0}
+BOUND_MODEL = {"b0": 1.6, "b_expr": 1.3, "expr_center": 2.5, "b_pref": 3.0, "b_score": 1.0}
 #: Minimum distance (nt) kept free between two planted sites.
 SITE_GAP = 10
 #: A latent site's completed form must reach this binding probability.
@@ -45,10 +45,13 @@ class MotifModel:
 
     def best(self, tx_codes: np.ndarray) -> float:
         """Best score of any window in a 1-D transcript-strand sequence."""
-        if tx_codes.size < self.width:
+        n = tx_codes.size - self.width + 1
+        if n <= 0:
             return -np.inf
-        windows = np.lib.stride_tricks.sliding_window_view(tx_codes, self.width)
-        return float(self.score(windows).max())
+        acc = self.log_odds[0, tx_codes[:n]].copy()  # (n,) window scores, one column at a time
+        for k in range(1, self.width):
+            acc += self.log_odds[k, tx_codes[k:k + n]]
+        return float(acc.max())
 
     def information(self) -> np.ndarray:
         """(W,) information content (bits) per position."""

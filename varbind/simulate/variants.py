@@ -52,6 +52,26 @@ def _dilate_mask(n: int, starts, ends, margin: int) -> np.ndarray:
     return np.cumsum(diff[:-1]) > 0
 
 
+def left_normalize(codes: np.ndarray, pos: int, ref: np.ndarray, alt: np.ndarray):
+    """Left-align a simple indel written with one anchor base (as ``bcftools norm`` does).
+
+    pos : global 0-based position of the anchor; ref/alt : codes, one of them the anchor only.
+    Returns the normalised ``(pos, ref, alt)``.
+    """
+    if len(ref) > 1 and len(alt) == 1:  # deletion of [s, s + k)
+        s, k = pos + 1, len(ref) - 1
+        while s - 1 > 0 and codes[s - 1] == codes[s + k - 1] and codes[s - 2] != N_CODE:
+            s -= 1
+        return s - 1, codes[s - 1:s + k].copy(), codes[s - 1:s].copy()
+    if len(alt) > 1 and len(ref) == 1:  # insertion of ``ins`` after pos
+        ins = alt[1:].copy()
+        while pos > 0 and codes[pos] == ins[-1] and codes[pos - 1] != N_CODE:
+            ins = np.concatenate([ins[-1:], ins[:-1]])
+            pos -= 1
+        return pos, codes[pos:pos + 1].copy(), np.concatenate([codes[pos:pos + 1], ins])
+    return pos, ref, alt
+
+
 class VariantMaker:
     """Builds records against the final genome, keeping them apart from each other."""
 
@@ -204,9 +224,10 @@ class VariantMaker:
         d = int(self.rng.integers(2, 6))
         g = int(self.rng.integers(site.start + 1, site.end - 1))
         d = min(d, site.end - g)
-        pos = g - 1  # VCF anchor base before the deletion
-        ref = self.codes[pos:g + d].copy()
-        alt = self.codes[pos:pos + 1].copy()
+        pos, ref, alt = left_normalize(self.codes, g - 1, self.codes[g - 1:g + d].copy(),
+                                       self.codes[g - 1:g].copy())
+        if not self._free(pos, pos + len(ref)):
+            return None
         if not self._confirm_loss(site, pos, len(ref), alt):
             return None
         return Record(pos, ref, [alt], [TruthRow("loss", model.spec.name, site, "loss_del")],
@@ -229,10 +250,7 @@ class VariantMaker:
                 if new <= model.t_lo and m <= model.t_lo:
                     rows.append(TruthRow("loss", model.spec.name, site, "loss_multiallelic"))
                     alts.append(alt)
-                elif new >= model.t_hi and m >= model.t_hi:
-                    rows.append(TruthRow("neutral", model.spec.name, site, "neutral_tolerated"))
-                    alts.append(alt)
-            if len(alts) >= 2 and any(r.effect == "loss" for r in rows):
+            if len(alts) >= 2:
                 if not self._no_side_gain(pos, 1, alts, site.strand, site.rbp):
                     continue
                 order = np.argsort([int(a[0]) for a in alts])
@@ -327,6 +345,11 @@ class VariantMaker:
             else:
                 ref = self.codes[pos:pos + 1 + k].copy()
                 alts = [ref[:1].copy()]
+        if len(ref) != len(alts[0]):
+            pos, ref, new_alt = left_normalize(self.codes, pos, ref, alts[0])
+            alts = [new_alt]
+            if int(self.regions.gene[pos]) != gene:
+                return None
         if (ref == N_CODE).any():
             return None
         if gene >= 0 and int(self.regions.gene[pos + len(ref) - 1]) != gene:

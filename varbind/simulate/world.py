@@ -98,6 +98,7 @@ def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full")
     for rbp in RBP_PANEL:
         motif = next(m for m in by_rbp[rbp.name] if m.id == rbp.motif_id)
         models.append(motif_model(rng, rbp, motif))
+    log.info("planting binding sites for %d RBPs", len(models))
     planter = Planter(rng, draft, regions, genes)
     n_sites = [max(20, round(SITES_PER_TIER[r.tier] * spec.scale)) for r in RBP_PANEL]
     sites = plant_sites(rng, planter, models, n_sites)
@@ -109,6 +110,8 @@ def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full")
     name_sites(all_sites, layout)
     check_sites(draft.codes, all_sites, models)
 
+    log.info("planted %d sites (%d bound) and %d latent sites", len(sites),
+             sum(s.bound for s in sites), len(latent))
     peak_tables = {}
     transcribed = np.flatnonzero(regions.region > 0)
     strands = np.array([g.strand for g in genes])
@@ -122,6 +125,7 @@ def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full")
             rng, bound, np.asarray(idx), np.array([expr[s.gene] for s in bound]), cand,
             strands[regions.gene[cand]], blocked)
 
+    log.info("drawing variants")
     records = make_variants(rng, draft, regions, genes, models, all_sites, spec.variant_counts)
     ids = [f"simvar{i + 1:05d}" for i in range(len(records))]
 

@@ -1,0 +1,369 @@
+"""Benchmark of ``varbind score``: throughput, the input pipeline against the model, memory,
+and accuracy on the simulator's truth.
+
+Prints, in one run on the same model and batch size:
+
+1. end-to-end variants/s of :func:`varbind.score.score_vcf` (VCF in, annotated VCF.gz out),
+   with and without start-up (model loading, first graph trace);
+2. model-only forward throughput on the same number of windows (prepared inputs,
+   :func:`varbind.predict.predict`): the ratio end-to-end / model-only (target >= 0.8 on CPU);
+3. a one-variant-per-call loop as in the seed papers' notebooks (pyfaidx fetch, one-hot,
+   ``model.predict`` on the ref/alt pair): speed-up (target >= 100x);
+4. peak memory (``ru_maxrss`` of a child process) scoring SMALL vs BIG variants
+   (target BIG/SMALL <= 1.3);
+5. with the demo models (or ``--models``): AUROC of |delta| for the simulator's loss and gain
+   variants against neutral ones, per strand (targets 0.9 and 0.85).
+
+Usage::
+
+    python tests/benchmarks/bench_score.py                  # everything (1M-variant memory run)
+    python tests/benchmarks/bench_score.py --big 200000     # quicker memory comparison
+    python tests/benchmarks/bench_score.py --skip-memory --models varbind/data/demo/models
+
+Without ``--models`` (and no demo model set installed) a randomly initialised Multi-resBind
+(sequence + region, 150 nt, one output per simulated RBP) is used for the speed figures;
+AUROC needs trained models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import numpy as np  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def make_world(folder: Path, size: str, seed: int):
+    from varbind.simulate import simulate_world
+
+    if (folder / "world.json").exists():
+        from varbind.simulate import World
+
+        return World.at(folder)
+    log(f"simulating a {size} world in {folder} ...")
+    return simulate_world(folder, seed=seed, size=size)
+
+
+def random_multiresbind(folder: Path, rbps: list[str]) -> Path:
+    """A randomly initialised Multi-resBind bundle (speed figures only)."""
+    from varbind.training.models import build_model, input_specs
+
+    from varbind.bundle import ModelMeta, save_bundle
+
+    specs = input_specs("multiresbind", ["sequence", "region"])
+    model = build_model("multiresbind", specs, n_outputs=len(rbps))
+    save_bundle(model, ModelMeta(name="multiresbind_random", architecture="multiresbind",
+                                 rbps=rbps, inputs=specs), folder / "multiresbind_random")
+    return folder
+
+
+def light_model(folder: Path, rbps: list[str]) -> Path:
+    """A small random CNN bundle (sequence, 150 nt) for the long memory runs."""
+    import keras
+
+    from varbind.bundle import ModelMeta, save_bundle
+    from varbind.inputs import Component, InputSpec
+
+    x = keras.Input((150, 4), name="sequence")
+    h = keras.layers.Conv1D(16, 11, activation="relu")(x)
+    h = keras.layers.GlobalMaxPooling1D()(h)
+    y = keras.layers.Dense(len(rbps), activation="sigmoid")(h)
+    spec = InputSpec("sequence", "per_position", (Component("sequence", tuple("ACGT")),), 150)
+    save_bundle(keras.Model(x, y), ModelMeta(name="light_cnn", architecture="imported",
+                                             rbps=rbps, inputs=[spec]), folder / "light_cnn")
+    return folder
+
+
+def synthetic_vcf(world, n: int, path: Path, seed: int = 1) -> Path:
+    """``n`` SNVs at random positions inside the world's genes, sorted, bgzipped, indexed."""
+    import pysam
+    from varbind.annotations.index import AnnotationIndex
+
+    from varbind.genome import Genome
+
+    rng = np.random.default_rng(seed)
+    genome = Genome(world.genome)
+    genes = AnnotationIndex.from_gtf(world.gtf).genes
+    spans = (genes["end"] - genes["start"]).to_numpy()
+    pick = rng.choice(len(genes), size=n, p=spans / spans.sum())
+    pos0 = genes["start"].to_numpy()[pick] + (rng.random(n) * spans[pick]).astype(np.int64)
+    chrom = genes["chrom"].to_numpy()[pick]
+    order = np.lexsort((pos0, [genome.contigs.index(c) for c in chrom]))
+    plain = Path(str(path)[:-3])
+    with open(plain, "w") as fh:
+        fh.write("##fileformat=VCFv4.2\n")
+        for c in genome.contigs:
+            fh.write(f"##contig=<ID={c},length={genome.lengths[c]}>\n")
+        fh.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+        for c in genome.contigs:
+            sel = order[chrom[order] == c]
+            if not len(sel):
+                continue
+            seq = genome.fetch_codes(c, 0, genome.lengths[c])
+            ref = seq[pos0[sel]]
+            alt = (ref + rng.integers(1, 4, size=len(sel))) % 4
+            alt = np.where(ref == 4, 0, alt)
+            letters = np.array(list("ACGTN"))
+            lines = [f"{c}\t{p + 1}\t.\t{r}\t{a}\t.\tPASS\t.\n"
+                     for p, r, a in zip(pos0[sel], letters[ref], letters[alt], strict=True)]
+            fh.writelines(lines)
+    pysam.tabix_index(str(plain), preset="vcf", force=True)
+    return path
+
+
+def options_for(world, models, vcf, out, batch_size, **kw):
+    from varbind.score import ScoreOptions
+
+    return ScoreOptions(vcf=vcf, fasta=world.genome, gtf=world.gtf, expression=world.expression,
+                        models=models, output=out, batch_size=batch_size, **kw)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def end_to_end(world, models, vcf, out, batch_size):
+    """score_vcf on ``vcf``: (summary, total seconds, steady-state seconds, records after the
+    first chunk)."""
+    from varbind.score import score_vcf
+
+    first = {}
+
+    def on_chunk(result):
+        if "t" not in first:
+            first["t"] = time.perf_counter()
+            first["n"] = len(result.records)
+
+    t0 = time.perf_counter()
+    summary = score_vcf(options_for(world, models, vcf, out, batch_size), on_chunk=on_chunk)
+    t1 = time.perf_counter()
+    return summary, t1 - t0, t1 - first["t"], summary.records - first["n"]
+
+
+def model_only(bundles, n_windows: int, batch_size: int) -> float:
+    """Seconds to run every model on ``n_windows`` prepared random windows."""
+    from varbind.encoding import one_hot
+    from varbind.predict import predict
+
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for b in bundles:
+        inputs = []
+        for spec in b.meta.inputs:
+            if spec.layout == "per_position":
+                x = np.zeros((n_windows, spec.length, spec.width), dtype=np.float32)
+                x[..., :4] = one_hot(rng.integers(0, 4, size=(n_windows, spec.length)))
+            else:
+                x = rng.random((n_windows, spec.width)).astype(np.float32)
+            inputs.append(x)
+        predict(b.model, [x[:batch_size] for x in inputs], batch_size=batch_size)  # warm up
+        t0 = time.perf_counter()
+        predict(b.model, inputs, batch_size=batch_size)
+        total += time.perf_counter() - t0
+    return total
+
+
+def one_per_call(world, bundles, vcf, n: int) -> float:
+    """Seconds for ``n`` variants scored one at a time, notebook style."""
+    from cyvcf2 import VCF
+    from varbind.annotations.index import AnnotationIndex
+
+    from varbind.encoding import encode, one_hot, one_hot_regions, reverse_complement
+    from varbind.genome import Genome
+
+    genome = Genome(world.genome)
+    index = AnnotationIndex.from_gtf(world.gtf)
+    records = []
+    for rec in VCF(str(vcf)):
+        records.append((rec.CHROM, rec.POS, rec.REF, rec.ALT[0]))
+        if len(records) == n:
+            break
+    t0 = time.perf_counter()
+    for chrom, pos, _ref, alt in records:
+        genes = index.genes_at(chrom, np.array([pos - 1]))
+        strand = genes["strand"].iloc[0] if len(genes) else "+"
+        for b in bundles:
+            xs = [[], []]
+            for spec in b.meta.inputs:
+                length = spec.length
+                half = length // 2
+                start = pos - 1 - half if strand == "+" else pos - 1 - (length - 1 - half)
+                ref_seq = genome.fetch(chrom, start, start + length)
+                alt_seq = ref_seq[:pos - 1 - start] + alt + ref_seq[pos - start:]
+                region = index.region_codes(chrom, np.array([start]), length,
+                                            np.array([strand]))[0]
+                for k, s in enumerate((ref_seq, alt_seq)):
+                    if strand == "-":
+                        s = reverse_complement(s)
+                    parts = [one_hot(encode(s))]
+                    for comp in spec.components[1:]:
+                        parts.append(one_hot_regions(region, comp.channels))
+                    xs[k].append(np.concatenate(parts, axis=-1)[None])
+            pair = [np.concatenate([r, a]) for r, a in zip(xs[0], xs[1], strict=True)]
+            b.model.predict(pair[0] if len(pair) == 1 else pair, verbose=0)
+    return time.perf_counter() - t0
+
+
+def child_memory(args) -> None:
+    """Child process: score one VCF and print the peak RSS in MiB as JSON."""
+    from varbind.simulate import World
+
+    world = World.at(args.world)
+    t0 = time.perf_counter()
+    summary, *_ = end_to_end(world, args.models, Path(args.child_memory), args.child_out,
+                             args.batch_size)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"records": summary.records, "peak_mib": peak,
+                      "seconds": time.perf_counter() - t0}))
+
+
+def memory(world_dir: Path, models, vcf: Path, out: Path, batch_size: int) -> dict:
+    cmd = [sys.executable, __file__, "--child-memory", str(vcf), "--child-out", str(out),
+           "--world", str(world_dir), "--models", str(models), "--batch-size", str(batch_size)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def auroc(world, models, out_dir: Path, batch_size: int) -> list[str]:
+    """AUROC of |delta| for truth loss / gain vs neutral variants, per strand."""
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    from varbind.score import score_vcf
+
+    table = out_dir / "truth_scores.tsv"
+    score_vcf(options_for(world, models, world.vcf, None, batch_size, table=table))
+    scores = pd.read_csv(table, sep="\t", keep_default_na=False, low_memory=False)
+    scores = scores[scores["rbp"] != ""].copy()
+    scores["abs_delta"] = pd.to_numeric(scores["delta"]).abs()
+    truth = pd.read_csv(world.truth, sep="\t", keep_default_na=False)
+    key = ["chrom", "pos", "ref", "alt"]
+    scores["pos"] = scores["pos"].astype(int)
+    truth["pos"] = truth["pos"].astype(int)
+    merged = scores.merge(truth[key + ["effect", "rbp", "strand"]].rename(
+        columns={"rbp": "truth_rbp", "strand": "truth_strand"}), on=key)
+    lines = []
+    for strand in "+-":
+        on = merged[merged["strand"] == strand]
+        neutral = on[on["effect"] == "neutral"]
+        for effect, target in (("loss", 0.9), ("gain", 0.85)):
+            pos = on[(on["effect"] == effect) & (on["rbp"] == on["truth_rbp"])
+                     & (on["truth_strand"] == strand)]
+            if len(pos) < 3 or len(neutral) < 3:
+                lines.append(f"  {effect} vs neutral, strand {strand}: too few variants "
+                             f"({len(pos)} {effect}, {len(neutral)} neutral rows)")
+                continue
+            y = np.r_[np.ones(len(pos)), np.zeros(len(neutral))]
+            s = np.r_[pos["abs_delta"], neutral["abs_delta"]]
+            auc = roc_auc_score(y, s)
+            ok = "meets" if auc >= target else "BELOW"
+            lines.append(f"  {effect} vs neutral, strand {strand}: AUROC {auc:.3f} "
+                         f"({len(pos)} {effect} variant x RBP, {len(neutral)} neutral "
+                         f"variant x RBP rows; target {target}: {ok})")
+    return lines
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--world", help="simulated world folder (default: simulate one)")
+    p.add_argument("--size", default="small", help="world size when simulating")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--models", help="model bundle or set (default: demo set, else random "
+                                    "Multi-resBind)")
+    p.add_argument("--n", type=int, default=10_000, help="variants for the speed figures")
+    p.add_argument("--big", type=int, default=1_000_000, help="variants for the memory run")
+    p.add_argument("--loop", type=int, default=200, help="variants in the one-per-call loop")
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--skip-memory", action="store_true")
+    p.add_argument("--memory-model", choices=["light", "same"], default="light",
+                   help="model for the memory runs: a small CNN (default; 1M variants through "
+                        "Multi-resBind take an hour on 2 CPUs) or the same as above")
+    p.add_argument("--skip-auroc", action="store_true")
+    p.add_argument("--child-memory", help=argparse.SUPPRESS)
+    p.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child_memory:
+        child_memory(args)
+        return
+
+    from varbind.bundle import load_model_set
+    from varbind.demo import demo_file
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_score_"))
+    world_dir = Path(args.world) if args.world else tmp / "world"
+    world = make_world(world_dir, args.size, args.seed)
+    rbps = json.loads(Path(world.world_json).read_text()).get("rbps")
+    rbps = [r["name"] if isinstance(r, dict) else r for r in rbps] if rbps else \
+        sorted(world.peaks)
+    trained = args.models or demo_file("models", required=False)
+    models = Path(trained) if trained else random_multiresbind(tmp / "models", rbps)
+    bundles = load_model_set(models)
+    print(f"models: {models} ({', '.join(b.name for b in bundles)}; "
+          f"{sum(len(b.meta.rbps) for b in bundles)} outputs)")
+    print(f"batch size {args.batch_size}; threads: TF intra-op "
+          f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'default')}, {os.cpu_count()} CPUs")
+
+    vcf = synthetic_vcf(world, args.n, tmp / f"snv_{args.n}.vcf.gz")
+    summary, total_s, steady_s, steady_n = end_to_end(world, models, vcf, tmp / "e2e.vcf.gz",
+                                                      args.batch_size)
+    e2e_rate, steady_rate = summary.records / total_s, steady_n / steady_s
+    windows_per_variant = summary.windows / max(summary.records, 1)
+    model_s = model_only(bundles, summary.windows, args.batch_size)
+    model_rate = summary.records / model_s
+    print(f"end-to-end: {summary.records} SNVs in {total_s:.1f} s = {e2e_rate:.0f} variants/s "
+          f"({steady_rate:.0f} variants/s after start-up); {windows_per_variant:.2f} windows "
+          f"per variant")
+    print(f"model-only forward on the same {summary.windows} windows: {model_s:.1f} s = "
+          f"{model_rate:.0f} variants/s")
+    print(f"ratio end-to-end / model-only: {steady_rate / model_rate:.2f} after start-up, "
+          f"{e2e_rate / model_rate:.2f} including start-up (target >= 0.8)")
+
+    loop_s = one_per_call(world, bundles, vcf, args.loop)
+    loop_rate = args.loop / loop_s
+    print(f"one-variant-per-call loop: {args.loop} variants in {loop_s:.1f} s = "
+          f"{loop_rate:.1f} variants/s; batched is {steady_rate / loop_rate:.0f}x faster "
+          f"after start-up, {e2e_rate / loop_rate:.0f}x including it (target >= 100x)")
+
+    if not args.skip_memory:
+        mem_models = models if args.memory_model == "same" else light_model(tmp / "light", rbps)
+        small = memory(world_dir, mem_models, vcf, tmp / "m_small.vcf.gz", args.batch_size)
+        big_vcf = synthetic_vcf(world, args.big, tmp / f"snv_{args.big}.vcf.gz", seed=2)
+        big = memory(world_dir, mem_models, big_vcf, tmp / "m_big.vcf.gz", args.batch_size)
+        print(f"peak memory ({Path(mem_models).name} model): "
+              f"{small['records']} variants {small['peak_mib']:.0f} MiB, "
+              f"{big['records']} variants {big['peak_mib']:.0f} MiB "
+              f"({big['records'] / big['seconds']:.0f} variants/s): ratio "
+              f"{big['peak_mib'] / small['peak_mib']:.2f} (target <= 1.3)")
+
+    if not args.skip_auroc:
+        if trained:
+            print("AUROC of |delta| on the simulator's truth VCF, per strand:")
+            for line in auroc(world, models, tmp, args.batch_size):
+                print(line)
+        else:
+            print("AUROC: skipped (no trained models: pass --models or install the demo set)")
+    print(f"(work files in {tmp})")
+
+
+if __name__ == "__main__":
+    main()

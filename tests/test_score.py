@@ -1,0 +1,316 @@
+"""End-to-end scoring on a hand-built world (see scoring_world.py) with toy models."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import scoring_world as sw
+
+from varbind.cli import main
+from varbind.score import ScoreOptions, score_vcf
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return sw.build_world(tmp_path_factory.mktemp("world"))
+
+
+@pytest.fixture(scope="module")
+def scored(world, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    options = ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=world["models"],
+                           gtf=world["gtf"], expression=world["expression"],
+                           output=out / "out.vcf.gz", table=out / "out.tsv",
+                           annotation_cache=out / "cache", batch_size=4)
+    summary = score_vcf(options)
+    table = pd.read_csv(out / "out.tsv", sep="\t", keep_default_na=False,
+                        dtype={"pos": int})
+    for col in ("ref_score", "alt_score", "delta", "logit_delta"):
+        table[col] = pd.to_numeric(table[col].replace("", np.nan))
+    return {"summary": summary, "vcf": out / "out.vcf.gz", "tsv": out / "out.tsv",
+            "table": table, "dir": out}
+
+
+def rows(table, record_id, rbp=None):
+    sel = table[table["id"] == record_id]
+    return sel if rbp is None else sel[sel["rbp"] == rbp]
+
+
+def test_snv_on_plus_strand_matches_hand_windows(scored):
+    # chr1:51 C>A, window [45, 56) on '+': GCAAGCTTACG -> GCAAGATTACG
+    assert sw.CHR1[45:56] == "GCAAGCTTACG"
+    t = scored["table"]
+    a = rows(t, "snv_plus", "AFRAC").iloc[0]
+    g = rows(t, "snv_plus", "GFRAC").iloc[0]
+    assert (a["strand"], a["gene_id"], a["gene_name"], a["region"]) == ("+", "G1", "GENE1",
+                                                                        "ncrna_exon")
+    assert a["ref_score"] == pytest.approx(3 / 11, abs=1e-5)
+    assert a["alt_score"] == pytest.approx(4 / 11, abs=1e-5)
+    assert a["delta"] == pytest.approx(1 / 11, abs=1e-5)
+    logit = np.log(4 / 7) - np.log(3 / 8)
+    assert a["logit_delta"] == pytest.approx(logit, abs=1e-4)
+    assert g["delta"] == pytest.approx(0, abs=1e-6)
+    assert set(rows(t, "snv_plus")["strand"]) == {"+"}   # no gene on '-' here
+
+
+def test_snv_on_minus_strand_is_reverse_complemented(scored):
+    # chr1:140 C>T on G2 (-): window [134, 145) = CGGATCACGTT, transcript AACGTGATCCG;
+    # genomic C>T is transcript G>A, so A goes 3 -> 4 and G 3 -> 2.
+    assert sw.CHR1[134:145] == "CGGATCACGTT"
+    t = scored["table"]
+    a = rows(t, "snv_minus", "AFRAC").iloc[0]
+    g = rows(t, "snv_minus", "GFRAC").iloc[0]
+    assert a["strand"] == "-" and a["gene_id"] == "G2"
+    assert (a["ref_score"], a["alt_score"]) == pytest.approx((3 / 11, 4 / 11), abs=1e-5)
+    assert (g["ref_score"], g["alt_score"]) == pytest.approx((3 / 11, 2 / 11), abs=1e-5)
+    expr = rows(t, "snv_minus", "EXPR").iloc[0]
+    assert expr["ref_score"] == pytest.approx(np.log1p(99.0), abs=1e-5)  # G2 in HepG2
+
+
+def test_deletion_recomputes_region_classes_on_the_alt_allele(scored):
+    # chr1:57 GAT>G deletes [57, 59) at the G1 exon/intron edge (exon ends at 60).
+    # ctx window 7: ref [54, 61) has 6 exon bases; alt 54 55 56 | 59 60 61 62 has 4.
+    ex = rows(scored["table"], "del_edge", "EXON").iloc[0]
+    assert ex["ref_score"] == pytest.approx(6 / 7, abs=1e-6)
+    assert ex["alt_score"] == pytest.approx(4 / 7, abs=1e-6)
+    assert np.isnan(ex["logit_delta"])  # linear model: no logit
+    # frac window 11: ref [52, 63), alt [52, 57) + [59, 65)
+    ref_w, alt_w = sw.CHR1[52:63], sw.CHR1[52:57] + sw.CHR1[59:65]
+    a = rows(scored["table"], "del_edge", "AFRAC").iloc[0]
+    assert (a["ref_score"], a["alt_score"]) == pytest.approx(
+        (sw.frac(ref_w)[0], sw.frac(alt_w)[0]), abs=1e-5)
+
+
+def test_insertion_window_is_centred_on_the_inserted_bases(scored):
+    # chr1:36 G>GGG inserts GG; left-aligned it sits before 0-based 35 (a G).
+    # alt allele ...30..34 | G G | 35 36..., centre on the first inserted G:
+    alt_w = sw.CHR1[30:35] + "GG" + sw.CHR1[35:39]
+    ref_w = sw.CHR1[30:41]  # empty ref block: centre on 35, the base after the junction
+    g = rows(scored["table"], "ins", "GFRAC").iloc[0]
+    assert (g["ref_score"], g["alt_score"]) == pytest.approx(
+        (sw.frac(ref_w)[1], sw.frac(alt_w)[1]), abs=1e-5)
+
+
+def test_multiallelic_each_alt_scored_and_number_a_fields(scored):
+    from cyvcf2 import VCF
+
+    t = scored["table"]
+    multi = rows(t, "multi")
+    assert list(dict.fromkeys(multi["alt"])) == ["C", "G", "*"]
+    assert list(multi[multi["alt"] == "*"]["status"]) == ["spanning_deletion"]
+    rec = next(r for r in VCF(str(scored["vcf"])) if r.ID == "multi")
+    assert rec.INFO["VARBIND_STATUS"].split(",") == ["ok", "ok", "spanning_deletion"]
+    assert rec.INFO["AF"] == pytest.approx((0.1, 0.2, 0.3))  # original fields kept
+    loss = rec.INFO["VARBIND_MAX_LOSS"]
+    assert len(loss) == 3 and loss[2] is None
+    # C at 0-based 40 (an A): A fraction drops by 1/11 for both ALTs.
+    assert loss[0] == pytest.approx(1 / 11, abs=1e-3) and loss[1] == pytest.approx(1 / 11,
+                                                                                   abs=1e-3)
+    assert rec.INFO["VARBIND_MAX_LOSS_RBP"].split(",") == ["AFRAC", "AFRAC", "."]
+
+
+def test_bad_records_are_kept_and_marked(scored):
+    t = scored["table"]
+    expected = {"mismatch": "ref_mismatch", "symbolic": "symbolic_allele", "noalt": "no_alt",
+                "outside": "outside_transcript", "offcontig": "off_contig",
+                "unknown": "unknown_contig", "nrich": "ok&n_rich",
+                "trunc": "ok&n_rich&truncated"}
+    for rid, status in expected.items():
+        assert set(rows(t, rid)["status"]) == {status}, rid
+    s = scored["summary"]
+    assert s.records == 15
+    assert s.alleles_not_scored == {"no_alt": 1, "off_contig": 1, "outside_transcript": 1,
+                                    "ref_mismatch": 1, "spanning_deletion": 1,
+                                    "symbolic_allele": 1, "unknown_contig": 1}
+    assert s.records_scored == 9
+    assert s.flags == {"n_rich": 2, "truncated": 1}
+
+
+def test_contig_aliases_between_vcf_and_fasta(scored):
+    # VCF and GTF say chr2, the FASTA says 2.
+    a = rows(scored["table"], "chr2_alias", "AFRAC").iloc[0]
+    assert a["gene_id"] == "G3"
+    assert a["ref_score"] == pytest.approx(sw.frac(sw.CHR2[45:56])[0], abs=1e-5)
+
+
+def test_every_record_appears_in_order_with_its_fields(scored, world):
+    from cyvcf2 import VCF
+
+    ids_in = [r.ID for r in VCF(str(world["vcf"]))]
+    out = list(VCF(str(scored["vcf"])))
+    assert [r.ID for r in out] == ids_in
+    assert out[0].INFO["DP"] == 10 and out[0].QUAL == 50
+    assert list(dict.fromkeys(scored["table"]["id"])) == ids_in
+    assert scored["vcf"].with_name("out.vcf.gz.tbi").exists()
+
+
+def test_vcf_reads_with_pysam_and_bcftools_split_vep(scored):
+    import pysam
+
+    with pysam.VariantFile(str(scored["vcf"])) as vf:
+        recs = list(vf)
+        header = str(vf.header)
+    assert "Format: ALLELE|Consequence|STRAND|GENE|REGION|RBP" in header
+    assert "##varbind_model=<ID=frac,Hash=sha256:" in header
+    assert "##varbind_version=" in header and "##varbind_reference=" in header
+    snv = next(r for r in recs if r.id == "snv_plus")
+    entries = [e.split("|") for e in snv.info["VARBIND"]]
+    assert [e[5] for e in entries] == ["EXON", "EXPR", "AFRAC", "GFRAC"]
+    assert entries[2][:5] == ["A", "binding_unchanged", "+", "GENE1", "ncrna_exon"]
+    if shutil.which("bcftools") is None:
+        pytest.skip("bcftools is not installed (CI installs it)")
+    out = subprocess.run(["bcftools", "+split-vep", "-a", "VARBIND", "-d", "-f",
+                          "%ID\t%STRAND\t%RBP\t%DELTA\t%Consequence\n", str(scored["vcf"])],
+                         capture_output=True, text=True, check=True).stdout
+    lines = [line.split("\t") for line in out.strip().splitlines()]
+    snv_lines = [x for x in lines if x[0] == "snv_plus"]
+    assert [x[2] for x in snv_lines] == ["EXON", "EXPR", "AFRAC", "GFRAC"]
+    assert float(snv_lines[2][3]) == pytest.approx(1 / 11, abs=1e-3)
+    del_lines = [x for x in lines if x[0] == "del_edge" and x[2] == "EXON"]
+    assert del_lines[0][4] == "binding_loss"  # -2/7 beyond the 0.1 threshold
+
+
+def test_summary_json_beside_the_output(scored):
+    data = json.loads((scored["dir"] / "out.vcf.gz.summary.json").read_text())
+    assert data["records"] == 15 and data["rbps"] == 4
+    assert {m["name"] for m in data["models"]} == {"frac", "ctx"}
+
+
+def test_region_min_delta_all_strands_and_parquet(world, tmp_path):
+    vcf_gz = sw.write_vcf(tmp_path / "in.vcf.gz")
+    options = ScoreOptions(vcf=vcf_gz, fasta=world["fasta"], models=world["models"],
+                           gtf=world["gtf"], expression=world["expression"],
+                           output=tmp_path / "r.vcf", table=tmp_path / "r.parquet",
+                           region="chr1:41-130", min_delta=0.05, all_strands=True,
+                           rbps=["AFRAC"], annotation_cache=tmp_path / "cache")
+    summary = score_vcf(options)
+    table = pd.read_parquet(tmp_path / "r.parquet")
+    assert list(dict.fromkeys(table["id"])) == ["multi", "snv_plus", "del_edge", "mismatch",
+                                                "symbolic", "noalt", "outside"]
+    assert set(table["rbp"].dropna()) - {""} == {"AFRAC"}
+    snv = table[table["id"] == "snv_plus"]
+    assert list(snv["strand"]) == ["+", "-"]
+    assert list(snv["status"]) == ["ok", "ok&outside_transcript"]
+    outside = table[table["id"] == "outside"]
+    assert list(outside["strand"]) == ["+", "-"] and set(outside["gene_id"]) == {""}
+    text = (tmp_path / "r.vcf").read_text()
+    snv_line = next(line for line in text.splitlines() if "\tsnv_plus\t" in line)
+    entries = snv_line.split("VARBIND=")[1].split(";")[0].split(",")
+    deltas = [abs(float(e.split("|")[8])) for e in entries]
+    assert deltas and min(deltas) >= 0.05
+    assert summary.records == 7
+
+
+def test_output_is_deterministic_apart_from_run_lines(world, tmp_path):
+    outs = []
+    for name in ("a.vcf", "b.vcf"):
+        score_vcf(ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=world["models"],
+                               gtf=world["gtf"], expression=world["expression"],
+                               output=tmp_path / name, annotation_cache=tmp_path / "c",
+                               batch_size=3 if name == "a.vcf" else 1000))
+        outs.append([line for line in (tmp_path / name).read_text().splitlines()
+                     if not line.startswith("##varbind_run")])
+    assert outs[0] == outs[1]
+
+
+# ------------------------------------------------------------------ CLI and errors
+
+
+def cli(args, capsys):
+    code = main(["score", *map(str, args)])
+    err = capsys.readouterr().err
+    return code, err
+
+
+def test_cli_scores_with_flags(world, tmp_path, capsys):
+    out = tmp_path / "cli.vcf.gz"
+    code, err = cli([world["vcf"], "--fasta", world["fasta"], "--gtf", world["gtf"],
+                     "--expression", world["expression"], "--models", world["models"],
+                     "-o", out, "--rbps", "all"], capsys)
+    assert code == 0, err
+    assert "records: 15 read, 9 scored" in err
+    assert out.exists() and (tmp_path / "cli.vcf.gz.tbi").exists()
+
+
+def test_cli_reads_the_config_file(world, tmp_path, capsys, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[score]\ngenome = "mine"\n\n[genomes.mine]\nfasta = "{world["fasta"]}"\n'
+                      f'gtf = "{world["gtf"]}"\nexpression = "{world["expression"]}"\n'
+                      f'models = "{world["models"]}"\n')
+    monkeypatch.setenv("VARBIND_CONFIG", str(config))
+    code, err = cli([world["vcf"], "-o", tmp_path / "c.vcf", "--rbps", "AFRAC"], capsys)
+    assert code == 0, err
+    assert "AFRAC" in (tmp_path / "c.vcf").read_text()
+    assert "|GFRAC|" not in (tmp_path / "c.vcf").read_text()
+
+
+def test_cli_without_configuration_says_what_to_pass(world, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("VARBIND_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    code, err = cli([world["vcf"], "-o", tmp_path / "x.vcf"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "no fasta and models given" in err and "--genome demo" in err
+    assert not (tmp_path / "x.vcf").exists()
+
+
+@pytest.mark.parametrize("bad_line,message", [
+    ("chr1\tabc\t.\tA\tG\t.\t.\t.", "malformed VCF record 2"),
+    ("chr1\t51\t.\tC", "malformed VCF record 2"),
+])
+def test_malformed_vcf_one_line_error_and_no_output(world, tmp_path, capsys, bad_line, message):
+    bad = sw.write_vcf(tmp_path / "bad.vcf", [sw.vcf_records()[4], bad_line])
+    out = tmp_path / "o.vcf.gz"
+    code, err = cli([bad, "--fasta", world["fasta"], "--gtf", world["gtf"], "--expression",
+                     world["expression"], "--models", world["models"], "-o", out,
+                     "--tsv", tmp_path / "o.tsv"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert message in err and str(bad) in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.vcf"]
+
+
+def test_not_a_vcf_and_missing_vcf(world, tmp_path, capsys):
+    junk = tmp_path / "junk.vcf"
+    junk.write_text("hello\n")
+    common = ["--fasta", world["fasta"], "--gtf", world["gtf"], "--expression",
+              world["expression"], "--models", world["models"], "-o", tmp_path / "o.vcf"]
+    code, err = cli([junk, *common], capsys)
+    assert code == 2 and err.count("\n") == 1 and "cannot read as VCF" in err
+    code, err = cli([tmp_path / "nope.vcf", *common], capsys)
+    assert code == 2 and "VCF not found" in err
+    assert not (tmp_path / "o.vcf").exists()
+
+
+def test_strict_makes_ref_mismatch_fatal(world, tmp_path, capsys):
+    out = tmp_path / "s.vcf"
+    code, err = cli([world["vcf"], "--fasta", world["fasta"], "--gtf", world["gtf"],
+                     "--expression", world["expression"], "--models", world["models"],
+                     "-o", out, "--strict"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "REF mismatch at chr1:61 (VCF C, genome A)" in err
+    assert not out.exists()
+
+
+def test_bad_options_are_one_line_errors(world, tmp_path):
+    from varbind.errors import VarbindError
+
+    base = dict(vcf=world["vcf"], fasta=world["fasta"], models=world["models"],
+                gtf=world["gtf"], expression=world["expression"])
+    with pytest.raises(VarbindError, match="must end in .vcf or .vcf.gz"):
+        score_vcf(ScoreOptions(**base, output=tmp_path / "o.bcf"))
+    with pytest.raises(VarbindError, match="--region 'chr1:9-5' has an empty"):
+        score_vcf(ScoreOptions(**base, output=tmp_path / "o.vcf", region="chr1:9-5"))
+    with pytest.raises(VarbindError, match="no model predicts NOPE"):
+        score_vcf(ScoreOptions(**base, output=tmp_path / "o.vcf", rbps=["NOPE"]))
+    with pytest.raises(VarbindError, match="--cell-type 'Liver' is not a column"):
+        score_vcf(ScoreOptions(**base, output=tmp_path / "o.vcf", cell_type="Liver"))
+    with pytest.raises(VarbindError, match="model ctx needs region classes"):
+        score_vcf(ScoreOptions(**{**base, "gtf": None}, output=tmp_path / "o.vcf",
+                               all_strands=True))
+    assert list(tmp_path.iterdir()) == []
