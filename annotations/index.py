@@ -56,7 +56,7 @@ PRECEDENCE: tuple[str, ...] = (
     "cds", "5utr", "3utr", "ncrna_exon", "intron", "promoter", "intergenic_proximal",
 )
 #: Bumped whenever the cached layout or the class rules change.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 GENE_COLUMNS = ["chrom", "start", "end", "strand", "gene_id", "gene_name", "gene_type"]
 
 
@@ -194,11 +194,26 @@ def build_tables(parsed: ParsedAnnotation) -> dict:
 
 
 def _frame_to_dict(frame: pd.DataFrame) -> dict:
-    return {c: frame[c].to_numpy() for c in frame.columns}
+    """Columns as arrays; text columns as (codes, categories), which pickle small and fast."""
+    out = {}
+    for c in frame.columns:
+        values = frame[c]
+        if values.dtype.kind in "biuf":
+            out[c] = values.to_numpy()
+        else:
+            codes, cats = pd.factorize(values)
+            out[c] = ("text", codes.astype(np.int32), np.asarray(cats, dtype=object))
+    return out
 
 
 def _dict_to_frame(d: dict) -> pd.DataFrame:
-    return pd.DataFrame({c: v for c, v in d.items()})
+    cols = {}
+    for c, v in d.items():
+        if isinstance(v, tuple) and v[0] == "text":
+            cols[c] = v[2][v[1]]
+        else:
+            cols[c] = v
+    return pd.DataFrame(cols)
 
 
 # ----------------------------------------------------------------------------- the index

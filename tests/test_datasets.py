@@ -260,6 +260,19 @@ def test_per_rbp_positives_negatives_gc_and_strands(per_rbp_h5, world):
                                                strict=True)} <= mids
 
 
+def test_read_batches_per_rbp_group_and_shuffle(per_rbp_h5):
+    path, _ = per_rbp_h5
+    with pytest.raises(VarbindError, match="choose a group .* among C"):
+        next(read_batches(path, "train", 8))
+    plain = list(read_batches(path, "train", 8, group="C", block_rows=16))
+    mixed = list(read_batches(path, "train", 8, group="C", shuffle=True, seed=3, block_rows=16))
+    a = np.concatenate([b.extra["center"] for b, _ in plain])
+    b = np.concatenate([b.extra["center"] for b, _ in mixed])
+    assert sorted(a.tolist()) == sorted(b.tolist()) and a.tolist() != b.tolist()
+    assert all(len(batch) == 8 for batch, _ in plain[:-1])
+    assert all(labels.shape[1] == 1 for _, labels in plain)
+
+
 def test_no_window_in_two_splits(per_rbp_h5):
     path, _ = per_rbp_h5
     with h5py.File(path, "r") as h5:

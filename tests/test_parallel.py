@@ -519,6 +519,35 @@ def test_real_scoring_sharded_equals_single_process(scoring_world, tmp_path, cli
     assert sum(loads.values()) <= 2 and max(loads.values()) == 1
 
 
+@pytest.fixture(scope="module")
+def simulated_world(tmp_path_factory, scoring_world):
+    """The simulator's tiny world (three contigs, SNVs, indels, multi-allelic records) scored
+    with the toy models (sequence; sequence + region + expression)."""
+    from varbind.simulate import simulate_world
+
+    world = simulate_world(tmp_path_factory.mktemp("sim") / "world", seed=3, size="tiny")
+    return {"vcf": world.vcf, "fasta": world.genome, "gtf": world.gtf,
+            "expression": world.expression, "models": scoring_world["models"]}
+
+
+def test_simulated_world_sharded_equals_single_process(simulated_world, tmp_path, client):
+    from varbind.score import score_vcf
+
+    single = _score_options(simulated_world, tmp_path, "single")
+    expected = score_vcf(single).to_json()
+    sharded = _score_options(simulated_world, tmp_path, "sharded")
+    result = parallel.score_parallel(sharded, client=client, partition_size=20_000,
+                                     progress=False)
+    plan = parallel.plan_partitions(simulated_world["vcf"], 20_000)
+    assert {p.contig for p in plan} == {"chr1", "chr2", "chr3"} and len(plan) >= 10
+    assert result.partitions == len(plan)
+    assert result.records == expected["records"] > 200
+    assert_same_output(single, sharded)
+    for key in ("records_scored", "alleles", "alleles_scored", "alleles_not_scored", "flags",
+                "strands_scored", "windows", "top_effects"):
+        assert result.summary[key] == expected[key], key
+
+
 def test_real_scoring_of_one_region_on_dask(scoring_world, tmp_path, client):
     from varbind.score import score_vcf
 

@@ -224,6 +224,10 @@ def assign_splits(rows: pd.DataFrame, options: DatasetOptions, contig_order: lis
 
     split = split_of(centers)
     keep = (split_of(lo) == split) & (split_of(hi) == split)
+    if options.split == "chrom" and len(rows) and not (split[keep] == 2).any():
+        log.warning("the test split is empty (test contigs: %s); pass --test-chroms with "
+                    "contigs that hold windows, or --split random",
+                    ", ".join(test_chroms) or "none: all windows are on one contig")
     return split, keep, test_chroms
 
 
@@ -483,6 +487,13 @@ def build_dataset(output: str | os.PathLike, peaks: str | os.PathLike, fasta: st
         raise InputFileError(f"no contig of the annotation ({', '.join(index.contigs[:3])}...) "
                              f"is in the FASTA ({', '.join(genome.contigs[:3])}...)", path=gtf,
                              fix="use an annotation and a FASTA of the same genome build")
+    if options.test_chroms is not None:
+        unknown = [c for c in options.test_chroms if genome.resolve(c) is None]
+        if unknown:
+            raise VarbindError(f"--test-chroms: {', '.join(unknown)} not in {fasta} "
+                               f"(it has {', '.join(genome.contigs[:10])})",
+                               fix="name contigs of the FASTA")
+        options.test_chroms = [genome.resolve(c) for c in options.test_chroms]
     table = ExpressionTable.read(expression, units=expression_units) if expression else None
     if table is None:
         log.warning("no expression table: every window gets log1p TPM 0")

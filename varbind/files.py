@@ -25,6 +25,9 @@ def atomic_output(path: str | os.PathLike, suffixes: tuple[str, ...] = ()) -> It
                                dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual mode
     try:
         yield tmp_path
         for suffix in suffixes:

@@ -109,19 +109,10 @@ def options_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from varbind.genome import Genome
     from varbind.training.datasets import build_dataset
 
     options = options_from_args(args)
     rbps = [r.strip() for r in args.rbps.split(",")] if args.rbps else None
-    if options.test_chroms:
-        genome = Genome(args.fasta)
-        unknown = [c for c in options.test_chroms if genome.resolve(c) is None]
-        if unknown:
-            raise VarbindError(f"--test-chroms: {', '.join(unknown)} not in {args.fasta} "
-                               f"(it has {', '.join(genome.contigs[:10])})",
-                               fix="name contigs of the FASTA")
-        options.test_chroms = [genome.resolve(c) for c in options.test_chroms]
     summary = build_dataset(args.output, args.peaks, args.fasta, args.gtf, args.expression,
                             options=options, rbps=rbps, on_missing_contig=args.unknown_contigs,
                             expression_units=args.expression_units, cache_dir=args.cache_dir,

@@ -36,8 +36,9 @@ def register(subparsers) -> None:
     p.add_argument("--expression", default=None, help="expression table (TPM per cell type)")
     p.add_argument("--models", default=None, help="a model bundle or a directory of bundles")
     p.add_argument("-o", "--output", default=None,
-                   help="annotated VCF, .vcf or .vcf.gz (default: <input>.varbind.vcf.gz "
-                        "in the current folder when no --tsv is given)")
+                   help="annotated VCF, .vcf or .vcf.gz (default when no --tsv is given: "
+                        "<input>.varbind.vcf.gz, or varbind_demo.vcf.gz, in the current "
+                        "folder)")
     p.add_argument("--tsv", default=None, help="table output: .tsv, .tsv.gz or .parquet")
     p.add_argument("--region", default=None,
                    help="only this region, chrom[:start-end] (1-based; needs a VCF index)")
@@ -82,7 +83,8 @@ def build_options(args):
     vcf = _input_vcf(args.vcf)
     output, table = args.output, args.tsv
     if output is None and table is None:
-        output = default_output(vcf)
+        output = Path.cwd() / "varbind_demo.vcf.gz" if args.vcf == "demo" \
+            and not Path("demo").exists() else default_output(vcf)
     rbps = s.get("rbps") or "all"
     if isinstance(rbps, str):
         rbps = None if rbps.strip().lower() == "all" else \

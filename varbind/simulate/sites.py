@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from varbind.encoding import N_CODE, REGION_CLASSES, REGION_CODE
+from varbind.encoding import N_CODE, REGION_CODE
 from varbind.motifs import Motif
 from varbind.simulate.genome import GenomeDraft, creates_stop, read_tx, write_tx
 from varbind.simulate.panel import SITE_CLASSES, RBPSpec
@@ -265,7 +265,7 @@ def plant_latent(rng, planter: Planter, models: list[MotifModel], n_latent: list
     return latent
 
 
-def name_sites(sites: list[Site], layout) -> None:
+def name_sites(sites: list[Site]) -> None:
     """Give sites ids in genome order (sorts ``sites`` in place)."""
     sites.sort(key=lambda s: (s.start, s.rbp))
     for i, s in enumerate(sites):
@@ -279,7 +279,3 @@ def check_sites(codes: np.ndarray, sites: list[Site], models: list[MotifModel]) 
         got = float(models[s.rbp].score(tx))
         if abs(got - s.score) > 1e-6:
             raise RuntimeError(f"site {s.site_id} changed after planting ({s.score} -> {got})")
-
-
-__all__ = ["REGION_CLASSES", "MotifModel", "Site", "Planter", "motif_model", "plant_sites",
-           "plant_latent", "decide_bound", "p_bound", "name_sites", "check_sites"]

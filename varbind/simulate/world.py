@@ -107,7 +107,7 @@ def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full")
     per_rbp = [int(np.ceil(1.5 * n_gain / len(models)))] * len(models)
     latent = plant_latent(rng, planter, models, per_rbp, log_tpm)
     all_sites = sites + latent
-    name_sites(all_sites, layout)
+    name_sites(all_sites)
     check_sites(draft.codes, all_sites, models)
 
     log.info("planted %d sites (%d bound) and %d latent sites", len(sites),
