@@ -90,35 +90,134 @@ def _read_chunks(path: Path, chunksize: int, keep_all: bool):
 
     ``keep_all`` keeps every feature type (GFF3 needs the transcript lines for its hierarchy).
     Chunks keep the raw attribute column; callers reduce each chunk to the attributes they
-    need, so a large file never sits in memory with its attribute text.
+    need, so a large file never sits in memory with its attribute text. The fast path reads
+    coordinates as integers; a file where that fails is read again as text so that the bad
+    line can be named.
     """
+    fast = {"chrom": "category", "feature": "category", "strand": "category",
+            "start": "int64", "end": "int64", "attr": object}
+    done = 0
+    try:
+        for chunk in _chunks(path, chunksize, keep_all, fast):
+            yield chunk
+            done += 1
+    except (ValueError, TypeError, OverflowError) as exc:
+        if isinstance(exc, pd.errors.ParserError):
+            raise _parse_error(path, exc) from None
+        for n, chunk in enumerate(_chunks(path, chunksize, keep_all, str)):
+            if n >= done:  # the same chunks as the fast path; skip those already given
+                yield chunk
+
+
+class _UseTextReader(Exception):
+    """The Arrow reader met something only the line-numbering text reader can report."""
+
+
+def _arrow_chunks(path: Path, keep_all: bool, block_size: int = 1 << 24):
+    """Fast path: Arrow's streaming CSV reader (C++, gzip/bgzip aware), same chunks as
+    :func:`_chunks`. Raises :class:`_UseTextReader` on anything irregular (a line without 9
+    columns, a non-integer coordinate), and the caller reads the file again the slow way,
+    which names the line."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    irregular: list[str] = []
+
+    def on_invalid(row) -> str:
+        text = row.text or ""
+        if text.strip() and not text.startswith("#"):
+            irregular.append(text)
+        return "skip"
+
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    text = {c: pa.string() for c in ("chrom", "feature", "strand", "attr")}
+    try:
+        reader = pcsv.open_csv(
+            pa.input_stream(str(path), compression="gzip" if gz else None),
+            read_options=pcsv.ReadOptions(column_names=_COLUMNS, block_size=block_size),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False,
+                                            invalid_row_handler=on_invalid),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=["chrom", "feature", "start", "end", "strand", "attr"],
+                column_types={**text, "start": pa.int64(), "end": pa.int64()},
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+        wanted = pa.array(sorted(set(EXONIC_FEATURES) | GENE_FEATURES))
+        for batch in reader:
+            if irregular:
+                raise _UseTextReader
+            feature = pc.utf8_lower(batch.column("feature"))
+            keep = pc.invert(pc.starts_with(batch.column("chrom"), "#"))
+            if not keep_all:
+                keep = pc.and_(keep, pc.is_in(feature, value_set=wanted))
+            batch = batch.filter(keep)
+            feature = feature.filter(keep)
+            chunk = pd.DataFrame({
+                "chrom": _arrow_text(batch.column("chrom")), "feature": _arrow_text(feature),
+                "start": batch.column("start").to_numpy(), "end": batch.column("end").to_numpy(),
+                "strand": _arrow_text(batch.column("strand")),
+                "attr": batch.column("attr").to_pandas(types_mapper=pd.ArrowDtype)})
+            yield _check_chunk(chunk, path)
+        if irregular:
+            raise _UseTextReader
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        raise _UseTextReader from None
+
+
+def _arrow_text(column) -> np.ndarray:
+    """A low-cardinality Arrow string column as a numpy object array (one str per value)."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column)
+    values = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    return values[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _parse_error(path: Path, exc: Exception) -> InputFileError:
+    return InputFileError(f"cannot parse the annotation ({str(exc).splitlines()[0]})",
+                          path=path, fix="pass a tab-separated GTF or GFF3, plain or gzip")
+
+
+def _plain(values: pd.Series) -> np.ndarray:
+    """A (categorical) column as a numpy object array of str."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = np.asarray(values.cat.categories.astype(str), dtype=object)
+        return cats[values.cat.codes.to_numpy()]
+    return values.to_numpy(dtype=object)
+
+
+def _chunks(path: Path, chunksize: int, keep_all: bool, dtype):
     wanted = set(EXONIC_FEATURES) | GENE_FEATURES
     try:
         with open_text(path) as fh:
             reader = pd.read_csv(
-                fh, sep="\t", header=None, names=_COLUMNS, comment="#", dtype=str,
+                fh, sep="\t", header=None, names=_COLUMNS, comment="#", dtype=dtype,
                 chunksize=chunksize, quoting=3, keep_default_na=False, engine="c",
                 usecols=["chrom", "feature", "start", "end", "strand", "attr"],
             )
             for chunk in reader:
-                chunk["feature"] = chunk["feature"].str.lower()
+                feature = pd.Series(_plain(chunk["feature"]), index=chunk.index, dtype=object)
+                chunk = chunk.assign(feature=feature.str.lower(), chrom=_plain(chunk["chrom"]),
+                                     strand=_plain(chunk["strand"]))
                 if not keep_all:
-                    chunk = chunk[chunk["feature"].isin(wanted)]
+                    chunk = chunk[chunk["feature"].isin(wanted).to_numpy()]
                 yield _check_chunk(chunk, path)
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
-        raise InputFileError(f"cannot parse the annotation ({str(exc).splitlines()[0]})",
-                             path=path, fix="pass a tab-separated GTF or GFF3, plain or gzip") \
-            from None
+        raise _parse_error(path, exc) from None
 
 
 def _check_chunk(chunk: pd.DataFrame, path: Path) -> pd.DataFrame:
-    starts = pd.to_numeric(chunk["start"], errors="coerce")
-    ends = pd.to_numeric(chunk["end"], errors="coerce")
+    if chunk["start"].dtype.kind == "i" and chunk["end"].dtype.kind == "i":
+        starts, ends = chunk["start"], chunk["end"]
+    else:
+        starts = pd.to_numeric(chunk["start"], errors="coerce")
+        ends = pd.to_numeric(chunk["end"], errors="coerce")
     bad = chunk["attr"].isna() | chunk["attr"].eq("") | starts.isna() | ends.isna()
     if bad.any():
         row = chunk[bad].iloc[0]
         line = _find_line(path, lambda f: f[2].lower() == row["feature"]
-                          and f[3] == row["start"] and f[0] == row["chrom"], min_fields=1)
+                          and f[3] == str(row["start"]) and f[0] == row["chrom"], min_fields=1)
         raise InputFileError("expected 9 tab-separated columns with integer start and end",
                              path=path, line=line, fix="check the file is GTF or GFF3")
     exonic = chunk["feature"].isin(EXONIC_FEATURES)
@@ -126,7 +225,7 @@ def _check_chunk(chunk: pd.DataFrame, path: Path) -> pd.DataFrame:
     if bad.any():
         row = chunk[bad].iloc[0]
         line = _find_line(path, lambda f: f[2].lower() == row["feature"] and f[0] == row["chrom"]
-                          and f[6] == row["strand"] and f[3] == row["start"])
+                          and f[6] == row["strand"] and f[3] == str(row["start"]))
         raise InputFileError(f"exonic feature with strand {row['strand']!r}", path=path,
                              line=line, fix="transcript features need strand '+' or '-'")
     chunk = chunk.assign(start=starts.astype(np.int64) - 1, end=ends.astype(np.int64))
@@ -303,12 +402,20 @@ def read_annotation(path: str | os.PathLike, fmt: str | None = None,
 
     from tqdm import tqdm
 
-    pieces = []
-    with tqdm(desc=f"reading {path.name}", unit=" lines", unit_scale=True, leave=False,
-              disable=not progress, file=sys.stderr) as bar:
-        for chunk in _read_chunks(path, chunksize, fmt == "gff3"):
-            pieces.append(reduce(chunk, path))
-            bar.update(len(chunk))
+    def read(chunks) -> list:
+        pieces = []
+        with tqdm(desc=f"reading {path.name}", unit=" lines", unit_scale=True, leave=False,
+                  disable=not progress, file=sys.stderr) as bar:
+            for chunk in chunks:
+                pieces.append(reduce(chunk, path))
+                bar.update(len(chunk))
+        return pieces
+
+    try:
+        pieces = read(_arrow_chunks(path, fmt == "gff3"))
+    except _UseTextReader:
+        log.debug("%s: irregular lines; reading it again line by line", path)
+        pieces = read(_read_chunks(path, chunksize, fmt == "gff3"))
     first = pd.concat([p[0] for p in pieces], ignore_index=True) if pieces else None
     if first is None or len(first) == 0:
         raise InputFileError("annotation has no exon, CDS or UTR lines", path=path,

@@ -395,3 +395,31 @@ def test_missing_and_empty_files(tmp_path):
     genes_only.write_text('chr1\tX\tgene\t1\t10\t.\t+\t.\tgene_id "G";\n')
     with pytest.raises(InputFileError, match="no exon, CDS or UTR lines"):
         read_annotation(genes_only)
+
+
+def test_bad_coordinate_on_an_ignored_line_is_tolerated(tmp_path):
+    # the fast integer reader fails on the 'region' line; the text reader skips it, and chunks
+    # already read are not read twice
+    lines = gtf_text().split("\n")
+    lines.insert(5, "chr1\tX\tregion\t.\t.\t.\t+\t.\tnote \"whole contig\";")
+    path = tmp_path / "odd.gtf"
+    path.write_text("\n".join(lines))
+    parsed = read_annotation(path, chunksize=4)
+    assert len(parsed.parts) == len(GTF_ROWS) - 1  # every exonic row once (not the gene line)
+    idx = AnnotationIndex.from_gtf(path, use_cache=False)
+    np.testing.assert_array_equal(genomic_classes(idx, "chr1", "+"), expand(PLUS))
+
+
+def test_regular_files_take_the_fast_reader(gtf, tmp_path, monkeypatch):
+    def slow(*args, **kwargs):
+        raise AssertionError("text reader used")
+
+    monkeypatch.setattr("varbind.annotations.gtf._read_chunks", slow)
+    parsed = read_annotation(gtf)
+    assert len(parsed.parts) == len(GTF_ROWS) - 1
+    bgz = tmp_path / "genes.gtf.gz"
+    import pysam
+
+    pysam.tabix_compress(str(gtf), str(bgz))
+    again = read_annotation(bgz)
+    assert again.parts.equals(parsed.parts) and again.genes.equals(parsed.genes)

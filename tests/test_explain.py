@@ -131,3 +131,57 @@ def test_parse_methods():
     assert parse_methods("ig, gradcam,ism,ig") == ("ig", "gradcam", "ism")
     with pytest.raises(VarbindError, match="--explain 'shap' names no known method"):
         parse_methods("shap")
+
+
+def _args(**kw):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    from varbind.explain import add_arguments
+
+    add_arguments(parser)
+    argv = []
+    for k, v in kw.items():
+        flag = "--" + k.replace("_", "-")
+        argv += [flag] if v is True else [flag, str(v)]
+    return parser.parse_args(argv)
+
+
+def test_flags_to_settings():
+    from varbind.explain import settings_from_args
+
+    assert settings_from_args(_args()) is None
+    s = settings_from_args(_args(explain="gradcam,ig", explain_out="a.h5", ig_steps=20,
+                                 explain_all=True, gradcam_layer="conv"))
+    assert s.options.methods == ("gradcam", "ig") and s.options.ig_steps == 20
+    assert s.explain_all and s.options.gradcam_layer == "conv" and s.min_delta == 0.1
+
+
+@pytest.mark.parametrize("flags, message", [
+    (dict(explain="ig"), "--explain needs --explain-out"),
+    (dict(explain_out="a.h5"), "--explain-out needs --explain"),
+    (dict(explain="ig", explain_out="a.tsv"), "--explain-out 'a.tsv' should end in .h5"),
+    (dict(explain="ig", explain_out="a.h5", ig_steps=0), "--ig-steps must be at least 1"),
+    (dict(explain="lime", explain_out="a.h5"), "--explain 'lime' names no known method"),
+])
+def test_bad_flags(flags, message):
+    from varbind.explain import settings_from_args
+
+    with pytest.raises(VarbindError, match=message):
+        settings_from_args(_args(**flags))
+
+
+def test_flags_that_do_not_fit_the_models_fail_before_any_work(world, tmp_path):
+    options = ScoreOptions(vcf=world / "v.vcf", fasta=world / "g.fa", models=world / "models",
+                           gtf=world / "g.gtf", table=tmp_path / "t.tsv",
+                           annotation_cache=tmp_path / "cache")
+    scorer = Scorer(options)
+    bad_layer = ExplainSettings(out=tmp_path / "a.h5", options=ExplainOptions(
+        methods=("gradcam",), gradcam_layer="nope"))
+    with pytest.raises(VarbindError, match="no layer named 'nope'.*motif_conv, spread_conv"):
+        ChunkExplainer(scorer, bad_layer)
+    no_baseline = ExplainSettings(out=tmp_path / "a.h5", options=ExplainOptions(
+        methods=("ig",), ig_baseline="bundle"))
+    with pytest.raises(VarbindError, match="model toy has no IG baseline for RBFOX1"):
+        ChunkExplainer(scorer, no_baseline)
+    assert not (tmp_path / "a.h5").exists()

@@ -283,6 +283,17 @@ def test_ensure_index_indexes_in_place_and_compresses_plain(tmp_path):
     assert sum(1 for _ in pysam.VariantFile(str(indexed))) == len(_toy_records())
 
 
+def test_bcf_without_index_is_indexed_and_planned_like_the_vcf(toy_vcf, tmp_path):
+    bcf = tmp_path / "toy.bcf"
+    with pysam.VariantFile(str(toy_vcf)) as src, \
+            pysam.VariantFile(str(bcf), "wb", header=src.header) as dst:
+        for rec in src:
+            dst.write(rec)
+    assert parallel.ensure_index(bcf, tmp_path / "work") == bcf
+    assert Path(str(bcf) + ".csi").exists()
+    assert parallel.plan_partitions(bcf, 10_000) == parallel.plan_partitions(toy_vcf, 10_000)
+
+
 def test_ensure_index_unsorted_is_one_line_error(tmp_path):
     records = _toy_records()
     plain = write_toy_vcf(tmp_path / "bad.vcf.gz", records=[records[5]] + records, index=False)

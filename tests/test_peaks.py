@@ -63,8 +63,8 @@ def test_read_bed6(tmp_path):
 def test_isolated_by_hand():
     peaks = pd.DataFrame({"chrom": ["c"] * 5, "strand": ["+", "+", "+", "-", "+"],
                           "start": [0, 600, 10, 0, 2000], "end": [100, 700, 5000, 50, 2100]})
-    # peak 2 [10,5000) overlaps peaks 0 and 1, and is 0 nt from... peak 4 starts 2000 < 5000
-    # so nothing on '+' is isolated except none; '-' peak 3 is alone
+    # on '+', the long peak [10,5000) overlaps peaks 0, 1 and 4, so none of them is alone;
+    # the '-' peak 3 has no '-' neighbour
     assert isolated(peaks, 500).tolist() == [False, False, False, True, False]
     gaps = pd.DataFrame({"chrom": ["c", "c", "c", "d"], "strand": ["+"] * 4,
                          "start": [0, 600, 1200, 650], "end": [100, 700, 1300, 660]})

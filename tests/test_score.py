@@ -314,3 +314,59 @@ def test_bad_options_are_one_line_errors(world, tmp_path):
         score_vcf(ScoreOptions(**{**base, "gtf": None}, output=tmp_path / "o.vcf",
                                all_strands=True))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_structure_model_gets_rnaplfold_profiles_of_its_own_window(world, tmp_path):
+    import keras
+    from varbind.training.structure import StructureProfiler
+
+    from varbind.bundle import ModelMeta, save_bundle
+    from varbind.inputs import Component, InputSpec
+
+    x = keras.Input((11, 6), name="seq_structure")
+    h = keras.layers.GlobalAveragePooling1D()(x)
+    dense = keras.layers.Dense(1, use_bias=False)
+    y = dense(h)
+    w = np.zeros((6, 1), dtype=np.float32)
+    w[4, 0] = 1.0  # channel 4: paired probability
+    dense.set_weights([w])
+    spec = InputSpec("seq_structure", "per_position",
+                     (Component("sequence", tuple("ACGT")),
+                      Component("structure", ("paired", "unpaired"))), length=11)
+    save_bundle(keras.Model(x, y), ModelMeta(name="fold", architecture="imported",
+                                             rbps=["PAIRED"], inputs=[spec]),
+                tmp_path / "models" / "fold")
+    score_vcf(ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=tmp_path / "models",
+                           gtf=world["gtf"], table=tmp_path / "s.tsv",
+                           annotation_cache=tmp_path / "c"))
+    t = pd.read_csv(tmp_path / "s.tsv", sep="\t", keep_default_na=False)
+    row = t[t["id"] == "snv_plus"].iloc[0]
+    from varbind.encoding import encode
+
+    ref_w = encode(sw.CHR1[45:56])[None]
+    expected = StructureProfiler().profiles(ref_w)[0, :, 0].mean()
+    assert float(row["ref_score"]) == pytest.approx(expected, abs=1e-5)
+
+
+def test_bcf_input_scores_like_vcf(world, scored, tmp_path):
+    import pysam
+
+    bcf = tmp_path / "in.bcf"
+    with pysam.VariantFile(str(world["vcf"])) as src, \
+            pysam.VariantFile(str(bcf), "wb", header=src.header) as dst:
+        for rec in src:
+            dst.write(rec)
+    score_vcf(ScoreOptions(vcf=bcf, fasta=world["fasta"], models=world["models"],
+                           gtf=world["gtf"], expression=world["expression"],
+                           table=tmp_path / "b.tsv", annotation_cache=tmp_path / "c"))
+    assert (tmp_path / "b.tsv").read_text() == scored["tsv"].read_text()
+
+
+def test_region_needs_an_index(world, tmp_path):
+    from varbind.errors import InputFileError
+
+    with pytest.raises(InputFileError, match="cannot query region chr1:1-50.*tabix -p vcf"):
+        score_vcf(ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=world["models"],
+                               gtf=world["gtf"], expression=world["expression"],
+                               output=tmp_path / "o.vcf", region="chr1:1-50"))
+    assert not (tmp_path / "o.vcf").exists()

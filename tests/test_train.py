@@ -221,3 +221,30 @@ def test_bundle_whose_model_json_disagrees_is_refused(tmp_path, trained, capsys)
     code = main(["evaluate", str(bad), "--dataset", str(tmp_path / "x.h5")])
     err = capsys.readouterr().err
     assert code == 2 and "disagree with model.json inputs" in err
+
+
+def test_cli_train_and_evaluate_from_peaks_of_the_tiny_world(tmp_path, capsys):
+    from varbind.simulate import simulate_world
+
+    world = tmp_path / "world"
+    simulate_world(world, seed=0, size="tiny")
+    files = ["--peaks", str(world / "peaks" / "manifest.tsv"), "--fasta",
+             str(world / "genome.fa"), "--gtf", str(world / "genes.gtf"), "--expression",
+             str(world / "expression.tsv"), "--cell-line", "SIM1"]
+    out = tmp_path / "bundle"
+    code = main(["-q", "train", "--arch", "deepripe", *files, "--out", str(out), "--epochs",
+                 "1", "--min-positives", "5", "--hparam", "filters=8",
+                 "--hparam", "merged_filters=8", "--hparam", "dense_units=16"])
+    assert code == 0
+    meta = read_meta(out)
+    assert meta.cell_line == "SIM1"
+    assert {"fasta", "gtf", "expression", "dataset"} <= set(meta.data_digests)
+    assert meta.data_digests["fasta"].startswith("sha256:")
+    assert set(meta.rbps) <= {"HuR", "QKI", "SRSF1", "PCBP2", "RBFOX1", "KHDRBS1", "YBX1",
+                              "ESRP2", "MSI1", "BRUNOL5"} and meta.rbps
+    capsys.readouterr()
+    code = main(["-q", "evaluate", str(out), *files, "--plots", str(tmp_path / "plots")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "all windows of" in printed and meta.rbps[0] in printed
+    assert (tmp_path / "plots" / "pr.png").exists()

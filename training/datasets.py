@@ -10,7 +10,7 @@ Two kinds (layout in docs/ARCHITECTURE.md and the README's "Training data" secti
 Every window is on the transcript strand (reverse complement on ``-``) with its centre base
 at index ``L // 2``; region codes line up with it. Rows are split into train (0), validation
 (1) and test (2): held-out test contigs (``split="chrom"``) or random genomic blocks
-(``split="random"``); validation is drawn by blocks of ``split_block`` nt, and a window that
+(``split="random"``); validation is drawn by genomic blocks (``split_block``), and a window that
 reaches into a block of another split is dropped, so no sequence is shared across splits.
 
 Windows are fetched and written in chunks (``chunk_rows``) into chunked, compressed datasets,
@@ -68,10 +68,11 @@ class DatasetOptions:
         keeping bins and drawing negatives
     split : ``chrom`` (held-out test contigs) or ``random`` (random blocks)
     test_chroms : test contigs for ``split="chrom"``; None picks the last contigs of the FASTA
-        until they hold ``test_fraction`` of the rows
+        until they hold ``test_fraction`` of the peaks (rows, in ``assign_splits``)
     test_fraction, val_fraction : shares of rows (by blocks) for test (random mode) and
         validation
-    split_block : block size (nt) for random and validation splits
+    split_block : block size (nt) for random and validation splits; None: 20 windows, or
+        larger so that the genome holds at most ~1000 blocks
     negatives_ratio : negatives per positive (per-rbp)
     gc_bins : GC strata for negatives (bins of width 1/gc_bins)
     candidate_factor : candidate negatives drawn per needed negative
@@ -95,7 +96,7 @@ class DatasetOptions:
     test_chroms: list[str] | None = None
     test_fraction: float = 0.1
     val_fraction: float = 0.2
-    split_block: int = 100_000
+    split_block: int | None = None
     negatives_ratio: float = 1.0
     gc_bins: int = 100
     candidate_factor: int = 10
@@ -124,7 +125,7 @@ class DatasetOptions:
         out = DatasetOptions(**{**self.__dict__, "seq_length": self.seq_length or seq,
                                 "region_length": self.region_length or reg,
                                 "filters": filters})
-        for name in ("seq_length", "region_length", "bin_size", "split_block", "chunk_rows",
+        for name in ("seq_length", "region_length", "bin_size", "chunk_rows",
                      "gc_bins", "candidate_factor"):
             if int(getattr(out, name)) <= 0:
                 raise VarbindError(f"--{name.replace('_', '-')} must be positive, "
@@ -133,6 +134,8 @@ class DatasetOptions:
             if not 0 <= float(getattr(out, name)) < 1:
                 raise VarbindError(f"--{name.replace('_', '-')} must be in [0, 1), "
                                    f"got {getattr(out, name)}")
+        if out.split_block is not None and out.split_block <= 0:
+            raise VarbindError(f"--split-block must be positive, got {out.split_block}")
         if out.negatives_ratio <= 0:
             raise VarbindError(f"--negatives-ratio must be positive, got {out.negatives_ratio}")
         return out
@@ -174,6 +177,13 @@ def choose_test_chroms(counts: pd.Series, contig_order: list[str], fraction: flo
     return chosen[::-1]
 
 
+def auto_block(span: int, rows: pd.DataFrame) -> int:
+    """Split block size: 20 windows, or more so that there are at most ~1000 blocks."""
+    extent = rows.groupby("chrom")["center"].agg(lambda c: c.max() - c.min() + 1).sum() \
+        if len(rows) else 0
+    return int(max(20 * span, extent // 1000, 1))
+
+
 def assign_splits(rows: pd.DataFrame, options: DatasetOptions, contig_order: list[str],
                   span: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Split code of each row and whether the row is kept.
@@ -193,7 +203,6 @@ def assign_splits(rows: pd.DataFrame, options: DatasetOptions, contig_order: lis
     centers = rows["center"].to_numpy(np.int64)
     lo = window_start(centers, span, rows["strand"].to_numpy())
     hi = lo + span - 1
-    block = options.split_block
     test_chroms: list[str] = []
     if options.split == "chrom":
         if options.test_chroms is None:
@@ -201,20 +210,34 @@ def assign_splits(rows: pd.DataFrame, options: DatasetOptions, contig_order: lis
             test_chroms = choose_test_chroms(counts, contig_order, options.test_fraction)
         else:
             test_chroms = list(options.test_chroms)
-    # a random split code per (contig, block), keyed as one int64 per (contig, block)
+    block = options.split_block or auto_block(span, rows)
+    # a split code per (contig, block), keyed as one int64 per (contig, block)
     chrom_code = pd.factorize(chroms)[0].astype(np.int64) << 40
 
     def keys(positions):
-        return chrom_code + positions // block
+        return chrom_code + np.maximum(positions, 0) // block
 
+    test_contig = np.isin(chroms, test_chroms)
     uniq = np.unique(np.concatenate([keys(centers), keys(lo), keys(hi)]))
-    draws = rng.random(len(uniq))
+    codes = np.zeros(len(uniq), dtype=np.uint8)
+    # blocks in a random order take test (random mode) then validation until those hold their
+    # share of the rows, so the shares come out close to the fractions asked for
+    held_out = ~test_contig
+    block_of_row = np.searchsorted(uniq, keys(centers))
+    counts = np.bincount(block_of_row[held_out], minlength=len(uniq))
+    order = rng.permutation(len(uniq))
+    order = order[counts[order] > 0]
+    # a block joins a split while its middle row falls within that split's share
+    mid = np.cumsum(counts[order]) - counts[order] / 2
+    total = counts.sum()
+    shares = [(1, options.val_fraction)]
     if options.split == "random":
-        codes = np.where(draws < options.test_fraction, 2,
-                         np.where(draws < options.test_fraction + options.val_fraction, 1, 0))
-    else:
-        codes = np.where(draws < options.val_fraction, 1, 0)
-    codes = codes.astype(np.uint8)
+        shares = [(2, options.test_fraction), (1, options.val_fraction)]
+    start = 0.0
+    for code, share in shares:
+        take = (mid >= start * total) & (mid < (start + share) * total)
+        codes[order[take]] = code
+        start += share
     test_contig = np.isin(chroms, test_chroms)
 
     def split_of(positions):
@@ -338,8 +361,8 @@ def read_batches(h5, split: str | int, batch_size: int, group: str | None = None
     starts = np.arange(0, n, block_rows)
     if shuffle:
         rng.shuffle(starts)
-    pending: list[dict] = []
-    pending_n = 0
+    names = ("seq", "region", "expression", "labels", "chrom", "center", "strand", "gene_id")
+    buffer: dict | None = None  # rows read but not yet yielded
     for lo in starts:
         hi = min(n, lo + block_rows)
         rows = np.flatnonzero(split_codes[lo:hi] == code)
@@ -347,18 +370,15 @@ def read_batches(h5, split: str | int, batch_size: int, group: str | None = None
             continue
         if shuffle:
             rng.shuffle(rows)
-        block = {name: g[name][lo:hi] for name in
-                 ("seq", "region", "expression", "labels", "chrom", "center", "strand",
-                  "gene_id")}
-        pending.append({k: v[rows] for k, v in block.items()})
-        pending_n += rows.size
-        while pending_n >= batch_size:
-            batch, pending = _take(pending, batch_size)
-            pending_n -= batch_size
-            yield _to_batch(batch)
-    if pending_n:
-        batch, _ = _take(pending, pending_n)
-        yield _to_batch(batch)
+        block = {name: g[name][lo:hi][rows] for name in names}
+        buffer = block if buffer is None else {k: np.concatenate([buffer[k], block[k]])
+                                               for k in names}
+        full = len(buffer["seq"]) // batch_size * batch_size
+        for b in range(0, full, batch_size):
+            yield _to_batch({k: v[b:b + batch_size] for k, v in buffer.items()})
+        buffer = {k: v[full:] for k, v in buffer.items()}
+    if buffer is not None and len(buffer["seq"]):
+        yield _to_batch(buffer)
 
 
 def _group(h5, group: str | None):
@@ -370,13 +390,6 @@ def _group(h5, group: str | None):
                                f"{names}; got {group!r}")
         return h5[group]
     return h5 if group is None else h5[group]
-
-
-def _take(pending: list[dict], n: int) -> tuple[dict, list[dict]]:
-    joined = {k: np.concatenate([p[k] for p in pending]) for k in pending[0]}
-    head = {k: v[:n] for k, v in joined.items()}
-    rest = {k: v[n:] for k, v in joined.items()}
-    return head, ([rest] if len(rest["seq"]) else [])
 
 
 def _to_batch(d: dict) -> tuple[WindowBatch, np.ndarray]:
@@ -500,6 +513,12 @@ def build_dataset(output: str | os.PathLike, peaks: str | os.PathLike, fasta: st
     peaksets = load_peaks(peaks, options.filters, contigs=genome.contigs,
                           on_missing_contig=on_missing_contig, rbps=rbps)
     labels_order = [ps.label for ps in peaksets]
+    if options.split == "chrom" and options.test_chroms is None:
+        # one set of test contigs for the whole file, from where the peaks are
+        counts = pd.concat([ps.peaks["chrom"] for ps in peaksets]).value_counts()
+        options.test_chroms = choose_test_chroms(counts, genome.contigs, options.test_fraction)
+        log.info("test contigs: %s (%.0f%% of the peaks)", ", ".join(options.test_chroms),
+                 100 * counts.reindex(options.test_chroms).sum() / counts.sum())
     groups = rbp_groups({ps.label: len(ps) for ps in peaksets}, options.group_thresholds)
     output = Path(output)
     span = max(options.seq_length, options.region_length)

@@ -4,7 +4,7 @@ Steps: simulate the demo world (``varbind simulate --size full --seed 0``), buil
 multi-label and per-RBP training datasets, train
 
 * ``multiresbind/``: Multi-resBind (sequence + region) over all simulated RBPs, the paper's
-  architecture, at most :data:`MULTIRESBIND_EPOCHS` epochs with early stopping;
+  architecture, at most 20 epochs with early stopping (:class:`DemoSettings`);
 * ``polaris/``: one POLARIS model per RBP (sequence + region + expression), joined into one
   bundle. Its convolution and dense widths are smaller than the paper's
   (:data:`POLARIS_DEMO_HPARAMS`) so that the whole set stays under 5 MB and trains in minutes
@@ -21,15 +21,30 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-MULTIRESBIND_EPOCHS = 12
 MULTIRESBIND_CELL_LINE = "SIM1"
 POLARIS_DEMO_HPARAMS = {"filters": 32, "dense_units": (32, 16, 8)}
-POLARIS_EPOCHS = 10
 POLARIS_SEQ_LENGTH = 400
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """What the demo trains; the defaults are the shipped set's."""
+
+    multiresbind_epochs: int = 20
+    multiresbind_patience: int = 5
+    multiresbind_hparams: dict = field(default_factory=dict)
+    polaris_epochs: int = 10
+    polaris_hparams: dict = field(default_factory=lambda: dict(POLARIS_DEMO_HPARAMS))
+    polaris_seq_length: int = POLARIS_SEQ_LENGTH
+    min_positives: int = 50
+
+
+DEMO_SETTINGS = DemoSettings()
 
 
 def _demo_models_dir() -> Path:
@@ -44,7 +59,7 @@ DEMO_MODELS = _demo_models_dir()
 
 def build_demo(out: str | os.PathLike = DEMO_MODELS, seed: int = 0, world_seed: int = 0,
                size: str = "full", workdir: str | os.PathLike | None = None,
-               progress: bool = False) -> str:
+               progress: bool = False, settings: DemoSettings = DEMO_SETTINGS) -> str:
     """Rebuild the demo model set into ``out``; returns a printable summary."""
     from varbind.simulate import simulate_world
 
@@ -55,10 +70,10 @@ def build_demo(out: str | os.PathLike = DEMO_MODELS, seed: int = 0, world_seed: 
         start = time.perf_counter()
         world = work / "world"
         simulate_world(world, seed=world_seed, size=size)
-        ml, pr = _datasets(world, work, seed, progress)
+        ml, pr = _datasets(world, work, seed, progress, settings)
         t_data = time.perf_counter() - start
-        mrb, t_mrb = _train_multiresbind(ml, seed, progress)
-        pol, t_pol = _train_polaris(pr, seed, progress)
+        mrb, t_mrb = _train_multiresbind(ml, seed, progress, settings)
+        pol, t_pol = _train_polaris(pr, seed, progress, settings)
         from varbind.training.train import write_bundle
 
         out.mkdir(parents=True, exist_ok=True)
@@ -68,6 +83,8 @@ def build_demo(out: str | os.PathLike = DEMO_MODELS, seed: int = 0, world_seed: 
         "command": f"varbind models build-demo --seed {seed} --world-seed {world_seed} "
                    f"--size {size}",
         "seed": seed, "world_seed": world_seed, "size": size,
+        "settings": {k: list(v) if isinstance(v, tuple) else v
+                     for k, v in asdict(settings).items()},
         "seconds": {"world_and_datasets": round(t_data, 1), "multiresbind": round(t_mrb, 1),
                     "polaris": round(t_pol, 1)},
         "metrics": {b.meta.name: {"mean_auroc": b.meta.metrics.get("mean_auroc"),
@@ -78,7 +95,8 @@ def build_demo(out: str | os.PathLike = DEMO_MODELS, seed: int = 0, world_seed: 
     return _summary(out, mrb, pol, build)
 
 
-def _datasets(world: Path, work: Path, seed: int, progress: bool) -> tuple[Path, Path]:
+def _datasets(world: Path, work: Path, seed: int, progress: bool,
+              settings: DemoSettings) -> tuple[Path, Path]:
     from varbind.training.train import build_training_dataset
 
     args = (world / "peaks" / "manifest.tsv", world / "genome.fa", world / "genes.gtf",
@@ -86,32 +104,38 @@ def _datasets(world: Path, work: Path, seed: int, progress: bool) -> tuple[Path,
     ml = build_training_dataset(work / "multilabel.h5", *args, per_rbp=False,
                                 cell_line=MULTIRESBIND_CELL_LINE, seed=seed, progress=progress)
     pr = build_training_dataset(work / "per_rbp.h5", *args, per_rbp=True,
-                                seq_length=POLARIS_SEQ_LENGTH, region_length=POLARIS_SEQ_LENGTH,
+                                seq_length=settings.polaris_seq_length,
+                                region_length=settings.polaris_seq_length,
                                 seed=seed, progress=progress)
     return ml, pr
 
 
-def _train_multiresbind(path: Path, seed: int, progress: bool):
+def _train_multiresbind(path: Path, seed: int, progress: bool, settings: DemoSettings):
     from varbind.training.train import TrainConfig, load_dataset, train_multilabel
 
     start = time.perf_counter()
     config = TrainConfig(arch="multiresbind", inputs=("sequence", "region"),
-                         epochs=MULTIRESBIND_EPOCHS, patience=4, seed=seed,
+                         epochs=settings.multiresbind_epochs,
+                         patience=settings.multiresbind_patience, seed=seed,
+                         hparams=settings.multiresbind_hparams,
+                         min_positives=settings.min_positives,
                          name="demo_multiresbind", genome_build="simulated",
                          cell_line=MULTIRESBIND_CELL_LINE, progress=progress)
     result = train_multilabel(load_dataset(path), config)
     return result, time.perf_counter() - start
 
 
-def _train_polaris(path: Path, seed: int, progress: bool):
+def _train_polaris(path: Path, seed: int, progress: bool, settings: DemoSettings):
     from varbind.training.train import TrainConfig, dataset_kind, load_dataset, train_per_rbp
 
     start = time.perf_counter()
     _, rbps = dataset_kind(path)
     datasets = {r: load_dataset(path, rbp=r) for r in rbps}
     config = TrainConfig(arch="polaris", inputs=("sequence", "region", "expression"),
-                         epochs=POLARIS_EPOCHS, seed=seed, hparams=POLARIS_DEMO_HPARAMS,
-                         seq_length=POLARIS_SEQ_LENGTH, name="demo_polaris",
+                         epochs=settings.polaris_epochs, seed=seed,
+                         hparams=settings.polaris_hparams,
+                         seq_length=settings.polaris_seq_length, name="demo_polaris",
+                         min_positives=settings.min_positives,
                          genome_build="simulated", cell_line="per-RBP (SIM1/SIM2)",
                          progress=progress)
     result = train_per_rbp(datasets, config, join=True)

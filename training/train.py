@@ -340,9 +340,10 @@ def _callbacks(config: TrainConfig, steps: int):
         def on_epoch_end(self, epoch, logs=None):
             self.bar.close()
             logs = logs or {}
-            log.info("epoch %d/%d: loss %.4f, validation loss %.4f", epoch + 1, self.total,
-                     float(logs.get("loss", float("nan"))),
-                     float(logs.get("val_loss", float("nan"))))
+            log.info("epoch %d/%d: loss %.4f, validation loss %.4f, validation AUROC %.3f",
+                     epoch + 1, self.total, float(logs.get("loss", float("nan"))),
+                     float(logs.get("val_loss", float("nan"))),
+                     float(logs.get("val_auroc", float("nan"))))
 
     best = BestValidation(config.patience)
     cbs = [best, EpochBar(config.epochs, config.progress and sys.stderr.isatty())]
@@ -380,7 +381,10 @@ def _compile(model, config: TrainConfig, labels: np.ndarray):
         loss = WeightedBinaryCrossentropy(positive_weights(labels).tolist())
     else:
         loss = keras.losses.BinaryCrossentropy()
-    model.compile(optimizer=_optimizer(config), loss=loss)
+    n_labels = labels.shape[1] if labels.ndim == 2 else 1
+    auroc = keras.metrics.AUC(multi_label=n_labels > 1, num_labels=n_labels if n_labels > 1
+                              else None, name="auroc")
+    model.compile(optimizer=_optimizer(config), loss=loss, metrics=[auroc])
 
 
 # ----------------------------------------------------------------------------- training

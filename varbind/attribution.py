@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from varbind.errors import ModelBundleError, VarbindError
-from varbind.gradients import gradients, output_matrix
+from varbind.gradients import gradients, model_inputs, output_matrix
 from varbind.inputs import InputSpec
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def predict_arrays(model, arrays: Sequence[np.ndarray], batch_size: int = 256) -
     out = []
     for start in range(0, n, batch_size):
         chunk = [a[start:start + batch_size] for a in arrays]
-        y = model(chunk if len(chunk) > 1 else chunk[0], training=False)
+        y = model(model_inputs(model, chunk), training=False)
         out.append(keras.ops.convert_to_numpy(output_matrix(y)))
     if not out:
         return np.zeros((0, _n_outputs(model)), np.float32)
@@ -520,6 +520,7 @@ class ExplainOptions:
     alpha: float = 0.9
     height: float = 1.0
     min_score: float = 0.5
+    motif_pad: int = 3  # GradCAM is coarse: a motif within this many nt touches the variant
 
 
 @dataclass
@@ -682,7 +683,7 @@ def _call_motifs(ex: VariantExplanation, options: ExplainOptions, cluster_map,
     ref_site = site_indices(ex.ref_coord, ex.site.start, ex.site.end)
     alt_site = site_indices(ex.alt_coord, ex.site.start, ex.site.end)
     call = call_motif_change(ex.gradcam_ref, ex.gradcam_alt, ref_site, alt_site, **kwargs,
-                             clusters=both)
+                             pad=options.motif_pad, clusters=both)
     ex.motif_call = call.call
     hit, codes = (call.ref, ex.ref_seq) if call.ref is not None else (call.alt, ex.alt_seq)
     if hit is not None:

@@ -2,9 +2,10 @@
 
 The demo model set is shipped in the package (``varbind/data/demo/models/``, built by
 ``varbind models build-demo``). The world it was trained on is the simulator's
-``--size full --seed 0`` world; its files are looked up in ``varbind/data/demo/`` and, where
-the package does not ship them, simulated once (deterministically, a few seconds) into
-``$VARBIND_CACHE/demo-world-full-0-<version>`` (default cache ``~/.cache/varbind``)::
+``--size full --seed 0`` world; its files are looked up in ``varbind/data/demo/`` and
+``varbind/data/demo/world/`` and, where the package does not ship them, simulated once
+(deterministically, in seconds) into ``$VARBIND_CACHE/demo-world-full-0-<version>``
+(default cache ``~/.cache/varbind``)::
 
     genome.fa (+ .fai)              the simulated reference (see `varbind simulate`)
     genes.gtf                       its annotation
@@ -76,10 +77,10 @@ def demo_file(kind: str, required: bool = True) -> Path | None:
     """Path of one demo input (``fasta``, ``gtf``, ``expression``, ``models``, ``vcf``,
     ``truth``): shipped in the package, else from the simulated demo world (built on first
     use); a missing model set raises (or gives None when not ``required``)."""
-    for name in _CANDIDATES[kind]:
-        path = DEMO_DIR / name
-        if path.exists():
-            return path
+    for folder in (DEMO_DIR, DEMO_DIR / "world"):
+        for name in _CANDIDATES[kind]:
+            if (folder / name).exists():
+                return folder / name
     if kind != "models":
         world = ensure_demo_world()
         for name in _CANDIDATES[kind]:

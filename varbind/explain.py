@@ -68,10 +68,25 @@ def header_lines(settings: ExplainSettings) -> list[str]:
     params = (f"##varbind_explain=<Methods={'/'.join(o.methods)},IGSteps={o.ig_steps},"
               f"IGBaseline={o.ig_baseline},IGRule={o.ig_rule},"
               f"GradCAMLayer={o.gradcam_layer or 'last_conv'},Flank={o.flank},"
-              f"Alpha={o.alpha},Height={o.height},MinScore={o.min_score},"
+              f"Alpha={o.alpha},Height={o.height},MinScore={o.min_score},MotifPad={o.motif_pad},"
               f"MinDelta={'all' if settings.explain_all else settings.min_delta},"
               f"File=\"{Path(settings.out).name}\">")
     return [info, params]
+
+
+def check_models(bundles, options: ExplainOptions) -> None:
+    """Fail before any work when a flag cannot apply to a model of the set."""
+    from varbind.attribution import find_layer
+
+    for bundle in bundles:
+        if "gradcam" in options.methods and options.gradcam_layer:
+            find_layer(bundle.model, options.gradcam_layer)
+        if "ig" in options.methods and options.ig_baseline == "bundle":
+            missing = [r for r in bundle.meta.rbps if r not in (bundle.meta.baselines or {})]
+            if missing:
+                raise VarbindError(f"model {bundle.name} has no IG baseline for "
+                                   f"{', '.join(missing[:5])}", path=bundle.path,
+                                   fix="use --ig-baseline auto, zeros or uniform")
 
 
 def _subset(batch: WindowBatch, rows: np.ndarray) -> WindowBatch:
@@ -92,6 +107,7 @@ class ChunkExplainer:
 
         self.scorer = scorer
         self.settings = settings
+        check_models(scorer.bundles, settings.options)
         models = {b.name: b.digest for b in scorer.bundles}
         self.writer = AttributionWriter(settings.out, models=models,
                                         options=asdict(settings.options))
@@ -201,3 +217,48 @@ def add_explanations(info: list[dict], table: pd.DataFrame, result) -> pd.DataFr
         table.iat[i, table.columns.get_loc("motif_call")] = row.motif_call
         table.iat[i, table.columns.get_loc("known_motif")] = row.known_motif
     return table
+
+
+# ----------------------------------------------------------------------------- CLI flags
+
+
+def add_arguments(parser) -> None:
+    """The ``--explain*`` flags of ``varbind score``."""
+    g = parser.add_argument_group(
+        "attribution", "integrated gradients, GradCAM motifs and ISM for the variant x RBP "
+                       "pairs that change binding (draw them with 'varbind plot')")
+    g.add_argument("--explain", metavar="METHODS",
+                   help="comma-separated: ig, gradcam, ism (e.g. ig,gradcam)")
+    g.add_argument("--explain-out", metavar="FILE.h5",
+                   help="HDF5 file for the maps (required with --explain)")
+    g.add_argument("--explain-min-delta", type=float, default=0.1, metavar="X",
+                   help="explain pairs with |delta| >= X (default 0.1)")
+    g.add_argument("--explain-all", action="store_true", help="explain every scored pair")
+    g.add_argument("--ig-steps", type=int, default=50, help="IG path steps (default 50)")
+    g.add_argument("--ig-baseline", default="auto",
+                   choices=["auto", "zeros", "uniform", "bundle"],
+                   help="IG baseline (default auto: the bundle's when it has one, else zeros)")
+    g.add_argument("--gradcam-layer", metavar="NAME",
+                   help="layer for GradCAM (default: the last convolutional feature map)")
+
+
+def settings_from_args(args) -> ExplainSettings | None:
+    """ExplainSettings from parsed ``--explain*`` flags, None without ``--explain``."""
+    if not getattr(args, "explain", None):
+        if getattr(args, "explain_out", None):
+            raise VarbindError("--explain-out needs --explain",
+                               fix="add e.g. --explain ig,gradcam")
+        return None
+    if not args.explain_out:
+        raise VarbindError("--explain needs --explain-out", fix="add --explain-out attr.h5")
+    if not str(args.explain_out).endswith((".h5", ".hdf5")):
+        raise VarbindError(f"--explain-out {args.explain_out!r} should end in .h5",
+                           fix="name it e.g. attr.h5")
+    if args.ig_steps < 1:
+        raise VarbindError(f"--ig-steps must be at least 1, got {args.ig_steps}")
+    if args.explain_min_delta < 0:
+        raise VarbindError(f"--explain-min-delta must be >= 0, got {args.explain_min_delta}")
+    options = ExplainOptions(methods=parse_methods(args.explain), ig_steps=args.ig_steps,
+                             ig_baseline=args.ig_baseline, gradcam_layer=args.gradcam_layer)
+    return ExplainSettings(out=Path(args.explain_out), min_delta=args.explain_min_delta,
+                           explain_all=args.explain_all, options=options)

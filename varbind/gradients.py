@@ -71,8 +71,12 @@ def _wrapped_call(layer, hook):
         del layer.call  # back to the class's bound method
 
 
-def _model_inputs(inputs: Sequence[np.ndarray]):
-    return list(inputs) if len(inputs) > 1 else inputs[0]
+def model_inputs(model, inputs: Sequence):
+    """Inputs in the structure the model was built with (a one-element list for a model
+    built as ``keras.Model([x], ...)``, the bare tensor for ``keras.Model(x, ...)``)."""
+    if len(inputs) > 1 or isinstance(getattr(model, "_inputs_struct", None), (list, tuple)):
+        return list(inputs)
+    return inputs[0]
 
 
 def gradients(model, inputs: Sequence[np.ndarray], targets: Sequence[int],
@@ -120,7 +124,7 @@ def _tf_function(model, targets: tuple[int, ...], layer, shapes: tuple):
             if layer is None:
                 for x in xs:
                     tape.watch(x)
-                y = output_matrix(model(_model_inputs(list(xs)), training=False))
+                y = output_matrix(model(model_inputs(model, list(xs)), training=False))
             else:
                 def hook(out):
                     tape.watch(out)
@@ -128,7 +132,7 @@ def _tf_function(model, targets: tuple[int, ...], layer, shapes: tuple):
                     return out
 
                 with _wrapped_call(layer, hook):  # applied while tracing only
-                    y = output_matrix(model(_model_inputs(list(xs)), training=False))
+                    y = output_matrix(model(model_inputs(model, list(xs)), training=False))
             columns = [tf.reduce_sum(y[:, t]) for t in targets]
         sources = list(xs) if layer is None else [captured[-1]]
         grads = []
@@ -159,7 +163,7 @@ def _layer_output_shape(layer, model, inputs) -> tuple[int, ...]:
     except (AttributeError, ValueError, TypeError):  # not called symbolically: run it once
         seen = []
         with _wrapped_call(layer, lambda out: seen.append(out) or out):
-            model(_model_inputs([x[:1] for x in inputs]), training=False)
+            model(model_inputs(model, [x[:1] for x in inputs]), training=False)
         return tuple(int(d) for d in seen[-1].shape[1:])
 
 
@@ -169,7 +173,7 @@ def _gradients_jax(model, inputs, targets, layer) -> Gradients:
 
     if layer is None:
         def forward(*xs):
-            return output_matrix(model(_model_inputs(list(xs)), training=False))
+            return output_matrix(model(model_inputs(model, list(xs)), training=False))
 
         y, vjp = jax.vjp(forward, *inputs)
         per_target = [vjp(jnp.zeros_like(y).at[:, t].set(1.0)) for t in targets]
@@ -188,7 +192,7 @@ def _gradients_jax(model, inputs, targets, layer) -> Gradients:
             return out
 
         with _wrapped_call(layer, hook):
-            y = output_matrix(model(_model_inputs(inputs), training=False))
+            y = output_matrix(model(model_inputs(model, inputs), training=False))
         return y, captured[-1]
 
     (y, activations), vjp = jax.vjp(forward_layer, jnp.zeros(shape, jnp.float32))

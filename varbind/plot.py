@@ -17,6 +17,7 @@ through :class:`matplotlib.figure.Figure` only, so no GUI backend is touched.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +129,9 @@ def plot_explanation(stored, flank: int | None = 30, width: float = 12.0):
         import pandas as pd
 
         frame = pd.DataFrame(on_axis, columns=list("ACGU"), index=x[view])
-        logomaker.Logo(frame, ax=ax, color_scheme="classic", show_spines=False)
+        with warnings.catch_warnings():  # an all-zero logo makes logomaker warn about ylim
+            warnings.simplefilter("ignore", UserWarning)
+            logomaker.Logo(frame, ax=ax, color_scheme="classic", show_spines=False)
         ax.axhline(0, color="0.6", lw=0.5)
         limits.append(np.abs(on_axis.sum(axis=1)).max())
     for ax in (ax_wt, ax_mut):  # one scale for both logos, so heights compare

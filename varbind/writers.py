@@ -67,7 +67,7 @@ def vcf_kind(path: str | os.PathLike) -> str:
     name = str(path)
     if name.endswith(".vcf.gz") or name.endswith(".vcf.bgz"):
         return "vcf.gz"
-    if name.endswith(".vcf") or name == "-":
+    if name.endswith(".vcf"):
         return "vcf"
     raise VarbindError(f"output VCF name must end in .vcf or .vcf.gz, got {name!r}",
                        fix="use -o out.vcf.gz (bgzipped and tabix-indexed)")
@@ -180,7 +180,7 @@ class TableWriter:
             elif c == "pos":
                 values = values.astype(str)
             columns.append(values.tolist())
-        self._fh.write("".join("\t".join(row) + "\n" for row in zip(*columns)))
+        self._fh.write("".join("\t".join(row) + "\n" for row in zip(*columns, strict=True)))
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa

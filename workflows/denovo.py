@@ -134,7 +134,7 @@ def denovo_report(cases: pd.DataFrame, controls: pd.DataFrame,
     thresholds = thresholds or DenovoThresholds()
     a = _counts(strongest_effects(cases), thresholds)
     b = _counts(strongest_effects(controls), thresholds)
-    joined = a.join(b, how="outer", lsuffix="_cases", rsuffix="_controls").fillna(0)
+    joined = a.add_suffix("_cases").join(b.add_suffix("_controls"), how="outer").fillna(0)
     rows = []
     for (rbp, region), r in joined.iterrows():
         for effect in ("loss", "gain"):
@@ -195,8 +195,7 @@ def plot_report(report: pd.DataFrame, path: str | os.PathLike, q_cutoff: float =
                 ax.text(j, i, f"{int(row['cases_strong'])}/{int(row['controls_strong'])}{star}",
                         ha="center", va="center", fontsize=8,
                         color="white" if dark else "black")
-        cmap = matplotlib.colormaps["RdBu_r"].copy()
-        cmap.set_bad("#e6e6e6")  # no allele of either set there
+        cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#e6e6e6")  # no allele there
         image = ax.imshow(np.ma.masked_invalid(np.clip(grid, -3, 3)), cmap=cmap, vmin=-3,
                           vmax=3, aspect="auto")
         ax.set_xticks(range(len(regions)), regions, rotation=45, ha="right")

@@ -53,11 +53,12 @@ def register(subparsers) -> None:
                    help="test set: held-out contigs (default) or random blocks")
     s.add_argument("--test-chroms",
                    help="comma-separated test contigs (default: the last contigs of the FASTA "
-                        "holding --test-fraction of the rows)")
+                        "holding --test-fraction of the peaks)")
     s.add_argument("--test-fraction", type=float, default=0.1, help="default 0.1")
     s.add_argument("--val-fraction", type=float, default=0.2, help="default 0.2")
-    s.add_argument("--split-block", type=int, default=100_000,
-                   help="block size (nt) for random and validation splits (default 100000)")
+    s.add_argument("--split-block", type=int,
+                   help="block size (nt) for random and validation splits (default: 20 "
+                        "windows, or larger so that the genome holds at most ~1000 blocks)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     f = p.add_argument_group("peak filters")
     f.add_argument("--min-peaks", type=int, default=1,

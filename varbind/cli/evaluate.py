@@ -18,7 +18,8 @@ def register(subparsers) -> None:
     p.add_argument("--fasta", type=Path)
     p.add_argument("--gtf", type=Path)
     p.add_argument("--expression", type=Path)
-    p.add_argument("--cell-line", help="expression column for the peaks' cell line")
+    p.add_argument("--cell-line", "--cell-type", dest="cell_line",
+                   help="expression column for the peaks' cell line")
     p.add_argument("--split", default=None, choices=("test", "validation", "train", "all"),
                    help="windows to score (default: test for --dataset, all for --peaks)")
     p.add_argument("--plots", type=Path, metavar="DIR", help="write roc.png and pr.png here")

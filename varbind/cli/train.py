@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     src.add_argument("--fasta", type=Path, help="genome FASTA")
     src.add_argument("--gtf", type=Path, help="annotation GTF/GFF3")
     src.add_argument("--expression", type=Path, help="expression table (TPM per cell type)")
-    src.add_argument("--cell-line", help="expression column / cell line of the peaks")
+    src.add_argument("--cell-line", "--cell-type", dest="cell_line",
+                     help="expression column / cell line of the peaks")
     src.add_argument("--genome-build", default="unknown", help="recorded in model.json")
     m = p.add_argument_group("model and training (default: the paper's)")
     m.add_argument("--inputs", help="comma-separated: sequence,region,expression,structure")

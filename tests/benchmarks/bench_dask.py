@@ -1,0 +1,306 @@
+"""Benchmark of genome-wide scoring on Dask (:mod:`varbind.parallel`).
+
+Prints, from one run on the same VCF, models and batch size:
+
+1. parallel efficiency: the speed-up of 2 single-threaded workers over 1 single-threaded
+   worker, both clusters warm (models loaded) (target >= 1.6x);
+2. ``varbind score --dask local:2`` against ``varbind score`` (one process, TensorFlow on every
+   core), both end to end from the command line as a user runs them, start-up included
+   (target: speed ratio >= 0.9);
+3. scheduler overhead per partition: a no-op scoring function through the same machinery
+   (plan, task, shard, marker, merge) per partition, and, in the real 2-worker run, worker
+   time not spent scoring per partition;
+4. peak memory (``ru_maxrss``) of each worker against the single process;
+5. a check that the merged output equals the single-process output outside ``##varbind_run``.
+
+The VCF (default 50,000 variants: SNVs, deletions, insertions, some multi-allelic records)
+is drawn inside the genes of the simulator's full world, over its seven contigs.
+
+Usage::
+
+    python tests/benchmarks/bench_dask.py                       # 50k variants
+    python tests/benchmarks/bench_dask.py --variants 10000 --workdir /tmp/bd
+    python tests/benchmarks/bench_dask.py --models varbind/data/demo/models
+
+Without ``--models`` the demo model set is used when installed, else a randomly initialised
+Multi-resBind (sequence + region, 150 nt, one output per simulated RBP): speed figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import numpy as np  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def make_world(folder: Path, seed: int):
+    from varbind.simulate import World, simulate_world
+
+    if (folder / "world.json").exists():
+        return World.at(folder)
+    log(f"simulating the full world in {folder} ...")
+    return simulate_world(folder, seed=seed, size="full")
+
+
+def make_models(folder: Path, world, models: str | None) -> Path:
+    """``--models``, else the demo set, else a random Multi-resBind over the world's RBPs."""
+    if models:
+        return Path(models)
+    from varbind.demo import demo_file
+
+    demo = demo_file("models", required=False)
+    if demo is not None:
+        return demo
+    if (folder / "multiresbind_random" / "model.json").exists():
+        return folder
+    import json
+
+    from varbind.training.models import build_model, input_specs
+
+    from varbind.bundle import ModelMeta, save_bundle
+
+    rbps = [r["name"] for r in json.loads(Path(world.world_json).read_text())["rbps"]]
+    specs = input_specs("multiresbind", ["sequence", "region"])
+    model = build_model("multiresbind", specs, n_outputs=len(rbps))
+    save_bundle(model, ModelMeta(name="multiresbind_random", architecture="multiresbind",
+                                 rbps=rbps, inputs=specs), folder / "multiresbind_random")
+    return folder
+
+
+def make_vcf(world, n: int, path: Path, seed: int = 7) -> Path:
+    """``n`` records inside the world's genes: 93% SNVs (2% of all with two ALTs), 4%
+    deletions of 1-6 nt, 3% insertions of 1-4 nt; REF from the genome; sorted, indexed."""
+    import pysam
+    from varbind.annotations.index import AnnotationIndex
+
+    from varbind.genome import Genome
+
+    if Path(str(path) + ".tbi").exists():
+        return path
+    rng = np.random.default_rng(seed)
+    genome = Genome(world.genome)
+    genes = AnnotationIndex.from_gtf(world.gtf).genes
+    spans = (genes["end"] - genes["start"]).to_numpy()
+    pick = rng.choice(len(genes), size=n, p=spans / spans.sum())
+    pos0 = genes["start"].to_numpy()[pick] + (rng.random(n) * spans[pick]).astype(np.int64)
+    chrom = genes["chrom"].to_numpy()[pick]
+    kind = rng.choice(["snv", "multi", "del", "ins"], size=n, p=[0.91, 0.02, 0.04, 0.03])
+    plain = Path(str(path)[:-3])
+    with open(plain, "w") as fh:
+        fh.write("##fileformat=VCFv4.2\n")
+        for c in genome.contigs:
+            fh.write(f"##contig=<ID={c},length={genome.lengths[c]}>\n")
+        fh.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+        for c in genome.contigs:
+            sel = np.flatnonzero(chrom == c)
+            sel = sel[np.argsort(pos0[sel], kind="stable")]
+            for k, i in enumerate(sel):
+                fh.write(_record(genome, c, int(pos0[i]), kind[i], rng, f"bd{c}_{k}"))
+    pysam.tabix_index(str(plain), preset="vcf", force=True)
+    return path
+
+
+def _record(genome, chrom: str, p: int, kind: str, rng, vid: str) -> str:
+    others = {b: [x for x in "ACGT" if x != b] for b in "ACGTN"}
+    if kind == "del":
+        ref = genome.fetch(chrom, p, p + 1 + int(rng.integers(1, 7)))
+        alt = ref[0]
+    elif kind == "ins":
+        ref = genome.fetch(chrom, p, p + 1)
+        alt = ref + "".join(rng.choice(list("ACGT"), size=int(rng.integers(1, 5))))
+    else:
+        ref = genome.fetch(chrom, p, p + 1)
+        choices = others[ref]
+        alt = ",".join(rng.choice(choices, size=2 if kind == "multi" else 1, replace=False))
+    return f"{chrom}\t{p + 1}\t{vid}\t{ref}\t{alt}\t.\tPASS\t.\n"
+
+
+def score_options(world, models: Path, vcf: Path, out: Path, batch_size: int):
+    from varbind.score import ScoreOptions
+
+    return ScoreOptions(vcf=vcf, fasta=world.genome, gtf=world.gtf, expression=world.expression,
+                        models=models, output=out / "out.vcf.gz", table=out / "out.tsv",
+                        batch_size=batch_size)
+
+
+# ----------------------------------------------------------------------------- measurements
+
+
+def cli_run(args: list[str]) -> tuple[float, int]:
+    """Wall seconds of ``varbind ARGS`` in a child process, and the largest ``ru_maxrss``
+    (bytes) of any process it ran (the CLI itself, or a Dask worker)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "varbind", "-q", *args], check=True)
+    seconds = time.perf_counter() - t0
+    return seconds, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
+
+
+def warm_cluster_run(options, n_workers: int, partition_size: int, warm_region: str):
+    """Score on a LocalCluster of ``n_workers`` single-threaded workers after warming every
+    worker (TensorFlow imported, models loaded) on ``warm_region``; returns the summary."""
+    from distributed import Client, LocalCluster
+
+    from varbind.parallel import score_parallel, thread_environment
+
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                           env=thread_environment(1), dashboard_address=None, memory_limit=0)
+    client = Client(cluster)
+    try:
+        scratch = Path(tempfile.mkdtemp(prefix="bench-dask-warm-"))
+        warm = dataclasses.replace(options, region=warm_region, output=scratch / "w.vcf.gz",
+                                   table=scratch / "w.tsv")
+        client.wait_for_workers(n_workers)
+        client.run(_load_scorer, warm)  # every worker: TensorFlow imported, models loaded
+        score_parallel(warm, client=client, partition_size=max(1, 60_000 // n_workers),
+                       progress=False)  # and the first predictions traced
+        t0 = time.perf_counter()
+        result = score_parallel(options, client=client, partition_size=partition_size,
+                                progress=False)
+        result.seconds = time.perf_counter() - t0
+        return result, noop_overhead(client, options, scratch) if n_workers == 2 else None
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _load_scorer(options) -> None:
+    from varbind.parallel import LOADED_FIELDS, WORKER_CACHE
+    from varbind.score import Scorer
+
+    key = ("scorer",) + tuple(repr(getattr(options, n, None)) for n in LOADED_FIELDS)
+    if key not in WORKER_CACHE:
+        WORKER_CACHE[key] = Scorer(options)
+
+
+def noop_score(options) -> dict:
+    """A scoring function that does nothing but write a header-only VCF shard."""
+    from varbind.files import atomic_output
+
+    with atomic_output(options.output) as tmp, gzip.open(tmp, "wt") as fh:
+        fh.write("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+    return {"records": 0}
+
+
+def noop_overhead(client, options, scratch: Path) -> tuple[int, float]:
+    """(partitions, seconds per partition) of the machinery alone, 10 kb partitions."""
+    from varbind.parallel import score_parallel
+
+    noop = dataclasses.replace(options, output=scratch / "noop.vcf", table=None)
+    t0 = time.perf_counter()
+    result = score_parallel(noop, client=client, partition_size=10_000, score_fn=noop_score,
+                            progress=False)
+    return result.partitions, (time.perf_counter() - t0) / result.partitions
+
+
+def same_output(a: Path, b: Path) -> bool:
+    def body(path):
+        with gzip.open(path, "rt") as fh:
+            return [line for line in fh if not line.startswith("##varbind_run")]
+
+    return body(a) == body(b)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--variants", type=int, default=50_000)
+    p.add_argument("--workdir", default=None, help="reuse world, models and VCF from here")
+    p.add_argument("--models", default=None)
+    p.add_argument("--partition-size", default="200kb")
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+
+    from varbind.parallel import parse_size
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-dask-"))
+    work.mkdir(parents=True, exist_ok=True)
+    world = make_world(work / "world", args.seed)
+    models = make_models(work / "models", world, args.models)
+    vcf = make_vcf(world, args.variants, work / f"variants_{args.variants}.vcf.gz")
+    partition_size = parse_size(args.partition_size)
+    log(f"world {work / 'world'}, models {models}, VCF {vcf} ({args.variants} records)")
+
+    common = [str(vcf), "--fasta", str(world.genome), "--gtf", str(world.gtf), "--expression",
+              str(world.expression), "--models", str(models), "--batch-size",
+              str(args.batch_size)]
+    runs = {}
+    for name, extra in (("single", []),
+                        ("dask2", ["--dask", "local:2", "--threads-per-worker", "1",
+                                   "--partition-size", args.partition_size,
+                                   "--dashboard", ":0"])):
+        out = work / name
+        out.mkdir(exist_ok=True)
+        log(f"varbind score {' '.join(extra) or '(one process)'} ...")
+        runs[name] = cli_run(["score", *common, "-o", str(out / "out.vcf.gz"),
+                              "--tsv", str(out / "out.tsv"), *extra])
+    identical = same_output(work / "single" / "out.vcf.gz", work / "dask2" / "out.vcf.gz")
+
+    warm_region = f"{world_contig(vcf)}:1-60000"
+    warm = {}
+    for n in (1, 2):
+        out = work / f"warm{n}"
+        out.mkdir(exist_ok=True)
+        log(f"warm LocalCluster, {n} single-threaded worker(s) ...")
+        warm[n] = warm_cluster_run(score_options(world, models, vcf, out, args.batch_size), n,
+                                   partition_size, warm_region)
+
+    one, _ = warm[1]
+    two, (noop_parts, noop_per_part) = warm[2]
+    speedup = one.seconds / two.seconds
+    cli_ratio = runs["single"][0] / runs["dask2"][0]
+    busy = sum(two.task_seconds)
+    idle_per_part = (two.seconds * 2 - busy) / two.partitions
+    print(f"\nbench_dask: {args.variants} variants, {two.partitions} partitions of "
+          f"{partition_size:,} nt, batch {args.batch_size}, {os.cpu_count()} CPUs, load "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"  warm, 1 worker x 1 thread : {one.seconds:7.1f} s  "
+          f"{args.variants / one.seconds:7.0f} variants/s")
+    print(f"  warm, 2 workers x 1 thread: {two.seconds:7.1f} s  "
+          f"{args.variants / two.seconds:7.0f} variants/s  (merge {two.merge_seconds:.1f} s)")
+    print(f"  parallel efficiency: speed-up 2 vs 1 worker = {speedup:.2f}x (target >= 1.6)")
+    print(f"  CLI end to end: one process {runs['single'][0]:.1f} s, --dask local:2 "
+          f"{runs['dask2'][0]:.1f} s: speed ratio {cli_ratio:.2f} (target >= 0.9)")
+    print(f"  scheduler overhead: {noop_per_part * 1000:.1f} ms per partition (no-op scoring, "
+          f"{noop_parts} partitions); in the real 2-worker run {idle_per_part:.2f} worker-s "
+          f"per partition outside scoring ({two.partitions} partitions, mean task "
+          f"{busy / two.partitions:.1f} s)")
+    peaks = sorted(two.peak_rss_per_worker.values())
+    print(f"  peak memory: workers {', '.join(f'{b / 2**20:.0f}' for b in peaks)} MiB "
+          f"(2-worker run); one process {runs['single'][1] / 2**20:.0f} MiB; worker/process "
+          f"{max(peaks) / runs['single'][1]:.2f}")
+    print(f"  merged output equals the single-process output: {identical}")
+
+
+def world_contig(vcf: Path) -> str:
+    import pysam
+
+    with pysam.VariantFile(str(vcf)) as vf:
+        return next(iter(vf)).chrom
+
+
+if __name__ == "__main__":
+    main()
