@@ -34,6 +34,7 @@ import hashlib
 import logging
 import os
 import pickle
+from glob import escape as glob_escape
 from pathlib import Path
 
 import numpy as np
@@ -67,12 +68,17 @@ def default_cache_dir() -> Path:
 
 
 def cache_path(path: str | os.PathLike, cache_dir: str | os.PathLike) -> Path:
-    """Cache file for an annotation: keyed by absolute path, size, mtime and versions."""
+    """Cache file for an annotation: keyed by absolute path, size, mtime and versions.
+
+    Named ``<file name>.<path hash>.<key hash>.idx.pkl``, so that the entries of older
+    versions of the same file can be found (and are removed when a new one is written).
+    """
     path = Path(path).resolve()
     st = path.stat()
     key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{__version__}|{INDEX_FORMAT}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    return Path(cache_dir) / f"{path.name}.{digest}.idx.pkl"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    where = hashlib.sha256(str(path).encode()).hexdigest()[:8]
+    return Path(cache_dir) / f"{path.name}.{where}.{digest}.idx.pkl"
 
 
 # ----------------------------------------------------------------------------- building
@@ -527,6 +533,11 @@ def _save_cache(path: Path, tables: dict) -> None:
         with atomic_output(path) as tmp, open(tmp, "wb") as fh:
             pickle.dump(tables, fh, protocol=pickle.HIGHEST_PROTOCOL)
         log.debug("annotation index cached at %s", path)
+        stem = path.name.rsplit(".", 3)[0]  # <file name>.<path hash>
+        for stale in path.parent.glob(f"{glob_escape(stem)}.*.idx.pkl"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+                log.debug("removed stale annotation cache %s", stale)
     except OSError as exc:
         log.warning("could not write annotation cache %s (%s); set VARBIND_CACHE to a "
                     "writable folder to avoid parsing again", path, exc)

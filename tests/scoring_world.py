@@ -97,7 +97,8 @@ def vcf_records() -> list[str]:
 
 
 def write_vcf(path: Path, records: list[str] | None = None) -> Path:
-    text = VCF_HEADER + "\n".join(records if records is not None else vcf_records()) + "\n"
+    records = records if records is not None else vcf_records()
+    text = VCF_HEADER + "".join(r + "\n" for r in records)
     if str(path).endswith(".gz"):
         import pysam
 

@@ -315,9 +315,15 @@ def test_cache_is_written_used_and_invalidated(gtf, tmp_path, caplog, monkeypatc
     assert "using cache" in caplog.text
     np.testing.assert_array_equal(genomic_classes(idx, "chr1", "-"), expand(MINUS))
     # a changed file has a new key, so it is parsed again
+    old_entry = cache_path(gtf, cache)
     gtf.write_text(gtf_text() + gtf_text().split("\n", 1)[1])
     with pytest.raises(AssertionError, match="parsed again"):
         AnnotationIndex.from_gtf(gtf, cache_dir=cache)
+    monkeypatch.undo()
+    AnnotationIndex.from_gtf(gtf, cache_dir=cache)
+    # the new entry replaces the stale one of the same file
+    assert [p.name for p in cache.iterdir()] == [cache_path(gtf, cache).name]
+    assert old_entry.name != cache_path(gtf, cache).name
 
 
 def test_cache_dir_from_environment(gtf, tmp_path, monkeypatch):
@@ -423,3 +429,15 @@ def test_regular_files_take_the_fast_reader(gtf, tmp_path, monkeypatch):
     pysam.tabix_compress(str(gtf), str(bgz))
     again = read_annotation(bgz)
     assert again.parts.equals(parsed.parts) and again.genes.equals(parsed.genes)
+
+
+def test_gff3_with_fasta_section_and_hash_in_values(tmp_path):
+    rows = [("gene", 2001, 2500, "+", "ID=g1;Name=AAA;Note=see #12"),
+            ("mRNA", 2001, 2500, "+", "ID=t1;Parent=g1"),
+            ("exon", 2001, 2500, "+", "Parent=t1")]
+    path = tmp_path / "with_fasta.gff3"
+    path.write_text("##gff-version 3\n" + gtf_text(rows=rows).split("\n", 1)[1]
+                    + "##FASTA\n>chr1\nACGTACGTNN\nACGT\n")
+    idx = AnnotationIndex.from_gtf(path, use_cache=False)
+    assert idx.genes["gene_name"].tolist() == ["AAA"]
+    assert (idx.region_codes("chr1", [2000], 500, ["+"]) == REGION_CODE["ncrna_exon"]).all()

@@ -108,3 +108,22 @@ def test_interrupted_write_leaves_no_file(tmp_path):
         w.append([_explanation("chr1:107:G>T", "RBFOX1")])
         raise RuntimeError("boom")
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_merge_shards_in_order(tmp_path):
+    from varbind.attr_store import merge_stores
+
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    with AttributionWriter(a, models={"toy": "sha256:1"}) as w:
+        w.append([_explanation("chr1:107:G>T", "RBFOX1", seed=1)])
+    with AttributionWriter(b, models={"toy": "sha256:1"}) as w:
+        w.append([_explanation("chr2:50:A>C", "QKI", seed=2, motif=False),
+                  _explanation("chr2:60:A>C", "QKI", seed=3)])
+    assert merge_stores([a, b], tmp_path / "all.h5") == 3
+    with h5py.File(tmp_path / "all.h5", "r") as f:
+        g = f["models/toy"]
+        assert g["label"].asstr()[:].tolist() == ["chr1:107:G>T", "chr2:50:A>C", "chr2:60:A>C"]
+        assert g["motif_row"][:].tolist() == [0, 2]  # the second shard's motif moved to row 2
+        assert f.attrs["rows"] == 3 and g["ig_ref"].compression == "gzip"
+    got = read_explanation(tmp_path / "all.h5", "chr2:60:A>C", "QKI")
+    assert got.motifs[0]["seq"] == "TACGTA" and got.row == 2

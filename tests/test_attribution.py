@@ -114,7 +114,9 @@ def test_gradcam_of_a_linear_head_by_hand():
     w = model.layers[-1].get_weights()[0][:, 1]  # (3,)
     expected = np.maximum(acts @ (w / (L - 3)), 0)  # (N, L')
     np.testing.assert_allclose(res.coarse[0], expected, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(res.maps[0], stretch(expected, L), rtol=1e-4, atol=1e-6)
+    # a valid conv of width 4: map position j is centred on input position j + 1.5
+    placed = np.array([np.interp(np.arange(L) - 1.5, np.arange(L - 3), row) for row in expected])
+    np.testing.assert_allclose(res.maps[0], placed, rtol=1e-4, atol=1e-6)
     assert res.layers == ["conv"]
 
 
@@ -172,6 +174,26 @@ def test_gradcam_unknown_layer_names_the_conv_layers():
 def test_stretch_by_hand():
     np.testing.assert_allclose(stretch(np.array([0.0, 1.0]), 4), [0, 0.25, 0.75, 1])
     np.testing.assert_allclose(stretch(np.array([[2.0, 3.0, 4.0]]), 3), [[2, 3, 4]])
+    # centres at input 1 and 3 (a = 2, b = 1)
+    np.testing.assert_allclose(stretch(np.array([0.0, 1.0]), 5, (2, 1)), [0, 0, 0.5, 1, 1])
+
+
+def test_position_map_composes_strides_and_paddings():
+    from varbind.attribution import position_map
+
+    inp = keras.Input((1000, 4))
+    c1 = keras.layers.Conv1D(2, 8, name="c1")(inp)  # POLARIS: valid convs, pool 4
+    p1 = keras.layers.MaxPooling1D(4)(keras.layers.Dropout(0.1)(c1))
+    c2 = keras.layers.Conv1D(2, 8, activation="relu", name="c2")(p1)
+    same = keras.layers.Conv1D(2, 11, padding="same")(inp)
+    even = keras.layers.Conv1D(2, 4, padding="same")(inp)
+    strided = keras.layers.Conv1D(2, 3, strides=2, padding="same")(keras.Input((9, 4)))
+    flat = keras.layers.Flatten()(c1)
+    assert position_map(c1) == (1, 3.5)
+    assert position_map(c2) == (4, 19)  # j -> 4 j + 19: the centre of its 39-nt field
+    assert position_map(same) == (1, 0) and position_map(even) == (1, 0.5)
+    assert position_map(strided) == (2, 0)  # 'same', stride 2 on 9: pad 1 left
+    assert position_map(keras.layers.Reshape((-1, 1))(flat)) is None
 
 
 def test_ism_matches_brute_force():

@@ -58,7 +58,7 @@ def write_toy_vcf(path: Path, records=None, index: bool = True) -> Path:
     lines += [f"##contig=<ID={c},length={n}>" for c, n in CONTIGS.items()]
     lines += ['##INFO=<ID=END,Number=1,Type=Integer,Description="End">',
               "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
-    for k, (chrom, pos, ref, alt) in enumerate(records or _toy_records()):
+    for k, (chrom, pos, ref, alt) in enumerate(_toy_records() if records is None else records):
         info = "END=25500" if alt == "<DEL>" else "."
         lines.append(f"{chrom}\t{pos}\tv{k}\t{ref}\t{alt}\t.\tPASS\t{info}")
     plain = path.with_suffix("")  # x.vcf.gz -> x.vcf
@@ -136,6 +136,14 @@ def killing_score(flag: Path, options: ToyOptions) -> dict:
         flag.write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
     return toy_score(options)
+
+
+def killing_real_score(flag: Path, options):
+    """The real (cached) scoring core, but the first chr2 partition kills its worker."""
+    if options.region.startswith("chr2:") and not flag.exists():
+        flag.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return parallel.score_vcf_cached(options)
 
 
 def failing_score(options: ToyOptions) -> dict:
@@ -394,6 +402,15 @@ def test_combine_summaries_adds_counts_and_keeps_the_strongest_effects():
                                    effect(-0.3, 6), effect(0.25, 5)]}
 
 
+def test_pin_gpu_shows_each_worker_of_a_job_its_own_gpu(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5")
+    assert parallel.pin_gpu("varbind-worker-1", gpus=2) == "5"
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "5"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert parallel.pin_gpu("varbind-worker-2", gpus=2) == "0"
+    assert parallel.pin_gpu("scheduler", gpus=2) is None
+
+
 def test_thread_environment_bounds_tensorflow_and_blas():
     env = parallel.thread_environment(3)
     assert env["TF_NUM_INTRAOP_THREADS"] == "3" and env["OMP_NUM_THREADS"] == "3"
@@ -475,6 +492,15 @@ def test_killed_worker_is_retried_without_loss_or_duplicates(tmp_path, toy_vcf, 
     client.wait_for_workers(2, timeout=30)
 
 
+def test_vcf_without_records_is_scored_in_one_task(tmp_path, client):
+    vcf = write_toy_vcf(tmp_path / "empty.vcf.gz", records=[])
+    options = ToyOptions(vcf=vcf, output=tmp_path / "out.vcf.gz", table=tmp_path / "out.tsv")
+    result = parallel.score_parallel(options, client=client, score_fn=toy_score, progress=False)
+    assert (result.partitions, result.summary["records"]) == (0, 0)
+    body, _ = body_and_header(options.output)
+    assert body[-1].startswith("#CHROM") and options.table.read_text().startswith("##")
+
+
 def test_partition_error_reaches_the_caller_as_one_line(tmp_path, toy_vcf, client):
     options = ToyOptions(vcf=toy_vcf, output=tmp_path / "out.vcf.gz", table=tmp_path / "out.tsv")
     with pytest.raises(VarbindError, match="REF mismatch at chrM:73"):
@@ -541,14 +567,19 @@ def simulated_world(tmp_path_factory, scoring_world):
             "expression": world.expression, "models": scoring_world["models"]}
 
 
-def test_simulated_world_sharded_equals_single_process(simulated_world, tmp_path, client):
+def test_simulated_world_sharded_equals_single_process_despite_a_killed_worker(
+        simulated_world, tmp_path, client):
     from varbind.score import score_vcf
 
     single = _score_options(simulated_world, tmp_path, "single")
     expected = score_vcf(single).to_json()
     sharded = _score_options(simulated_world, tmp_path, "sharded")
+    flag = tmp_path / "killed.flag"
     result = parallel.score_parallel(sharded, client=client, partition_size=20_000,
+                                     score_fn=functools.partial(killing_real_score, flag),
                                      progress=False)
+    assert flag.exists()  # a worker died while scoring chr2
+    client.wait_for_workers(2, timeout=60)
     plan = parallel.plan_partitions(simulated_world["vcf"], 20_000)
     assert {p.contig for p in plan} == {"chr1", "chr2", "chr3"} and len(plan) >= 10
     assert result.partitions == len(plan)

@@ -349,13 +349,14 @@ def test_structure_model_gets_rnaplfold_profiles_of_its_own_window(world, tmp_pa
 
 
 def test_bcf_input_scores_like_vcf(world, scored, tmp_path):
-    import pysam
+    from cyvcf2 import VCF, Writer
 
     bcf = tmp_path / "in.bcf"
-    with pysam.VariantFile(str(world["vcf"])) as src, \
-            pysam.VariantFile(str(bcf), "wb", header=src.header) as dst:
-        for rec in src:
-            dst.write(rec)
+    src = VCF(str(world["vcf"]))
+    dst = Writer(str(bcf), src, mode="wb")
+    for rec in src:
+        dst.write_record(rec)
+    dst.close()
     score_vcf(ScoreOptions(vcf=bcf, fasta=world["fasta"], models=world["models"],
                            gtf=world["gtf"], expression=world["expression"],
                            table=tmp_path / "b.tsv", annotation_cache=tmp_path / "c"))
@@ -370,3 +371,44 @@ def test_region_needs_an_index(world, tmp_path):
                                gtf=world["gtf"], expression=world["expression"],
                                output=tmp_path / "o.vcf", region="chr1:1-50"))
     assert not (tmp_path / "o.vcf").exists()
+
+
+def test_hooks_add_info_keys_and_table_columns(world, tmp_path):
+    import pysam
+
+    from varbind.score import ScoreHooks
+
+    seen = []
+
+    def on_output(result, out):
+        seen.append(len(result.records))
+        for rec, info in zip(result.records, out.info, strict=True):
+            info["VARBIND_TEST"] = rec.id
+        out.table["extra"] = out.table["delta"] * 2
+
+    hooks = ScoreHooks(on_output=on_output, table_columns=["extra"],
+                       header_lines=['##INFO=<ID=VARBIND_TEST,Number=1,Type=String,'
+                                     'Description="test">'])
+    score_vcf(ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=world["models"],
+                           gtf=world["gtf"], expression=world["expression"],
+                           output=tmp_path / "h.vcf", table=tmp_path / "h.tsv",
+                           annotation_cache=tmp_path / "c", batch_size=8), hooks=hooks)
+    assert seen == [8, 7]
+    with pysam.VariantFile(str(tmp_path / "h.vcf")) as vf:
+        assert [r.info["VARBIND_TEST"] for r in vf][:2] == ["trunc", "del2"]
+    t = pd.read_csv(tmp_path / "h.tsv", sep="\t")
+    assert list(t.columns)[-1] == "extra"
+    np.testing.assert_allclose(t["extra"], 2 * t["delta"], rtol=1e-5)
+
+
+def test_vcf_without_records_gives_valid_empty_outputs(world, tmp_path):
+    empty = sw.write_vcf(tmp_path / "empty.vcf", [])
+    summary = score_vcf(ScoreOptions(vcf=empty, fasta=world["fasta"], models=world["models"],
+                                     gtf=world["gtf"], expression=world["expression"],
+                                     output=tmp_path / "e.vcf.gz", table=tmp_path / "e.parquet",
+                                     annotation_cache=tmp_path / "c"))
+    assert summary.records == 0
+    assert len(pd.read_parquet(tmp_path / "e.parquet")) == 0
+    from cyvcf2 import VCF
+
+    assert list(VCF(str(tmp_path / "e.vcf.gz"))) == []

@@ -168,6 +168,52 @@ def test_genome_wide_workflow_on_job_shaped_workers(tmp_path, job_like_client):
         assert all(a[1] <= b[0] for a, b in zip(runs, runs[1:], strict=False))
 
 
+FAKE_SBATCH = """#!/usr/bin/env bash
+# A stand-in for sbatch: keep the job script, run it in its own process group, print the id.
+cp "$1" "$FAKE_SLURM/job-$(date +%s%N).sh"
+setsid bash "$1" > "$FAKE_SLURM/job.log" 2>&1 < /dev/null &
+echo "Submitted batch job $!"
+"""
+FAKE_SCANCEL = """#!/usr/bin/env bash
+echo "$1" >> "$FAKE_SLURM/cancelled"
+kill -TERM -- "-$1" 2> /dev/null || true
+"""
+
+
+def test_genome_wide_on_slurm_submits_jobs_whose_workers_score(tmp_path, monkeypatch):
+    """The SLURM path end to end: dask-jobqueue renders and submits the job script (to a
+    stand-in sbatch that runs it here), its workers join, score, and the job is cancelled."""
+    bin_dir, jobs = tmp_path / "bin", tmp_path / "slurm"
+    bin_dir.mkdir()
+    jobs.mkdir()
+    for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SLURM", str(jobs))
+    (tmp_path / "in").mkdir()
+    vcf = write_toy_vcf(tmp_path / "in" / "toy.vcf.gz")
+    single = ToyOptions(vcf=vcf, output=tmp_path / "single.vcf.gz", table=tmp_path / "s.tsv")
+    toy_score(single)
+    options = ToyOptions(vcf=vcf, output=tmp_path / "gw.vcf.gz", table=tmp_path / "gw.tsv")
+    tests_dir = Path(__file__).resolve().parent
+    spec = JobSpec("slurm", queue="short", cores=2, memory="2GB", walltime="00:10:00",
+                   account="proj9", jobs=1, interface="lo",
+                   prologue=[f"export PYTHONPATH={tests_dir}"])
+    result = run_genome_wide(options, GenomeWideRun(cluster="slurm", job=spec,
+                                                    partition_size=10_000),
+                             score_fn=toy_score, progress=False)
+    assert result.partitions == 9 and len(result.peak_rss_per_worker) >= 1
+    assert body_and_header(single.output)[0] == body_and_header(options.output)[0]
+    assert body_and_header(single.table)[0] == body_and_header(options.table)[0]
+    (script,) = list(jobs.glob("job-*.sh"))
+    text = script.read_text()
+    assert "#SBATCH -p short" in text and "#SBATCH -A proj9" in text
+    assert "#SBATCH -t 00:10:00" in text and "#SBATCH --mem=2G" in text
+    assert "--resources partition=1" in text and "tcp://127.0.0.1:" in text
+    assert (jobs / "cancelled").exists()  # the cluster cancelled its job on the way out
+
+
 def test_cli_genome_wide_on_a_running_scheduler(tmp_path, job_like_client, capsys):
     import scoring_world as sw
 

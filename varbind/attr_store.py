@@ -285,3 +285,54 @@ def read_explanation(path, variant: str, rbp: str, strand: str | None = None,
                        end=int(group["motif_end"][i]), score=float(group["motif_score"][i]),
                        seq=_decode(group["motif_seq"].asstr()[i])) for i in sel]
     return StoredExplanation(model_name, row, fields, maps, motifs)
+
+
+def merge_stores(shards, output: str | os.PathLike) -> int:
+    """Concatenate attribution files (e.g. the shards of a Dask run, in order) into one.
+
+    Rows keep their order (shard by shard); motif rows are renumbered. The root attributes
+    come from the first shard, with the model hashes of all. Returns the number of rows.
+    """
+    import h5py
+
+    from varbind.files import atomic_output
+
+    shards = [Path(s) for s in shards]
+    total = 0
+    with atomic_output(output) as tmp, h5py.File(tmp, "w") as out:
+        models: dict = {}
+        out.create_group("models")
+        for shard in shards:
+            with open_store(shard) as f:
+                if not out.attrs:
+                    out.attrs.update({k: v for k, v in f.attrs.items() if k != "rows"})
+                models.update(json.loads(f.attrs.get("models", "{}")))
+                for name, group in f["models"].items():
+                    total += _append_group(out["models"], name, group)
+        out.attrs["models"] = json.dumps(models, sort_keys=True)
+        out.attrs["rows"] = total
+    return total
+
+
+def _append_group(models, name: str, group) -> int:
+    target = models.get(name)
+    if target is None:
+        target = models.create_group(name)
+        target.attrs.update(dict(group.attrs))
+    start = target["label"].shape[0] if "label" in target else 0
+    n = group["label"].shape[0]
+    for key, ds in group.items():
+        values = ds[:]
+        if key == "motif_row":
+            values = values + start
+        dtype = _str_dtype() if h5py_is_string(ds) else ds.dtype
+        if h5py_is_string(ds):
+            values = ds.asstr()[:].astype(object)
+        _extend(target, key, values, dtype)
+    return n
+
+
+def h5py_is_string(ds) -> bool:
+    import h5py
+
+    return h5py.check_string_dtype(ds.dtype) is not None

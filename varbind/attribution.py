@@ -10,10 +10,12 @@ backend; this module is numpy and ``keras.ops``.
   ``IG(x) = (x - x') * mean_s dF/dx(x' + a_s (x - x'))`` over ``steps`` points ``a_s`` of the
   straight path from the baseline ``x'``; all steps of several windows go through the model
   as one batch. Completeness (``sum IG = F(x) - F(x')``) is reported per window.
-- GradCAM (Selvaraju et al. 2017; POLARIS): for the last ``Conv1D`` layer before an output
-  (or a named one), ``map = ReLU(sum_k alpha_k A_k)`` with ``alpha_k`` the mean over positions
-  of ``dy/dA_k``; one forward and one backward pass per RBP; the map ``(L',)`` is stretched to
-  the sequence input length by linear interpolation (pixel centres aligned, as image resizing).
+- GradCAM (Selvaraju et al. 2017; POLARIS): for the last convolutional feature map before an
+  output (or a named layer), ``map = ReLU(sum_k alpha_k A_k)`` with ``alpha_k`` the mean over
+  positions of ``dy/dA_k``; one forward and one backward pass per RBP; the map ``(L',)`` is
+  brought to the sequence length by linear interpolation with each map position placed at
+  the centre of its receptive field (:func:`position_map`; pixel-centre resizing, as for
+  images, when the layers on the way cannot be traced).
 - In-silico mutagenesis: ``F(x with base b at i) - F(x)`` for every position and base.
 """
 
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from varbind.errors import ModelBundleError, VarbindError
-from varbind.gradients import gradients, model_inputs, output_matrix
+from varbind.gradients import gradients
 from varbind.inputs import InputSpec
 
 log = logging.getLogger(__name__)
@@ -72,18 +74,13 @@ def sequence_slot(specs: Sequence[InputSpec]) -> SequenceSlot:
 
 
 def predict_arrays(model, arrays: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
-    """Forward pass in chunks; returns (N, K) float32 (all output columns)."""
-    import keras
+    """Forward pass in batches through :func:`varbind.predict.predict` (the one place that
+    batches model calls); returns (N, K) float32, all output columns."""
+    from varbind.predict import predict
 
-    n = len(arrays[0])
-    out = []
-    for start in range(0, n, batch_size):
-        chunk = [a[start:start + batch_size] for a in arrays]
-        y = model(model_inputs(model, chunk), training=False)
-        out.append(keras.ops.convert_to_numpy(output_matrix(y)))
-    if not out:
+    if len(arrays[0]) == 0:
         return np.zeros((0, _n_outputs(model)), np.float32)
-    return np.concatenate(out).astype(np.float32, copy=False)
+    return np.asarray(predict(model, list(arrays), batch_size=batch_size), np.float32)
 
 
 def _n_outputs(model) -> int:
@@ -387,15 +384,91 @@ def gradcam_layers(model, targets: Sequence[int], name: str | None = None,
     return groups
 
 
-def stretch(maps: np.ndarray, length: int) -> np.ndarray:
-    """Linear resize of the last axis (..., L') to (..., length), pixel centres aligned."""
+def stretch(maps: np.ndarray, length: int, position_map: tuple[float, float] | None = None
+            ) -> np.ndarray:
+    """Coarse maps (..., L') to input length (..., length) by linear interpolation.
+
+    position_map : ``(a, b)``: the coarse map's index ``j`` is centred on input position
+        ``a * j + b`` (from :func:`position_map`); None resizes with pixel centres aligned, as
+        image GradCAM does. Positions beyond the first/last centre take the edge value.
+    """
     coarse = maps.shape[-1]
-    if coarse == length:
-        return maps.astype(np.float32, copy=True)
-    centres = (np.arange(length) + 0.5) * coarse / length - 0.5
+    if position_map is None:
+        if coarse == length:
+            return maps.astype(np.float32, copy=True)
+        a, b = length / coarse, (length / coarse - 1) / 2
+    else:
+        a, b = position_map
+    where = (np.arange(length) - b) / a  # each input position in coarse-map units
     flat = maps.reshape(-1, coarse)
-    out = np.stack([np.interp(centres, np.arange(coarse), row) for row in flat])
+    out = np.stack([np.interp(where, np.arange(coarse), row) for row in flat])
     return out.reshape(*maps.shape[:-1], length).astype(np.float32)
+
+
+_POSITIONWISE = {"Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "BatchNormalization",
+                 "LayerNormalization", "Dropout", "SpatialDropout1D", "GaussianNoise",
+                 "GaussianDropout", "Add", "Multiply", "Average", "Maximum", "Minimum",
+                 "Subtract", "Dense", "Identity"}
+
+
+def _window_offset(kernel: int, stride: int, dilation: int, padding: str,
+                   length: int | None) -> float | None:
+    """Input position of output 0's window centre for a conv/pool layer."""
+    span = dilation * (kernel - 1)
+    if padding == "valid":
+        return span / 2
+    if padding == "causal":
+        return -span / 2
+    if padding == "same":
+        if stride == 1:
+            return span / 2 - span // 2
+        if length is None:
+            return None
+        out = -(-length // stride)
+        total = max((out - 1) * stride + span + 1 - length, 0)
+        return span / 2 - total // 2
+    return None
+
+
+def position_map(tensor) -> tuple[float, float] | None:
+    """``(a, b)`` such that position ``j`` of ``tensor`` (a symbolic Keras tensor, e.g. a conv
+    layer's output) is centred on input position ``a * j + b``, found by walking its layers
+    back to the model input (Conv1D and pooling strides and paddings compose; per-position
+    layers keep positions). None when a layer on the way changes positions otherwise."""
+    a, b = 1.0, 0.0
+    while True:
+        history = getattr(tensor, "_keras_history", None)
+        if history is None:
+            return None
+        op, node_index, _ = history
+        kind = type(op).__name__
+        node = op._inbound_nodes[node_index]
+        if kind == "InputLayer" or not node.input_tensors:
+            return a, b
+        parent = node.input_tensors[0]
+        if kind in _POSITIONWISE or (kind == "Concatenate" and op.axis in (-1, 2)):
+            tensor = parent
+            continue
+        if "Conv1D" in kind or kind in ("MaxPooling1D", "AveragePooling1D"):
+            if "Pooling" in kind:
+                k, s, d = op.pool_size[0], op.strides[0], 1
+            else:
+                k, s, d = op.kernel_size[0], op.strides[0], op.dilation_rate[0]
+            length = parent.shape[1] if len(parent.shape) > 1 else None
+            offset = _window_offset(k, s, d, op.padding, length)
+            if offset is None:
+                return None
+            a, b = s * a, s * b + offset  # input = s * (this layer's position) + offset
+            tensor = parent
+            continue
+        return None
+
+
+def _layer_position_map(layer) -> tuple[float, float] | None:
+    try:
+        return position_map(layer.output)
+    except (AttributeError, ValueError):  # a layer never called symbolically
+        return None
 
 
 @dataclass
@@ -444,9 +517,10 @@ def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length:
                 cam = np.maximum(np.einsum("nlc,nc->nl", acts, alpha), 0.0)  # eq. 2
                 parts[j].append(cam)
             preds[rows, start:start + len(chunk[0])] = res.predictions[:, group].T
+        placement = _layer_position_map(conv)
         for j, row in enumerate(rows):
             coarse[row] = np.concatenate(parts[j]) if parts[j] else np.zeros((0, 0), np.float32)
-            maps[row] = stretch(coarse[row], length) if n else maps[row]
+            maps[row] = stretch(coarse[row], length, placement) if n else maps[row]
             names[row] = conv.name
     return GradCAMResult(maps, coarse, preds, names)
 

@@ -410,19 +410,17 @@ def score_partition(options, partition: Partition, paths: ShardPaths, vcf: Path,
     score_fn = score_fn or default_score_function()
     started = time.perf_counter()
     summary = score_fn(partition_options(options, partition, paths, vcf))
-    records = (count_owned_records(paths.vcf, partition) if paths.vcf is not None
-               else _summary_records(summary))
+    summary = summary_to_dict(summary)
+    records = summary.get("records")
+    if not isinstance(records, int):  # a scoring function that does not count: read the shard
+        records = count_owned_records(paths.vcf, partition) if paths.vcf is not None else 0
     result = ShardResult(
         partition=partition, records=records, seconds=time.perf_counter() - started,
-        summary=summary_to_dict(summary), worker=_worker_name(),
+        summary=summary, worker=_worker_name(),
         peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     )
     write_marker(paths, result, fingerprint)
     return result
-
-
-def _summary_records(summary) -> int:
-    return int(summary_to_dict(summary).get("records", 0))
 
 
 def default_score_function() -> ScoreFunction:
@@ -947,6 +945,10 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
         shard_dir, p, _suffix_of(output, (".vcf.gz", ".vcf.bgz", ".vcf")) if output else None,
         _suffix_of(table, (".tsv.gz", ".tsv", ".parquet")) if table else None)
         for p in partitions}
+    if not partitions:  # no records (or none in --region): one task writes the outputs
+        log.warning("%s has no records%s; scoring it in one task", options.vcf,
+                    f" in {options.region}" if options.region else "")
+        return _score_in_one_task(client, options, score_fn, shard_dir, keep_shards, started)
     _write_plan(shard_dir, partitions, fingerprint, resume)
 
     done: dict[int, ShardResult] = {}
@@ -984,6 +986,19 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
     if not keep_shards:
         shutil.rmtree(shard_dir, ignore_errors=True)
     return result
+
+
+def _score_in_one_task(client, options, score_fn, shard_dir: Path, keep_shards: bool,
+                       started: float) -> ParallelSummary:
+    summary = summary_to_dict(client.submit(score_fn or default_score_function(),
+                                            dataclasses.replace(options, progress=False),
+                                            pure=False).result())
+    if not keep_shards:
+        shutil.rmtree(shard_dir, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    return ParallelSummary(summary=summary, partitions=0, partitions_skipped=0, records=0,
+                           seconds=seconds, merge_seconds=0.0, variants_per_second=0.0,
+                           dashboard=getattr(client, "dashboard_link", None))
 
 
 def _peaks(results: Sequence[ShardResult]) -> dict[str, int]:

@@ -26,7 +26,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,13 @@ from varbind.genome import ContigResolver, Genome
 from varbind.inputs import WindowBatch, crop_center, required_lengths
 from varbind.predict import BatchFunction, forward, predict_alleles
 from varbind.variants import Event, Record, Variant, classify_alt, normalize
-from varbind.windows import AlleleWindows, allele_centers, allele_windows, gather_spans
+from varbind.windows import (
+    N_RICH_FRACTION,
+    AlleleWindows,
+    allele_centers,
+    allele_windows,
+    gather_spans,
+)
 from varbind.writers import TABLE_COLUMNS, TableWriter, VcfWriter, table_kind, vcf_kind
 
 log = logging.getLogger(__name__)
@@ -158,6 +164,24 @@ class ChunkResult:
     ref_windows: WindowBatch | None
     alt_windows: WindowBatch | None
     scores: dict
+
+
+@dataclass
+class ScoreHooks:
+    """Ways for other stages (attribution) to join a scoring run without changing it.
+
+    on_chunk : called with each scored :class:`ChunkResult` (windows, raw scores), before
+        formatting
+    on_output : called with the chunk and its :class:`RecordOutput` before writing; may add
+        INFO values to ``out.info`` and columns to (or replace) ``out.table``
+    header_lines : extra VCF header lines (``##INFO=<ID=...>`` for keys ``on_output`` adds)
+    table_columns : extra table columns, written after :data:`varbind.writers.TABLE_COLUMNS`
+    """
+
+    on_chunk: Callable[[ChunkResult], None] | None = None
+    on_output: Callable[[ChunkResult, RecordOutput], None] | None = None
+    header_lines: list[str] = field(default_factory=list)
+    table_columns: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- set-up
@@ -307,7 +331,7 @@ class Scorer:
                          f"RBPs={'/'.join(lab for _, _, lab in self.labels[b.name])}>")
         lines.append(f"##varbind_parameters=<MinDelta={opts.min_delta},"
                      f"EffectThreshold={opts.effect_threshold},AllStrands={opts.all_strands},"
-                     f"Strict={opts.strict},NRichFraction={_n_rich()},"
+                     f"Strict={opts.strict},NRichFraction={N_RICH_FRACTION},"
                      f"Region={opts.region or '.'}>")
         if opts.command:
             lines.append(f"##varbind_runCommand={opts.command}")
@@ -339,12 +363,6 @@ class Scorer:
         lo = seq.shape[1] // 2 - length // 2
         out[:, lo:lo + length] = profiles
         return out
-
-
-def _n_rich() -> float:
-    from varbind.windows import N_RICH_FRACTION
-
-    return N_RICH_FRACTION
 
 
 # --------------------------------------------------------------------------- reading
@@ -409,7 +427,11 @@ def iter_records(vcf, path, region: str | None) -> Iterator:
         except StopIteration:
             return
         except Exception as exc:
-            line = _bad_line(path, n)
+            if region is not None and n == 0 and "index" in str(exc):
+                raise InputFileError(f"cannot query region {region} (no index)", path=path,
+                                     fix="index the VCF (tabix -p vcf, or bcftools index) or "
+                                         "drop --region") from None
+            line = _bad_line(path, n) if region is None else ""
             where = f"record {n + 1}" + (f" ({line})" if line else "")
             raise InputFileError(f"malformed VCF {where}: {exc}", path=path,
                                  fix="fix or remove the record (bcftools view reports it "
@@ -872,7 +894,8 @@ def default_summary_path(options: ScoreOptions) -> Path | None:
 
 def score_vcf(options: ScoreOptions,
               on_chunk: Callable[[ChunkResult], None] | None = None,
-              func: BatchFunction = forward, scorer: Scorer | None = None) -> RunSummary:
+              func: BatchFunction = forward, scorer: Scorer | None = None,
+              hooks: ScoreHooks | None = None) -> RunSummary:
     """Score every record of ``options.vcf`` (or of ``options.region``) and write the outputs.
 
     Parameters
@@ -883,12 +906,17 @@ def score_vcf(options: ScoreOptions,
     func : per-batch model function (see :mod:`varbind.predict`)
     scorer : inputs already loaded for these options (genome, annotation, models); the Dask
         layer keeps one per worker process so that models load once per worker
+    hooks : extra header lines, table columns and per-chunk callbacks (see
+        :class:`ScoreHooks`; ``on_chunk`` above is a shorthand for ``hooks.on_chunk``)
 
     Returns
     -------
     RunSummary (also written as JSON beside the output).
     """
     t0 = time.perf_counter()
+    hooks = hooks or ScoreHooks()
+    if on_chunk is not None:
+        hooks = replace(hooks, on_chunk=on_chunk)
     if options.output is None and options.table is None:
         raise VarbindError("no output given", fix="pass -o out.vcf.gz and/or --tsv out.tsv")
     vcf_out_kind = vcf_kind(options.output) if options.output is not None else None
@@ -910,21 +938,23 @@ def score_vcf(options: ScoreOptions,
         vcf_writer = table_writer = None
         if options.output is not None:
             tmp = stack.enter_context(atomic_output(options.output, suffixes=(".tbi",)))
-            vcf_writer = VcfWriter(tmp, vcf, scorer.header_lines(),
+            vcf_writer = VcfWriter(tmp, vcf, scorer.header_lines() + list(hooks.header_lines),
                                    compressed=vcf_out_kind == "vcf.gz")
             summary.outputs["vcf"] = str(options.output)
         if options.table is not None:
             tmp_t = stack.enter_context(atomic_output(options.table))
-            table_writer = TableWriter(tmp_t, table_out_kind)
+            table_writer = TableWriter(tmp_t, table_out_kind, hooks.table_columns)
             summary.outputs["table"] = str(options.table)
         progress = _progress(vcf, options.progress, region)
         stream = chunks(iter_records(vcf, options.vcf, region), options.batch_size)
         try:
             for cy_chunk, prepared in prefetch(stream, chunk_scorer.prepare):
                 result = chunk_scorer.predict(prepared)
-                if on_chunk is not None:
-                    on_chunk(result)
+                if hooks.on_chunk is not None:
+                    hooks.on_chunk(result)
                 out = format_chunk(scorer, result)
+                if hooks.on_output is not None:
+                    hooks.on_output(result, out)
                 if vcf_writer is not None:
                     for rec, info in zip(cy_chunk, out.info, strict=True):
                         vcf_writer.write(rec, info)

@@ -144,13 +144,15 @@ def _has_info(template, key: str) -> bool:
 class TableWriter:
     """The per-allele table: TSV (gzip when the name ends in .gz) or Parquet, in chunks.
 
-    Columns: :data:`TABLE_COLUMNS`. Empty strings mark missing values in the TSV (nulls in
-    Parquet).
+    Columns: :data:`TABLE_COLUMNS`, then any ``extra_columns`` (e.g. attribution summaries).
+    Empty strings mark missing values in the TSV (nulls in Parquet).
     """
 
-    def __init__(self, path: str | os.PathLike, kind: str):
+    def __init__(self, path: str | os.PathLike, kind: str,
+                 extra_columns: list[str] | tuple[str, ...] = ()):
         self.path = Path(path)
         self.kind = kind
+        self.columns = TABLE_COLUMNS + [c for c in extra_columns if c not in TABLE_COLUMNS]
         self.rows = 0
         self._fh = None
         self._parquet = None
@@ -159,11 +161,11 @@ class TableWriter:
         elif kind == "tsv":
             self._fh = open(self.path, "w")
         if self._fh is not None:
-            self._fh.write("\t".join(TABLE_COLUMNS) + "\n")
+            self._fh.write("\t".join(self.columns) + "\n")
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Append rows (a frame with :data:`TABLE_COLUMNS`)."""
-        frame = frame[TABLE_COLUMNS]
+        """Append rows (a frame with :attr:`columns`)."""
+        frame = frame[self.columns]
         self.rows += len(frame)
         if self.kind == "parquet":
             self._write_parquet(frame)
@@ -171,14 +173,16 @@ class TableWriter:
         if len(frame) == 0:
             return
         columns = []
-        for c in TABLE_COLUMNS:
+        for c in self.columns:
             values = frame[c].to_numpy()
-            if c in _FLOAT_COLUMNS:
+            if c in _FLOAT_COLUMNS or values.dtype.kind == "f":
                 text = np.char.mod("%.6g", values.astype(np.float64)).astype(object)
                 text[~np.isfinite(values.astype(np.float64))] = ""
                 values = text
-            elif c == "pos":
-                values = values.astype(str)
+            else:
+                values = np.array(["" if v is None or (isinstance(v, float) and v != v)
+                                   else str(v) for v in values], dtype=object) \
+                    if values.dtype.kind == "O" else values.astype(str)
             columns.append(values.tolist())
         self._fh.write("".join("\t".join(row) + "\n" for row in zip(*columns, strict=True)))
 
@@ -186,9 +190,15 @@ class TableWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        schema = pa.schema([(c, pa.int64() if c == "pos" else
-                             pa.float32() if c in _FLOAT_COLUMNS else pa.string())
-                            for c in TABLE_COLUMNS])
+        def arrow_type(c):
+            kind = frame[c].dtype.kind
+            if c == "pos" or (c not in TABLE_COLUMNS and kind in "iu"):
+                return pa.int64()
+            if c in _FLOAT_COLUMNS or (c not in TABLE_COLUMNS and kind == "f"):
+                return pa.float32()
+            return pa.string()
+
+        schema = pa.schema([(c, arrow_type(c)) for c in self.columns])
         table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(str(self.path), schema)
@@ -203,5 +213,5 @@ class TableWriter:
                                                                if c in _FLOAT_COLUMNS else
                                                                "int64" if c == "pos" else
                                                                "object")
-                                                  for c in TABLE_COLUMNS}))
+                                                  for c in self.columns}))
             self._parquet.close()

@@ -20,10 +20,11 @@ Usage::
 
     python tests/benchmarks/bench_dask.py                       # 50k variants
     python tests/benchmarks/bench_dask.py --variants 10000 --workdir /tmp/bd
-    python tests/benchmarks/bench_dask.py --models varbind/data/demo/models
+    python tests/benchmarks/bench_dask.py --models multiresbind --variants 20000
 
-Without ``--models`` the demo model set is used when installed, else a randomly initialised
-Multi-resBind (sequence + region, 150 nt, one output per simulated RBP): speed figures only.
+``--models``: ``light`` (default; a random CNN on 150 nt of sequence, one output per simulated
+RBP, so that the run takes minutes on 2 cores), ``multiresbind`` (random Multi-resBind,
+sequence + region), ``demo`` (the bundled demo set) or a path. Speed figures only.
 """
 
 from __future__ import annotations
@@ -61,29 +62,44 @@ def make_world(folder: Path, seed: int):
     return simulate_world(folder, seed=seed, size="full")
 
 
-def make_models(folder: Path, world, models: str | None) -> Path:
-    """``--models``, else the demo set, else a random Multi-resBind over the world's RBPs."""
-    if models:
+def make_models(folder: Path, world, models: str) -> Path:
+    """``light`` (default: a small random CNN, sequence 150 nt, so that 50k variants take
+    minutes), ``multiresbind`` (random Multi-resBind, sequence + region), ``demo`` (the
+    bundled demo set) or a path; one output per simulated RBP."""
+    if models not in ("light", "multiresbind", "demo"):
         return Path(models)
-    from varbind.demo import demo_file
+    if models == "demo":
+        from varbind.demo import demo_file
 
-    demo = demo_file("models", required=False)
-    if demo is not None:
-        return demo
-    if (folder / "multiresbind_random" / "model.json").exists():
-        return folder
+        return demo_file("models")
     import json
-
-    from varbind.training.models import build_model, input_specs
 
     from varbind.bundle import ModelMeta, save_bundle
 
+    target = folder / models
+    if (target / f"{models}_random" / "model.json").exists():
+        return target
     rbps = [r["name"] for r in json.loads(Path(world.world_json).read_text())["rbps"]]
-    specs = input_specs("multiresbind", ["sequence", "region"])
-    model = build_model("multiresbind", specs, n_outputs=len(rbps))
-    save_bundle(model, ModelMeta(name="multiresbind_random", architecture="multiresbind",
-                                 rbps=rbps, inputs=specs), folder / "multiresbind_random")
-    return folder
+    if models == "multiresbind":
+        from varbind.training.models import build_model, input_specs
+
+        specs = input_specs("multiresbind", ["sequence", "region"])
+        model = build_model("multiresbind", specs, n_outputs=len(rbps))
+    else:
+        import keras
+
+        from varbind.inputs import Component, InputSpec
+
+        keras.utils.set_random_seed(0)
+        x = keras.Input((150, 4), name="sequence")
+        h = keras.layers.Conv1D(32, 11, activation="relu")(x)
+        h = keras.layers.GlobalMaxPooling1D()(h)
+        model = keras.Model(x, keras.layers.Dense(len(rbps), activation="sigmoid")(h))
+        specs = [InputSpec("sequence", "per_position", (Component("sequence", tuple("ACGT")),),
+                           150)]
+    save_bundle(model, ModelMeta(name=f"{models}_random", architecture="imported", rbps=rbps,
+                                 inputs=specs), target / f"{models}_random")
+    return target
 
 
 def make_vcf(world, n: int, path: Path, seed: int = 7) -> Path:
@@ -158,10 +174,13 @@ def cli_run(args: list[str]) -> tuple[float, int]:
 def warm_cluster_run(options, n_workers: int, partition_size: int, warm_region: str):
     """Score on a LocalCluster of ``n_workers`` single-threaded workers after warming every
     worker (TensorFlow imported, models loaded) on ``warm_region``; returns the summary."""
+    import logging
+
     from distributed import Client, LocalCluster
 
-    from varbind.parallel import score_parallel, thread_environment
+    from varbind.parallel import _dask_log_level, score_parallel, thread_environment
 
+    _dask_log_level(logging.ERROR)
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                            env=thread_environment(1), dashboard_address=None, memory_limit=0)
     client = Client(cluster)
@@ -224,11 +243,15 @@ def same_output(a: Path, b: Path) -> bool:
 
 
 def main() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)  # distributed's shutdown warnings are not figures
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--variants", type=int, default=50_000)
     p.add_argument("--workdir", default=None, help="reuse world, models and VCF from here")
-    p.add_argument("--models", default=None)
+    p.add_argument("--models", default="light",
+                   help="light (default), multiresbind, demo, or a bundle / model set path")
     p.add_argument("--partition-size", default="200kb")
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--seed", type=int, default=0)
@@ -244,6 +267,7 @@ def main() -> None:
     partition_size = parse_size(args.partition_size)
     log(f"world {work / 'world'}, models {models}, VCF {vcf} ({args.variants} records)")
 
+    load_start = os.getloadavg()[0]
     common = [str(vcf), "--fasta", str(world.genome), "--gtf", str(world.gtf), "--expression",
               str(world.expression), "--models", str(models), "--batch-size",
               str(args.batch_size)]
@@ -274,9 +298,9 @@ def main() -> None:
     cli_ratio = runs["single"][0] / runs["dask2"][0]
     busy = sum(two.task_seconds)
     idle_per_part = (two.seconds * 2 - busy) / two.partitions
-    print(f"\nbench_dask: {args.variants} variants, {two.partitions} partitions of "
-          f"{partition_size:,} nt, batch {args.batch_size}, {os.cpu_count()} CPUs, load "
-          f"{os.getloadavg()[0]:.1f}")
+    print(f"\nbench_dask: {args.variants} variants, models {args.models}, {two.partitions} "
+          f"partitions of {partition_size:,} nt, batch {args.batch_size}, {os.cpu_count()} "
+          f"CPUs, load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end")
     print(f"  warm, 1 worker x 1 thread : {one.seconds:7.1f} s  "
           f"{args.variants / one.seconds:7.0f} variants/s")
     print(f"  warm, 2 workers x 1 thread: {two.seconds:7.1f} s  "
