@@ -340,3 +340,19 @@ def test_flat_joined_model_maps_each_column_to_its_own_conv():
     # the declared POLARIS feature map of each RBP is found by name
     named = gradcam_layers(model, [0, 1], seq_index=0, arch="polaris", rbps=["A", "B"])
     assert {la.name: t for la, t in named.items()} == {"A.conv2": [0], "B.conv2": [1]}
+
+
+def test_gradcam_of_the_logit_equals_gradcam_without_the_sigmoid():
+    inp = keras.Input((L, 4))
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(3, 4, name="conv")(inp))
+    logit = keras.layers.Dense(1, name="logit")(pooled)
+    prob = keras.Model(inp, keras.layers.Activation("sigmoid")(logit))
+    linear = keras.Model(inp, logit)  # the same weights, before the sigmoid
+    x = _onehot(_seqs(3, seed=21))
+    by_logit = gradcam(prob, [x], [0], L, logit=True)
+    expected = gradcam(linear, [x], [0], L)
+    np.testing.assert_allclose(by_logit.maps, expected.maps, rtol=1e-3, atol=1e-6)
+    raw = gradcam(prob, [x], [0], L)
+    p = predict_arrays(prob, [x])[:, 0]
+    np.testing.assert_allclose(raw.maps[0], expected.maps[0] * (p * (1 - p))[:, None],
+                               rtol=1e-3, atol=1e-6)

@@ -30,10 +30,13 @@ def test_demo_world_is_simulated_once_into_the_cache(demo_env):
     assert demo.demo_settings()["models"] == str(demo_env / "package_demo" / "models")
 
 
-def test_missing_demo_models_is_a_clear_error(demo_env, monkeypatch):
+def test_missing_demo_models_is_a_clear_error(demo_env, monkeypatch, capsys):
     monkeypatch.setattr(demo, "DEMO_DIR", demo_env / "nothing")
     with pytest.raises(VarbindError, match="the demo data has no models"):
         demo.demo_file("models")
+    assert main(["score", "demo", "--genome", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the demo data has no models" in err
 
 
 def test_readme_command_scores_the_demo(demo_env, capsys, monkeypatch):

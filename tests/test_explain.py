@@ -6,6 +6,8 @@ not. Variants (1-based): C153A breaks the motif (loss), a 1-nt deletion at 153-1
 (loss), T224A completes the second one (gain), G60C is far from both (neutral).
 """
 
+import subprocess
+
 import cyvcf2
 import keras
 import numpy as np
@@ -100,10 +102,10 @@ def test_explained_pairs_calls_and_outputs(world, tmp_path):
     assert sorted(calls.values()) == ["GAINED", "LOST", "LOST"]
     assert "VARBIND_EXPLAIN" not in info[0]
     loss = info[1]["VARBIND_EXPLAIN"].split("|")
-    assert loss[:3] == ["A", "+", "RBFOX1"] and loss[6] == "LOST"
-    assert float(loss[3]) < 0 and loss[7].startswith("RBFOX1:")
-    assert info[2]["VARBIND_EXPLAIN"].split("|")[6] == "LOST"
-    assert info[3]["VARBIND_EXPLAIN"].split("|")[6] == "GAINED"
+    assert loss[:4] == ["A", "motif_lost", "+", "RBFOX1"] and loss[7] == "LOST"
+    assert float(loss[4]) < 0 and loss[8].startswith("RBFOX1:")
+    assert info[2]["VARBIND_EXPLAIN"].split("|")[7] == "LOST"
+    assert info[3]["VARBIND_EXPLAIN"].split("|")[:2] == ["A", "motif_gained"]
     assert list(table.columns[-len(EXPLAIN_COLUMNS):]) == EXPLAIN_COLUMNS
     by_id = table.set_index("pos")
     assert by_id.loc[60, "motif_call"] == "" and np.isnan(by_id.loc[60, "ig_at_variant"])
@@ -119,11 +121,11 @@ def test_explained_pairs_calls_and_outputs(world, tmp_path):
 def test_explain_all_and_header(world, tmp_path):
     explained, info, _ = _run(world, tmp_path, explain_all=True)
     assert len(explained) == 4 and "VARBIND_EXPLAIN" in info[0]
-    assert info[0]["VARBIND_EXPLAIN"].split("|")[6] == "NONE"
+    assert info[0]["VARBIND_EXPLAIN"].split("|")[1] == "motif_unchanged"
     lines = header_lines(ExplainSettings(out=tmp_path / "a.h5"))
     assert lines[0].startswith("##INFO=<ID=VARBIND_EXPLAIN,Number=.,Type=String")
-    assert "Format: ALLELE|STRAND|RBP|IG_AT_VARIANT|IG_MAX_DELTA|IG_MAX_OFFSET|MOTIF_CALL|" \
-           "KNOWN_MOTIF" in lines[0]
+    assert "Format: ALLELE|Consequence|STRAND|RBP|IG_AT_VARIANT|IG_MAX_DELTA|IG_MAX_OFFSET|" \
+           "MOTIF_CALL|KNOWN_MOTIF" in lines[0]
     assert "IGSteps=50" in lines[1] and 'File="a.h5"' in lines[1]
 
 
@@ -185,3 +187,97 @@ def test_flags_that_do_not_fit_the_models_fail_before_any_work(world, tmp_path):
     with pytest.raises(VarbindError, match="model toy has no IG baseline for RBFOX1"):
         ChunkExplainer(scorer, no_baseline)
     assert not (tmp_path / "a.h5").exists()
+
+
+def test_score_vcf_with_explanations_writes_all_outputs(world, tmp_path):
+    import pandas as pd
+
+    from varbind.explain import score_with_explanations
+
+    options = ScoreOptions(vcf=world / "v.vcf", fasta=world / "g.fa", models=world / "models",
+                           gtf=world / "g.gtf", output=tmp_path / "o.vcf.gz",
+                           table=tmp_path / "o.tsv", annotation_cache=tmp_path / "cache")
+    settings = ExplainSettings(out=tmp_path / "attr.h5", options=ExplainOptions(ig_steps=8))
+    summary = score_with_explanations(options, settings)
+    assert summary.outputs["attributions"] == str(tmp_path / "attr.h5")
+    table = pd.read_csv(tmp_path / "o.tsv", sep="\t", keep_default_na=False)
+    assert table["motif_call"].tolist() == ["", "LOST", "LOST", "GAINED"]
+    vcf = cyvcf2.VCF(str(tmp_path / "o.vcf.gz"))
+    assert vcf.get_header_type("VARBIND_EXPLAIN")["Number"] == "."
+    calls = [r.INFO.get("VARBIND_EXPLAIN") for r in vcf]
+    assert calls[0] is None and calls[1].split("|")[7] == "LOST"
+    # bcftools +split-vep reads it (bcftools is a test dependency: CI installs it)
+    out = subprocess.run(["bcftools", "+split-vep", "-a", "VARBIND_EXPLAIN", "-d", "-f",
+                          "%POS\t%RBP\t%MOTIF_CALL\t%Consequence\t%IG_AT_VARIANT\n",
+                          str(tmp_path / "o.vcf.gz")], capture_output=True, text=True,
+                         check=True).stdout
+    rows = [line.split("\t") for line in out.strip().splitlines()]
+    assert [r[:4] for r in rows] == [["153", "RBFOX1", "LOST", "motif_lost"],
+                                     ["153", "RBFOX1", "LOST", "motif_lost"],
+                                     ["224", "RBFOX1", "GAINED", "motif_gained"]]
+    assert float(rows[2][4]) > 0
+    assert read_explanation(tmp_path / "attr.h5", "chr1:224:T>A", "RBFOX1").fields[
+        "motif_call"] == "GAINED"
+
+
+def test_a_model_without_convolutions_gets_ig_but_no_gradcam(world, tmp_path, caplog):
+    import shutil
+
+    import pandas as pd
+
+    from varbind.explain import score_with_explanations
+
+    models = tmp_path / "models"
+    shutil.copytree(world / "models" / "toy", models / "toy")
+    inp = keras.Input((W, 4), name="seq")
+    flat = keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(
+        keras.layers.GlobalAveragePooling1D()(inp)))
+    spec = InputSpec("seq", "per_position", (Component("sequence", tuple("ACGT")),), W)
+    save_bundle(flat, ModelMeta(name="flat", architecture="imported", rbps=["GC"],
+                                inputs=[spec]), models / "flat")
+    options = ScoreOptions(vcf=world / "v.vcf", fasta=world / "g.fa", models=models,
+                           gtf=world / "g.gtf", table=tmp_path / "o.tsv",
+                           annotation_cache=tmp_path / "cache")
+    settings = ExplainSettings(out=tmp_path / "attr.h5", explain_all=True,
+                               options=ExplainOptions(ig_steps=8))
+    with caplog.at_level("WARNING"):
+        score_with_explanations(options, settings)
+    assert "model flat has no convolutional map over the sequence" in caplog.text
+    table = pd.read_csv(tmp_path / "o.tsv", sep="\t", keep_default_na=False)
+    gc = table[table["rbp"] == "GC"]
+    assert (gc["motif_call"] == "").all() and (gc["ig_at_variant"] != "").all()
+    assert table[table["rbp"] == "RBFOX1"]["motif_call"].tolist()[1] == "LOST"
+
+
+def _score_argv(world, tmp_path, *extra):
+    return ["score", str(world / "v.vcf"), "--fasta", str(world / "g.fa"), "--gtf",
+            str(world / "g.gtf"), "--models", str(world / "models"), "--tsv",
+            str(tmp_path / "o.tsv"), "-o", str(tmp_path / "o.vcf.gz"), *extra]
+
+
+def test_cli_score_explain_then_plot(world, tmp_path, capsys):
+    from varbind.cli import main
+
+    code = main(_score_argv(world, tmp_path, "--explain", "ig,gradcam", "--explain-out",
+                            str(tmp_path / "attr.h5"), "--ig-steps", "8"))
+    assert code == 0
+    assert "attributions: " in capsys.readouterr().err
+    assert main(["plot", str(tmp_path / "attr.h5"), "--variant", "chr1:153:C>A", "--rbp",
+                 "RBFOX1", "-o", str(tmp_path / "fig.png")]) == 0
+    assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--explain", "ig"], "--explain needs --explain-out"),
+    (["--explain", "gradcam", "--explain-out", "a.h5", "--gradcam-layer", "nope"],
+     "no layer named 'nope'"),
+])
+def test_cli_explain_errors_are_one_line_and_leave_no_output(world, tmp_path, capsys, extra,
+                                                             message):
+    from varbind.cli import main
+
+    extra = [str(tmp_path / e) if e.endswith(".h5") else e for e in extra]
+    assert main(_score_argv(world, tmp_path, *extra)) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["cache"])

@@ -332,12 +332,35 @@ def test_merge_vcf_drops_rows_a_partition_does_not_own(tmp_path):
     s1 = _shard(tmp_path, "b.vcf", HEAD.replace("=A", "=B")
                 + "chr1\t95\t.\tAC\tA\t.\t.\t.\nchr1\t150\t.\tA\tG\t.\t.\t.\n")
     out = tmp_path / "out.vcf.gz"
-    n = parallel.merge_vcf_shards([(p0, s0), (p1, s1)], out, ["##varbind_run_command=merged"])
-    assert n == 3
+    parallel.merge_vcf_shards([(p0, s0), (p1, s1)], out, ["##varbind_run_command=merged"])
     with gzip.open(out, "rt") as fh:
         assert fh.read() == HEAD.replace("=A", "=merged") + (
             "chr1\t5\t.\tA\tG\t.\t.\t.\nchr1\t95\t.\tAC\tA\t.\t.\t.\nchr1\t150\t.\tA\tG\t.\t.\t.\n")
     assert [r.pos for r in pysam.VariantFile(str(out)).fetch("chr1", 100, 200)] == [150]
+
+
+def test_merge_copies_bgzf_blocks_of_large_shards_verbatim(tmp_path):
+    p0, p1 = Partition(0, "chr1", 1, 5_000, True), Partition(1, "chr1", 5_001, 99_999, False)
+
+    def rows(positions):
+        return "".join(f"chr1\t{p}\tv{p}\tA\tG\t.\tPASS\tX={'ACGT' * 20}\n"
+                       for p in positions)
+
+    texts = [HEAD + rows(range(1, 5_001, 2)), HEAD + rows(range(4_990, 12_001, 2))]
+    paths = []
+    for k, text in enumerate(texts):
+        paths.append(tmp_path / f"s{k}.vcf.gz")
+        with pysam.BGZFile(str(paths[-1]), "wb") as out:
+            out.write(text.encode())
+    out = tmp_path / "merged.vcf.gz"
+    parallel.merge_vcf_shards([(p0, paths[0]), (p1, paths[1])], out)
+    with gzip.open(out, "rt") as fh:
+        assert fh.read() == HEAD + rows(range(1, 5_001, 2)) + rows(range(5_002, 12_001, 2))
+    with open(paths[1], "rb") as fh:
+        blocks = list(parallel._BgzfReader(fh)._next_block() for _ in range(4))
+    assert len(blocks[2]) > 1000 and blocks[2] in out.read_bytes()  # copied, not recompressed
+    assert [r.pos for r in pysam.VariantFile(str(out)).fetch("chr1", 9_000, 9_010)] == \
+        [9_002, 9_004, 9_006, 9_008, 9_010]
 
 
 def test_merge_vcf_refuses_shards_of_another_run(tmp_path):

@@ -412,3 +412,53 @@ def test_vcf_without_records_gives_valid_empty_outputs(world, tmp_path):
     from cyvcf2 import VCF
 
     assert list(VCF(str(tmp_path / "e.vcf.gz"))) == []
+
+
+def test_header_values_with_commas_are_quoted(tmp_path):
+    # regression: a model trained on two cell lines ("SIM1,SIM2") broke the header
+    from cyvcf2 import VCF
+
+    from varbind.score import _hval
+    from varbind.writers import VcfWriter
+
+    assert _hval("SIM1,SIM2") == '"SIM1,SIM2"' and _hval("HepG2") == "HepG2"
+    src = sw.write_vcf(tmp_path / "in.vcf", sw.vcf_records()[:1])
+    line = f"##varbind_model=<ID=m,CellLine={_hval('SIM1,SIM2')},RBPs={_hval('A/B')}>"
+    writer = VcfWriter(tmp_path / "o.vcf", VCF(str(src)), [line], compressed=False)
+    writer.close()
+    assert line in (tmp_path / "o.vcf").read_text()
+
+
+def test_vcf_without_contig_or_info_header_lines(world, tmp_path):
+    # regression: records on contigs the header never declared could not be written
+    import pysam
+
+    text = ("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            + "".join(r + "\n" for r in sw.vcf_records()))
+    bare = tmp_path / "bare.vcf"
+    bare.write_text(text)
+    summary = score_vcf(ScoreOptions(vcf=bare, fasta=world["fasta"], models=world["models"],
+                                     gtf=world["gtf"], expression=world["expression"],
+                                     output=tmp_path / "b.vcf.gz",
+                                     annotation_cache=tmp_path / "c"))
+    assert summary.records == 15 and summary.records_scored == 9
+    with pysam.VariantFile(str(tmp_path / "b.vcf.gz")) as vf:
+        recs = list(vf)
+    assert [r.id for r in recs][:2] == ["trunc", "del2"]
+    assert "DP=10" in str(recs[0]) and "VARBIND_STATUS=ok&n_rich&truncated" in str(recs[0])
+
+
+def test_an_error_in_the_writer_thread_leaves_no_output(world, tmp_path):
+    from varbind.errors import VarbindError
+    from varbind.score import ScoreHooks
+
+    def on_output(result, out):
+        raise VarbindError("boom in the writer")
+
+    with pytest.raises(VarbindError, match="boom in the writer"):
+        score_vcf(ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=world["models"],
+                               gtf=world["gtf"], expression=world["expression"],
+                               output=tmp_path / "w.vcf.gz", table=tmp_path / "w.tsv",
+                               annotation_cache=tmp_path / "c", batch_size=2),
+                  hooks=ScoreHooks(on_output=on_output))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]

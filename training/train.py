@@ -622,6 +622,19 @@ def safe_name(rbp: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", rbp)
 
 
+def inference_copy(model):
+    """The model without its optimizer state (a third of the file for Adam), same weights."""
+    import keras
+
+    if getattr(model, "optimizer", None) is None:
+        return model
+    from varbind.layers import CUSTOM_OBJECTS
+
+    bare = keras.Model.from_config(model.get_config(), custom_objects=CUSTOM_OBJECTS)
+    bare.set_weights(model.get_weights())
+    return bare
+
+
 def write_bundle(result: TrainResult, out: str | os.PathLike, overwrite: bool = True) -> Path:
     """Write model, model.json and IG baselines into directory ``out``, atomically.
 
@@ -644,7 +657,7 @@ def write_bundle(result: TrainResult, out: str | os.PathLike, overwrite: bool = 
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             np.savez(tmp / rel, **{f"input_{i}": a for i, a in enumerate(arrays)})
             meta.baselines[rbp] = rel
-        save_bundle(result.model, meta, tmp)
+        save_bundle(inference_copy(result.model), meta, tmp)
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

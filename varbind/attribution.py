@@ -490,7 +490,7 @@ class GradCAMResult:
 def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length: int,
             layer: str | None = None, batch_size: int = 256,
             seq_index: int | None = None, arch: str | None = None,
-            rbps: Sequence[str] | None = None) -> GradCAMResult:
+            rbps: Sequence[str] | None = None, logit: bool = False) -> GradCAMResult:
     """GradCAM maps (POLARIS eqs. 1-2) for output columns ``targets``.
 
     Parameters
@@ -498,6 +498,11 @@ def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length:
     arrays : model inputs, each (N, ...); length : the sequence input length L
     layer : a layer name, or None for the default of :func:`gradcam_layers` (``seq_index``,
         ``arch`` and ``rbps`` refine it)
+    logit : the outputs are sigmoid probabilities ``p``; take GradCAM of the logit, the score
+        before the sigmoid (as Selvaraju et al. take the score before the softmax):
+        ``d logit / dA = (dp / dA) / (p (1 - p))``, so every window's map is divided by its
+        ``p (1 - p)``. Without it a saturated window's map shrinks with ``p (1 - p)``, and the
+        maps of a ref and an alt window do not compare.
     """
     targets = list(targets)
     n = len(arrays[0])
@@ -514,8 +519,11 @@ def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length:
             acts = res.activations  # (n, L', C)
             for j, g in enumerate(res.grads[0]):  # g: (n, L', C)
                 alpha = g.mean(axis=1)  # (n, C): eq. 1
+                if logit:
+                    p = np.clip(res.predictions[:, group[j]].astype(np.float64), 1e-7, 1 - 1e-7)
+                    alpha = alpha / (p * (1 - p))[:, None]
                 cam = np.maximum(np.einsum("nlc,nc->nl", acts, alpha), 0.0)  # eq. 2
-                parts[j].append(cam)
+                parts[j].append(cam.astype(np.float32))
             preds[rows, start:start + len(chunk[0])] = res.predictions[:, group].T
         placement = _layer_position_map(conv)
         for j, row in enumerate(rows):
@@ -630,9 +638,9 @@ class VariantExplanation:
     gradcam_layer: str = ""
     ism_ref: np.ndarray | None = None
     ism_alt: np.ndarray | None = None
-    clusters_ref: list = None
-    clusters_alt: list = None
-    motif_call: str = "NONE"
+    clusters_ref: list | None = None
+    clusters_alt: list | None = None
+    motif_call: str = ""  # "" when GradCAM was not computed
     known_motif: str = ""
     ig_at_variant: float = float("nan")
     ig_max_delta: float = float("nan")
@@ -703,7 +711,8 @@ def explain_variants(bundle, ref, alt, sites: Sequence[VariantSite],
         if "gradcam" in options.methods:
             cam = gradcam(bundle.model, arrays, [target], length, options.gradcam_layer,
                           max(1, options.batch_size // 4), slot.input_index,
-                          bundle.meta.architecture, bundle.meta.rbps)
+                          bundle.meta.architecture, bundle.meta.rbps,
+                          logit=bundle.meta.output == "sigmoid")
             scores = cam.predictions[0]
         if "ism" in options.methods:
             mut = ism(bundle.model, arrays, slot, [target], options.batch_size)[0]

@@ -95,10 +95,11 @@ def demo_file(kind: str, required: bool = True) -> Path | None:
 
 
 def demo_settings() -> dict:
-    """``{"fasta", "gtf", "expression", "models"}`` paths of the demo, as strings."""
+    """``{"fasta", "gtf", "expression", "models"}`` paths of the demo, as strings (``models``
+    only when the package ships the demo model set)."""
     out = {}
     for kind in ("fasta", "gtf", "expression", "models"):
-        path = demo_file(kind, required=True)
+        path = demo_file(kind, required=kind != "models")
         if path is not None:
             out[kind] = str(path)
     return out

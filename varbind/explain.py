@@ -15,18 +15,26 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from varbind.attribution import ExplainOptions, VariantSite, explain_variants
 from varbind.errors import VarbindError
-from varbind.inputs import WindowBatch
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from varbind.attribution import ExplainOptions, VariantSite
+    from varbind.inputs import WindowBatch
+
+# numpy and the attribution code are imported inside functions: `varbind score` registers
+# this module's flags, and `varbind --help` must stay fast.
 
 log = logging.getLogger(__name__)
 
-EXPLAIN_FORMAT = ("ALLELE", "STRAND", "RBP", "IG_AT_VARIANT", "IG_MAX_DELTA", "IG_MAX_OFFSET",
-                  "MOTIF_CALL", "KNOWN_MOTIF")
+EXPLAIN_FORMAT = ("ALLELE", "Consequence", "STRAND", "RBP", "IG_AT_VARIANT", "IG_MAX_DELTA",
+                  "IG_MAX_OFFSET", "MOTIF_CALL", "KNOWN_MOTIF")
+#: The VEP-style Consequence of a motif call (bcftools +split-vep needs that field).
+CONSEQUENCES = {"LOST": "motif_lost", "GAINED": "motif_gained", "WEAKENED": "motif_weakened",
+                "NONE": "motif_unchanged", "": "motif_not_called"}
 EXPLAIN_COLUMNS = ["ig_at_variant", "ig_max_delta", "ig_max_offset", "motif_call",
                    "known_motif"]
 
@@ -42,7 +50,13 @@ class ExplainSettings:
     out: Path
     min_delta: float = 0.1
     explain_all: bool = False
-    options: ExplainOptions = field(default_factory=ExplainOptions)
+    options: ExplainOptions = field(default_factory=lambda: _default_options())
+
+
+def _default_options():
+    from varbind.attribution import ExplainOptions
+
+    return ExplainOptions()
 
 
 def parse_methods(text: str) -> tuple[str, ...]:
@@ -64,7 +78,9 @@ def header_lines(settings: ExplainSettings) -> list[str]:
             "summaries from varbind --explain, one entry per explained allele x strand x RBP "
             "(IG: integrated gradients, alt minus ref, per position summed over bases; "
             "MOTIF_CALL from GradCAM motif clusters at the variant: LOST, GAINED, WEAKENED, "
-            "NONE). Format: " + "|".join(EXPLAIN_FORMAT) + "\">")
+            "NONE, with Consequence motif_lost, motif_gained, motif_weakened, "
+            "motif_unchanged, or motif_not_called without GradCAM). Format: "
+            + "|".join(EXPLAIN_FORMAT) + "\">")
     params = (f"##varbind_explain=<Methods={'/'.join(o.methods)},IGSteps={o.ig_steps},"
               f"IGBaseline={o.ig_baseline},IGRule={o.ig_rule},"
               f"GradCAMLayer={o.gradcam_layer or 'last_conv'},Flank={o.flank},"
@@ -74,22 +90,45 @@ def header_lines(settings: ExplainSettings) -> list[str]:
     return [info, params]
 
 
-def check_models(bundles, options: ExplainOptions) -> None:
-    """Fail before any work when a flag cannot apply to a model of the set."""
-    from varbind.attribution import find_layer
+def check_models(bundles, options: ExplainOptions) -> dict:
+    """Fail before any work when a flag cannot apply to a model of the set.
 
+    Returns ``{model name: ExplainOptions}``: a model without a convolutional map over the
+    sequence gets no GradCAM (with a warning) rather than stopping the run.
+    """
+    from dataclasses import replace
+
+    from varbind.attribution import find_layer, gradcam_layers, sequence_slot
+
+    per_model = {}
     for bundle in bundles:
+        per_model[bundle.name] = options
         if "gradcam" in options.methods and options.gradcam_layer:
             find_layer(bundle.model, options.gradcam_layer)
+        elif "gradcam" in options.methods:
+            try:
+                gradcam_layers(bundle.model, range(len(bundle.meta.rbps)), None,
+                               sequence_slot(bundle.meta.inputs).input_index,
+                               bundle.meta.architecture, bundle.meta.rbps)
+            except VarbindError:
+                log.warning("model %s has no convolutional map over the sequence: no GradCAM "
+                            "(or motif calls) for it", bundle.name)
+                per_model[bundle.name] = replace(options, methods=tuple(
+                    m for m in options.methods if m != "gradcam"))
         if "ig" in options.methods and options.ig_baseline == "bundle":
             missing = [r for r in bundle.meta.rbps if r not in (bundle.meta.baselines or {})]
             if missing:
                 raise VarbindError(f"model {bundle.name} has no IG baseline for "
                                    f"{', '.join(missing[:5])}", path=bundle.path,
                                    fix="use --ig-baseline auto, zeros or uniform")
+    return per_model
 
 
 def _subset(batch: WindowBatch, rows: np.ndarray) -> WindowBatch:
+    import numpy as np
+
+    from varbind.inputs import WindowBatch
+
     def pick(a):
         return None if a is None else a[rows]
 
@@ -107,7 +146,7 @@ class ChunkExplainer:
 
         self.scorer = scorer
         self.settings = settings
-        check_models(scorer.bundles, settings.options)
+        self.options = check_models(scorer.bundles, settings.options)
         models = {b.name: b.digest for b in scorer.bundles}
         self.writer = AttributionWriter(settings.out, models=models,
                                         options=asdict(settings.options))
@@ -120,9 +159,24 @@ class ChunkExplainer:
     def __exit__(self, *exc) -> bool:
         return self.writer.__exit__(*exc)
 
-    def __call__(self, result) -> pd.DataFrame:
+    def hooks(self):
+        """:class:`varbind.score.ScoreHooks` that run this explainer inside ``score_vcf``."""
+        from varbind.score import ScoreHooks
+
+        return ScoreHooks(on_chunk=self, on_output=self.on_output,
+                          header_lines=header_lines(self.settings),
+                          table_columns=list(EXPLAIN_COLUMNS))
+
+    def on_output(self, result, out) -> None:
+        """Add the chunk's summaries to its INFO values and table rows."""
+        out.table = add_explanations(out.info, out.table, result)
+
+    def __call__(self, result):
         """Explain one :class:`varbind.score.ChunkResult`; the summaries are also stored on
         ``result.explained`` (one row per explained unit x model x RBP label)."""
+        import numpy as np
+        import pandas as pd
+
         from varbind.score import effect_table
 
         empty = pd.DataFrame(columns=["unit", "model", "rbp", *EXPLAIN_COLUMNS])
@@ -144,7 +198,12 @@ class ChunkExplainer:
         self.explained += len(out)
         return out
 
-    def _explain_model(self, bundle, result, effects: pd.DataFrame) -> pd.DataFrame:
+    def _explain_model(self, bundle, result, effects):
+        import numpy as np
+        import pandas as pd
+
+        from varbind.attribution import explain_variants
+
         units = result.units
         unit_ids = np.unique(effects["unit"].to_numpy())
         row_of = {u: i for i, u in enumerate(unit_ids)}
@@ -154,7 +213,7 @@ class ChunkExplainer:
         sites = [self._site(result, u) for u in unit_ids]
         pairs = [(row_of[u], rbp) for u, rbp in zip(effects["unit"], effects["rbp"],
                                                      strict=True)]
-        found = explain_variants(bundle, ref, alt, sites, pairs, self.settings.options)
+        found = explain_variants(bundle, ref, alt, sites, pairs, self.options[bundle.name])
         self.writer.append(found, rbps_by_model={bundle.name: bundle.meta.rbps})
         return pd.DataFrame({
             "unit": effects["unit"].to_numpy(), "model": bundle.name,
@@ -167,6 +226,8 @@ class ChunkExplainer:
 
     @staticmethod
     def _site(result, unit: int) -> VariantSite:
+        from varbind.attribution import VariantSite
+
         u = result.units.iloc[unit]
         allele = result.alleles.loc[u["allele"]]
         rec = result.records[int(u["record"])]
@@ -175,15 +236,33 @@ class ChunkExplainer:
                            int(event.start), int(event.end), event.inserted, u["strand"])
 
 
+def score_with_explanations(options, settings: ExplainSettings):
+    """:func:`varbind.score.score_vcf` with attribution: the VCF and table gain the summaries,
+    the maps go to ``settings.out`` (which appears only when the whole run succeeds)."""
+    from varbind.score import Scorer, score_vcf
+
+    scorer = Scorer(options)
+    with ChunkExplainer(scorer, settings) as explainer:
+        summary = score_vcf(options, scorer=scorer, hooks=explainer.hooks())
+    summary.outputs["attributions"] = str(settings.out)
+    log.info("explained %d variant x RBP pairs into %s", explainer.explained, settings.out)
+    return summary
+
+
 def _fmt(x) -> str:
+    import numpy as np
+
     from varbind.writers import format_float
 
     return format_float(float(x)) if x is not None and np.isfinite(x) else "."
 
 
-def add_explanations(info: list[dict], table: pd.DataFrame, result) -> pd.DataFrame:
+def add_explanations(info: list[dict], table, result):
     """Add ``VARBIND_EXPLAIN`` to each record's INFO and :data:`EXPLAIN_COLUMNS` to the
     table (empty where a row was not explained). Returns the table."""
+    import numpy as np
+    import pandas as pd
+
     explained = getattr(result, "explained", None)
     table = table.copy()
     for col in EXPLAIN_COLUMNS:
@@ -196,7 +275,8 @@ def add_explanations(info: list[dict], table: pd.DataFrame, result) -> pd.DataFr
         u = units.iloc[int(row.unit)]
         rec = result.records[int(u["record"])]
         alt = result.alleles.loc[u["allele"], "alt"]
-        entry = "|".join([alt, u["strand"], row.rbp, _fmt(row.ig_at_variant),
+        entry = "|".join([alt, CONSEQUENCES.get(row.motif_call or "", "motif_not_called"),
+                          u["strand"], row.rbp, _fmt(row.ig_at_variant),
                           _fmt(row.ig_max_delta),
                           "." if row.ig_max_offset is None or pd.isna(row.ig_max_offset)
                           else str(int(row.ig_max_offset)),
@@ -258,6 +338,8 @@ def settings_from_args(args) -> ExplainSettings | None:
         raise VarbindError(f"--ig-steps must be at least 1, got {args.ig_steps}")
     if args.explain_min_delta < 0:
         raise VarbindError(f"--explain-min-delta must be >= 0, got {args.explain_min_delta}")
+    from varbind.attribution import ExplainOptions
+
     options = ExplainOptions(methods=parse_methods(args.explain), ig_steps=args.ig_steps,
                              ig_baseline=args.ig_baseline, gradcam_layer=args.gradcam_layer)
     return ExplainSettings(out=Path(args.explain_out), min_delta=args.explain_min_delta,

@@ -140,22 +140,21 @@ def best_match_score(seq: str, log_odds: np.ndarray) -> float:
     PWM's best possible score (1 = the full consensus is in the span).
 
     The motif slides along the span and may hang off either end by up to ``W - 4`` columns;
-    columns off the span score 0, so a partial match scores less than a whole one.
+    columns off the span score 0, so a partial match scores less than a whole one. N scores
+    the column's worst letter.
     """
-    codes = np.array([ALPHABET.find(b) for b in seq.upper().replace("U", "T")])
-    w = len(log_odds)
-    top = log_odds.max(axis=1).sum()  # columns off the span's edge score 0
-    best = -np.inf
-    n = len(codes)
-    min_overlap = min(4, w, n)
-    for offset in range(-(n - min_overlap), w - min_overlap + 1):
-        # motif column c aligns with span position c - offset
-        cols = np.arange(max(0, offset), min(w, offset + n))
-        bases = codes[cols - offset]
-        got = np.where(bases >= 0, log_odds[cols, np.clip(bases, 0, 3)],
-                       log_odds[cols].min(axis=1)).sum()
-        best = max(best, got / top)
-    return float(best)
+    codes = np.array([ALPHABET.find(b) for b in seq.upper().replace("U", "T")], dtype=np.int64)
+    w, n = len(log_odds), len(codes)
+    top = log_odds.max(axis=1).sum()
+    overlap = min(4, w, n)
+    offsets = np.arange(-(n - overlap), w - overlap + 1)  # motif column c <-> span c - offset
+    pos = np.arange(w)[None, :] - offsets[:, None]  # (offsets, W) span index of each column
+    inside = (pos >= 0) & (pos < n)
+    letter = np.where(inside, codes[np.clip(pos, 0, max(n - 1, 0))], -2)
+    worst = log_odds.min(axis=1)[None, :]
+    picked = log_odds[np.arange(w)[None, :], np.clip(letter, 0, 3)]
+    value = np.where(letter >= 0, picked, np.where(letter == -1, worst, 0.0))
+    return float(value.sum(axis=1).max() / top)
 
 
 def rank_known_motifs(seqs: Sequence[str], motifs=None) -> list[tuple[str, str, float]]:

@@ -13,6 +13,10 @@ number of variants, and for each chunk:
 4. runs every model on them in batches (:mod:`varbind.predict`) and takes deltas
    (:mod:`varbind.deltas`);
 5. writes the annotated VCF and the table (:mod:`varbind.writers`).
+
+Steps 1-3 run in a background thread for the next chunk while the models run on this one,
+and step 5 in a writer thread, so the model is rarely idle (see
+``tests/benchmarks/bench_score.py``). Output order is input order.
 """
 
 from __future__ import annotations
@@ -52,9 +56,6 @@ from varbind.windows import (
 from varbind.writers import TABLE_COLUMNS, TableWriter, VcfWriter, table_kind, vcf_kind
 
 log = logging.getLogger(__name__)
-
-RECORD_REASONS = ("unknown_contig", "off_contig", "ref_mismatch")
-
 
 @dataclass
 class ScoreOptions:
@@ -313,22 +314,23 @@ class Scorer:
         opts = self.options
         fai = Path(str(self.genome.path) + ".fai")
         lines = [f"##varbind_version={__version__}",
-                 f"##varbind_reference=<File=\"{self.genome.path.name}\","
+                 f"##varbind_reference=<File={_hval(self.genome.path.name)},"
                  f"Contigs={len(self.genome.lengths)},"
                  f"FaiHash={file_digest(fai) if fai.exists() else '.'}>"]
         if opts.gtf is not None:
-            lines.append(f"##varbind_annotation=<File=\"{Path(opts.gtf).name}\","
+            lines.append(f"##varbind_annotation=<File={_hval(Path(opts.gtf).name)},"
                          f"Hash={file_digest(opts.gtf)}>")
         if opts.expression is not None:
-            lines.append(f"##varbind_expression=<File=\"{Path(opts.expression).name}\","
+            lines.append(f"##varbind_expression=<File={_hval(Path(opts.expression).name)},"
                          f"Hash={file_digest(opts.expression)}>")
         for b in self.bundles:
             m = b.meta
-            lines.append(f"##varbind_model=<ID={b.name},Hash={b.digest},"
-                         f"Architecture={m.architecture},Output={m.output},Window={m.window},"
-                         f"CellLine={m.cell_line},ExpressionColumn="
-                         f"{self.cell_types[b.name] or '.'},GenomeBuild={m.genome_build},"
-                         f"RBPs={'/'.join(lab for _, _, lab in self.labels[b.name])}>")
+            rbps = "/".join(lab for _, _, lab in self.labels[b.name])
+            lines.append(f"##varbind_model=<ID={_hval(b.name)},Hash={b.digest},"
+                         f"Architecture={_hval(m.architecture)},Output={_hval(m.output)},"
+                         f"Window={m.window},CellLine={_hval(m.cell_line)},"
+                         f"ExpressionColumn={_hval(self.cell_types[b.name] or '.')},"
+                         f"GenomeBuild={_hval(m.genome_build)},RBPs={_hval(rbps)}>")
         lines.append(f"##varbind_parameters=<MinDelta={opts.min_delta},"
                      f"EffectThreshold={opts.effect_threshold},AllStrands={opts.all_strands},"
                      f"Strict={opts.strict},NRichFraction={N_RICH_FRACTION},"
@@ -363,6 +365,14 @@ class Scorer:
         lo = seq.shape[1] // 2 - length // 2
         out[:, lo:lo + length] = profiles
         return out
+
+
+def _hval(value) -> str:
+    """A value for a structured header line (``<Key=value,...>``), quoted when needed."""
+    text = str(value)
+    if re.fullmatch(r"[A-Za-z0-9_.:/@+\-]+", text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 # --------------------------------------------------------------------------- reading
@@ -927,11 +937,7 @@ def score_vcf(options: ScoreOptions,
     chunk_scorer = ChunkScorer(scorer, func=func)
     summary = RunSummary(models=[{"name": b.name, "hash": b.digest, "rbps": len(scorer.labels[
         b.name])} for b in scorer.bundles], rbps=scorer.n_rbps)
-    not_scored: Counter = Counter()
-    records_not_scored: Counter = Counter()
-    flag_counts: Counter = Counter()
-    strands: Counter = Counter()
-    top: list[tuple] = []
+    tally = _Tally()
 
     summary_path = default_summary_path(options)
     with contextlib.ExitStack() as stack:
@@ -945,40 +951,37 @@ def score_vcf(options: ScoreOptions,
             tmp_t = stack.enter_context(atomic_output(options.table))
             table_writer = TableWriter(tmp_t, table_out_kind, hooks.table_columns)
             summary.outputs["table"] = str(options.table)
-        progress = _progress(vcf, options.progress, region)
+        progress = stack.enter_context(_progress(vcf, options.progress, region))
+
+        def emit(item: tuple[list, ChunkResult]) -> None:
+            """Format and write one scored chunk (runs in the writer thread)."""
+            lines, result = item
+            out = format_chunk(scorer, result)
+            if hooks.on_output is not None:
+                hooks.on_output(result, out)
+            if vcf_writer is not None:
+                vcf_writer.write_lines(lines, out.info)
+            if table_writer is not None:
+                table_writer.write(out.table)
+            tally.add(result, out)
+            progress.update(len(result.records))
+
         stream = chunks(iter_records(vcf, options.vcf, region), options.batch_size)
-        try:
-            for cy_chunk, prepared in prefetch(stream, chunk_scorer.prepare):
+        # Three stages overlap: reading + windows (prefetch thread), the models (this
+        # thread), formatting + writing (writer thread), so the model is rarely idle.
+        with InOrderWorker(emit) as writer:
+            for lines, prepared in prefetch(stream, chunk_scorer.prepare):
                 result = chunk_scorer.predict(prepared)
                 if hooks.on_chunk is not None:
                     hooks.on_chunk(result)
-                out = format_chunk(scorer, result)
-                if hooks.on_output is not None:
-                    hooks.on_output(result, out)
-                if vcf_writer is not None:
-                    for rec, info in zip(cy_chunk, out.info, strict=True):
-                        vcf_writer.write(rec, info)
-                if table_writer is not None:
-                    table_writer.write(out.table)
-                _count(summary, result, out, not_scored, records_not_scored, flag_counts,
-                       strands)
-                top = heapq.nlargest(5, top + out.top, key=lambda t: t[0])
-                summary.windows += (len(result.units) + result.units["ref_unit"].nunique()
-                                    if len(result.units) else 0)
-                progress.update(len(result.records))
-        finally:
-            progress.close()
+                writer.submit((lines, result))
         if vcf_writer is not None:
             vcf_writer.close()
         if table_writer is not None:
             table_writer.close()
+        tally.fill(summary)
         summary.seconds = time.perf_counter() - t0
         summary.variants_per_second = summary.records / max(summary.seconds, 1e-9)
-        summary.alleles_not_scored = dict(sorted(not_scored.items()))
-        summary.records_not_scored = dict(sorted(records_not_scored.items()))
-        summary.flags = dict(sorted(flag_counts.items()))
-        summary.strands_scored = dict(sorted(strands.items()))
-        summary.top_effects = [t[1] for t in top]
         if summary_path is not None:
             summary.outputs["summary"] = str(summary_path)
             with atomic_output(summary_path) as tmp_s:
@@ -987,12 +990,106 @@ def score_vcf(options: ScoreOptions,
     return summary
 
 
+class InOrderWorker:
+    """Runs ``fn(item)`` for submitted items, in order, in one background thread.
+
+    An exception in ``fn`` is raised in the submitting thread at the next :meth:`submit` or
+    on leaving the ``with`` block; leaving the block on an exception stops the worker.
+    """
+
+    _DONE = object()
+
+    def __init__(self, fn: Callable, depth: int = 2):
+        import queue
+        import threading
+
+        self.fn = fn
+        self.error: BaseException | None = None
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._run, name="varbind-writer", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is self._DONE:
+                return
+            if self.error is None:
+                try:
+                    self.fn(item)
+                except BaseException as exc:  # handed to the submitting thread
+                    self.error = exc
+
+    def submit(self, item) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(item)
+
+    def __enter__(self) -> InOrderWorker:
+        self.thread.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            self.error = self.error or exc  # the worker drains without writing
+        self.queue.put(self._DONE)
+        self.thread.join()
+        if exc_type is None and self.error is not None:
+            raise self.error
+        return False
+
+
+class _Tally:
+    """Counts for the run summary, added chunk by chunk."""
+
+    def __init__(self):
+        self.records = self.records_scored = self.alleles = self.alleles_scored = 0
+        self.windows = 0
+        self.not_scored: Counter = Counter()
+        self.records_not_scored: Counter = Counter()
+        self.flags: Counter = Counter()
+        self.strands: Counter = Counter()
+        self.top: list[tuple] = []
+
+    def add(self, result: ChunkResult, out: RecordOutput) -> None:
+        n = len(result.records)
+        self.records += n
+        status = np.array(out.allele_status, dtype=object)
+        record = result.alleles["record"].to_numpy()
+        scored = np.array([s.startswith("ok") for s in status], dtype=bool)
+        has_alt = np.array([bool(r.alts) for r in result.records], dtype=bool)[record]
+        self.alleles += int(has_alt.sum())
+        self.alleles_scored += int((scored & has_alt).sum())
+        self.not_scored.update(status[~scored].tolist())
+        for s in status[scored]:
+            if "&" in s:
+                self.flags.update(s.split("&")[1:])
+        record_scored = np.bincount(record[scored], minlength=n) > 0
+        self.records_scored += int(record_scored.sum())
+        first = np.searchsorted(record, np.flatnonzero(~record_scored))
+        self.records_not_scored.update(status[first].tolist())
+        if len(result.units):
+            self.strands.update(result.units["strand"].tolist())
+            self.windows += len(result.units) + result.units["ref_unit"].nunique()
+        self.top = heapq.nlargest(5, self.top + out.top, key=lambda t: t[0])
+
+    def fill(self, summary: RunSummary) -> None:
+        summary.records, summary.records_scored = self.records, self.records_scored
+        summary.alleles, summary.alleles_scored = self.alleles, self.alleles_scored
+        summary.windows = self.windows
+        summary.alleles_not_scored = dict(sorted(self.not_scored.items()))
+        summary.records_not_scored = dict(sorted(self.records_not_scored.items()))
+        summary.flags = dict(sorted(self.flags.items()))
+        summary.strands_scored = dict(sorted(self.strands.items()))
+        summary.top_effects = [t[1] for t in self.top]
+
+
 def prefetch(stream: Iterator[list], prepare: Callable[[list[Record]], ChunkResult],
              depth: int = 2) -> Iterator[tuple[list, ChunkResult]]:
     """Read and prepare chunks in a background thread while the caller runs the models.
 
-    Yields ``(cyvcf2 records, prepared ChunkResult)`` in input order. An exception in the
-    thread (a malformed record, a REF mismatch under --strict) is raised here, in order.
+    Yields ``(records as VCF text lines, prepared ChunkResult)`` in input order; the text is
+    taken here, so no other thread touches cyvcf2 objects. An exception in the thread (a
+    malformed record, a REF mismatch under --strict) is raised here, in order.
     """
     import queue
     import threading
@@ -1013,7 +1110,8 @@ def prefetch(stream: Iterator[list], prepare: Callable[[list[Record]], ChunkResu
     def work() -> None:
         try:
             for cy_chunk in stream:
-                if not put((cy_chunk, prepare([Record.from_cyvcf(r) for r in cy_chunk]))):
+                lines = [str(r) for r in cy_chunk]
+                if not put((lines, prepare([Record.from_cyvcf(r) for r in cy_chunk]))):
                     return
             put(done)
         except BaseException as exc:  # handed to the consumer, raised there
@@ -1032,34 +1130,6 @@ def prefetch(stream: Iterator[list], prepare: Callable[[list[Record]], ChunkResu
     finally:
         stop.set()
         thread.join(timeout=5)
-
-
-def _count(summary, result, out, not_scored, records_not_scored, flag_counts, strands) -> None:
-    summary.records += len(result.records)
-    per_record: dict[int, list[str]] = {}
-    for r, st in zip(result.alleles["record"], out.allele_status, strict=True):
-        per_record.setdefault(r, []).append(st)
-    for r in range(len(result.records)):
-        statuses = per_record.get(r, [])
-        has_alt = bool(result.records[r].alts)
-        scored = [s for s in statuses if s.startswith("ok")]
-        if has_alt:
-            summary.alleles += len(statuses)
-        for s in statuses:
-            if s in scored:
-                if has_alt:
-                    summary.alleles_scored += 1
-                for f in s.split("&"):
-                    if f != "ok":
-                        flag_counts[f] += 1
-            else:
-                not_scored[s] += 1
-        if scored:
-            summary.records_scored += 1
-        else:
-            records_not_scored[statuses[0] if statuses else "no_alt"] += 1
-    if len(result.units):
-        strands.update(result.units["strand"])
 
 
 def _progress(vcf, enabled: bool, region):

@@ -82,44 +82,66 @@ def table_kind(path: str | os.PathLike) -> str:
 
 
 class VcfWriter:
-    """Annotated copy of the input VCF, written through cyvcf2.
+    """Annotated copy of the input VCF: its header with the new keys, then each record's own
+    text with INFO values appended.
+
+    Records are written from their text (as cyvcf2 formats them), so records on contigs or
+    with INFO keys the input header never declared are copied as they are.
 
     Parameters
     ----------
     path : where to write (a temporary name from :func:`varbind.files.atomic_output`)
-    template : the open ``cyvcf2.VCF`` being read; the new INFO keys and ``header_lines``
-        are added to its header first
-    header_lines : extra ``##key=value`` lines (provenance)
+    template : the open ``cyvcf2.VCF`` being read (its header is copied)
+    header_lines : extra ``##key=value`` lines (provenance, keys added by hooks)
     compressed : bgzip the output and index it with tabix on :meth:`close`
     """
 
     def __init__(self, path: str | os.PathLike, template, header_lines: list[str],
                  compressed: bool):
-        from cyvcf2 import Writer
-
         for field in INFO_FIELDS:
             if _has_info(template, field["ID"]):
                 raise VarbindError(f"input VCF already has INFO/{field['ID']}",
                                    fix="remove it first (bcftools annotate -x "
                                        f"INFO/{field['ID']})")
-            template.add_info_to_header(field)
-        for line in header_lines:
-            template.add_to_header(line)
         self.path = Path(path)
         self.compressed = compressed
-        self._writer = Writer(str(path), template, mode="wz" if compressed else "w")
         self.records = 0
+        lines = template.raw_header.rstrip("\n").split("\n")
+        new = [info_header_line(f) for f in INFO_FIELDS] + list(header_lines)
+        header = "\n".join(lines[:-1] + new + lines[-1:]) + "\n"
+        if compressed:
+            from pysam.libcbgzf import BGZFile
+
+            self._fh = BGZFile(str(self.path), "wb")
+            self._binary = True
+        else:
+            self._fh = open(self.path, "w")
+            self._binary = False
+        self._write(header)
+
+    def _write(self, text: str) -> None:
+        self._fh.write(text.encode() if self._binary else text)
+
+    def write_lines(self, lines: list[str], infos: list[dict[str, str]]) -> None:
+        """Write records given as VCF text lines, each with INFO values to append."""
+        out = []
+        for line, info in zip(lines, infos, strict=True):
+            fields = line.rstrip("\n").split("\t", 8)
+            if info:
+                added = ";".join(f"{k}={v}" for k, v in info.items())
+                fields[7] = added if fields[7] in (".", "") else f"{fields[7]};{added}"
+            out.append("\t".join(fields))
+        if out:
+            self._write("\n".join(out) + "\n")
+        self.records += len(out)
 
     def write(self, record, info: dict[str, str]) -> None:
-        """Set the INFO values (already formatted text) on a cyvcf2 record and write it."""
-        for key, value in info.items():
-            record.INFO[key] = value
-        self._writer.write_record(record)
-        self.records += 1
+        """Write one cyvcf2 record with INFO values appended."""
+        self.write_lines([str(record)], [info])
 
     def close(self, index: bool = True) -> bool:
         """Close; bgzipped output is tabix-indexed. Returns whether an index was written."""
-        self._writer.close()
+        self._fh.close()
         if not (self.compressed and index):
             return False
         import pysam
@@ -131,6 +153,13 @@ class VcfWriter:
                         "then 'tabix -p vcf' will index it", exc)
             return False
         return True
+
+
+def info_header_line(field: dict) -> str:
+    """``##INFO=<ID=...,Number=...,Type=...,Description="...">`` for a field dict."""
+    desc = field["Description"].replace("\\", "\\\\").replace('"', '\\"')
+    return (f'##INFO=<ID={field["ID"]},Number={field["Number"]},Type={field["Type"]},'
+            f'Description="{desc}">')
 
 
 def _has_info(template, key: str) -> bool:

@@ -22,8 +22,9 @@ bundled demo world and models; ``--world`` a ``varbind simulate`` folder):
 
 - GIA: the top 6-mer of each RBP (dinucleotide-shuffled genome backgrounds) and the known
   motif it matches best, against the RBP's planted motif;
-- GradCAM: motif clusters of the top-scoring windows centred on each RBP's bound planted
-  sites; the best-matching known motif of all their spans is the right RBP for >= 80 % of RBPs
+- GradCAM: motif clusters of each RBP's top-scoring windows (among windows centred on the
+  planted bound sites when the world ships ``sites.tsv``, else 3,000 random gene-body
+  windows); the best-matching known motif of all their spans is the right RBP for >= 80 % of RBPs
   (the issue's target); and each RBP's GradCAM diffusion (POLARIS eq. 3) over those windows;
 - motif calls: among the simulator's loss variants whose |delta| >= 0.1 for the planted RBP,
   the fraction called LOST (and LOST or WEAKENED).
@@ -174,11 +175,31 @@ def _site_windows(bundle, sites, genome, index, table, cell_type):
                        expression=expression)
 
 
+def _candidate_sites(world, index, rng, n: int = 3000):
+    """Windows to rank by score: the planted bound sites of ``sites.tsv`` when the world has
+    it, else ``n`` random positions in gene bodies on the gene's strand (rbp ``*``)."""
+    import pandas as pd
+
+    try:
+        sites = pd.read_csv(_world_file(world, ["sites.tsv", "sites.tsv.gz"]), sep="\t")
+        return sites[(sites["kind"] == "site") & (sites["bound"] == 1)]
+    except SystemExit:
+        pass
+    genes = index.genes
+    lengths = (genes["end"] - genes["start"]).to_numpy(dtype=float)
+    pick = rng.choice(len(genes), size=n, p=lengths / lengths.sum())
+    offset = (rng.random(n) * lengths[pick]).astype(int)
+    starts = genes["start"].to_numpy()[pick] + offset
+    return pd.DataFrame({"rbp": "*", "chrom": genes["chrom"].to_numpy()[pick],
+                         "start": starts, "end": starts + 1,
+                         "strand": genes["strand"].to_numpy()[pick],
+                         "gene_id": genes["gene_id"].to_numpy()[pick]})
+
+
 def demo_checks(args) -> None:
     import json
 
     import numpy as np
-    import pandas as pd
     from varbind.annotations.expression import ExpressionTable
     from varbind.annotations.index import AnnotationIndex
 
@@ -208,9 +229,9 @@ def demo_checks(args) -> None:
     genome = Genome(fasta)
     index = AnnotationIndex.from_gtf(_world_file(world, ["genes.gtf", "genes.gtf.gz"]))
     table = ExpressionTable.read(_world_file(world, ["expression.tsv"]))
-    sites = pd.read_csv(_world_file(world, ["sites.tsv"]), sep="\t")
-    known = read_meme()
     rng = np.random.default_rng(0)
+    sites = _candidate_sites(world, index, rng)
+    known = read_meme()
     gia_hits = gia_in = cam_hits = total = 0
     print(f"{'RBP':<10}{'planted':>10}{'GIA top 6-mer':>15}{'in it':>6}{'-> known':>12}"
           f"{'GradCAM spans':>15}{'-> known':>12}{'diffusion':>11}")
@@ -232,15 +253,14 @@ def demo_checks(args) -> None:
             total += 1
             top = max(found[target], key=lambda r: r.global_).label
             gia_known = rank_known_motifs([top], known)[0][0]
-            mine = sites[(sites["rbp"] == rbp) & (sites["kind"] == "site")
-                         & (sites["bound"] == 1)].head(400)
+            mine = sites[sites["rbp"].isin([rbp, "*"])].head(3000)
             batch = _site_windows(bundle, mine, genome, index, table, cell)
             arrays = build_inputs(bundle.meta.inputs, batch)
             score = predict_arrays(bundle.model, arrays)[:, target]
             best = np.argsort(-score)[:args.top_windows]
             cam = gradcam(bundle.model, [a[best] for a in arrays], [target], slot.length,
                           seq_index=slot.input_index, arch=bundle.meta.architecture,
-                          rbps=bundle.meta.rbps)
+                          rbps=bundle.meta.rbps, logit=bundle.meta.output == "sigmoid")
             seqs = batch.seq[best]
             offset = seqs.shape[1] // 2 - slot.length // 2
             spans = []
@@ -274,7 +294,7 @@ def lost_fraction(world, models, args) -> None:
     from varbind.score import ChunkScorer, ScoreOptions, Scorer, effect_table
     from varbind.variants import Record
 
-    truth = pd.read_csv(_world_file(world, ["truth.tsv"]), sep="\t")
+    truth = pd.read_csv(_world_file(world, ["truth.tsv", "truth.tsv.gz"]), sep="\t")
     loss = truth[truth["effect"] == "loss"]
     wanted = set(zip(loss["chrom"], loss["pos"], strict=True))
     vcf_path = _world_file(world, ["variants.vcf.gz"])

@@ -7,7 +7,7 @@ Usage::
 
 On the same multi-label dataset and splits it trains Multi-resBind and DeepRiPe (sequence +
 region, the papers' comparison), Multi-resBind on sequence / +region / +region+expression,
-POLARIS per RBP (sequence + region + expression, the demo's widths), and prints one table:
+POLARIS per RBP (sequence + region + expression, the demo's settings), and prints one table:
 test mean AUROC and AP, epochs, seconds and training throughput (windows per second), plus a
 reload check (a saved and reloaded bundle predicts within 1e-6 of the model that saved it).
 Figures are from one run on one machine; compare rows, not machines.
@@ -77,11 +77,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
-    from varbind.training.demo import (
-        MULTIRESBIND_CELL_LINE,
-        POLARIS_DEMO_HPARAMS,
-        POLARIS_SEQ_LENGTH,
-    )
+    from varbind.training.demo import DEMO_SETTINGS, MULTIRESBIND_CELL_LINE
     from varbind.training.train import (
         TrainConfig,
         build_training_dataset,
@@ -119,16 +115,19 @@ def main(argv=None) -> int:
             if reload_diff is None:
                 reload_diff = _reload_check(result, data, work)
         if not args.skip_polaris:
+            d = DEMO_SETTINGS
             pr = build_training_dataset(work / "pr.h5", *files, per_rbp=True,
-                                        seq_length=POLARIS_SEQ_LENGTH,
-                                        region_length=POLARIS_SEQ_LENGTH)
+                                        seq_length=d.polaris_seq_length,
+                                        region_length=d.polaris_seq_length)
             _, rbps = dataset_kind(pr)
             per = {r: load_dataset(pr, rbp=r) for r in rbps}
             cfg = TrainConfig(arch="polaris", inputs=("sequence", "region", "expression"),
-                              hparams=POLARIS_DEMO_HPARAMS, seq_length=POLARIS_SEQ_LENGTH,
-                              seed=args.seed, progress=False, epochs=10)
+                              hparams=d.polaris_hparams, seq_length=d.polaris_seq_length,
+                              optimizer=d.polaris_optimizer,
+                              learning_rate=d.polaris_learning_rate, seed=args.seed,
+                              progress=False, epochs=d.polaris_epochs)
             result = train_per_rbp(per, cfg)
-            rows.append(_row("POLARIS per-RBP seq+region+expr (own negatives)", result,
+            rows.append(_row("POLARIS per-RBP seq+reg+expr (own GC-matched negs)", result,
                              sum(len(d.splits["train"]) for d in per.values())))
             rows[-1]["median_auroc"] = float(np.median([v for v in
                                                         result.meta.metrics["auroc"].values()

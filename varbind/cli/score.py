@@ -9,6 +9,7 @@ from pathlib import Path
 
 from varbind.cli.workflow import add_dask_arguments, score_on_dask, wants_dask
 from varbind.errors import VarbindError
+from varbind.explain import add_arguments as add_explain_arguments
 
 DESCRIPTION = """\
 Score every ALT allele of a VCF on its transcribed strand(s) with every model of a set, and
@@ -60,6 +61,7 @@ def register(subparsers) -> None:
     p.add_argument("--config", default=None, help="config file (default: $VARBIND_CONFIG or "
                                                   "~/.config/varbind/config.toml)")
     add_dask_arguments(p)
+    add_explain_arguments(p)  # --explain, --explain-out, ... (varbind.explain)
     p.set_defaults(func=run)
 
 
@@ -75,6 +77,10 @@ def build_options(args):
              "effect_threshold": args.effect_threshold, "rbps": args.rbps,
              "all_strands": args.all_strands, "strict": args.strict}
     s = merge_settings(flags, config)
+    if not s.get("models") and s.get("genome") == "demo":
+        from varbind.demo import demo_file
+
+        demo_file("models")  # raises: the demo model set is missing
     if not s.get("fasta") or not s.get("models"):
         missing = " and ".join(k for k in ("fasta", "models") if not s.get(k))
         raise VarbindError(f"no {missing} given",
@@ -123,11 +129,20 @@ def default_output(vcf: Path) -> Path:
 
 
 def run(args) -> int:
+    from varbind.explain import score_with_explanations, settings_from_args
     from varbind.score import score_vcf
 
     options = build_options(args)
+    explain = settings_from_args(args)
     if wants_dask(args):  # partitions on Dask workers, merged: same output (varbind.parallel)
+        if explain is not None:
+            raise VarbindError("--explain runs in one process, not on Dask workers",
+                               fix="drop the Dask options, or explain a --region")
         print(score_on_dask(options, args), file=sys.stderr)
+        return 0
+    if explain is not None:  # attribution maps and summaries (varbind.explain)
+        summary = score_with_explanations(options, explain)
+        print(summary.text(), file=sys.stderr)
         return 0
     summary = score_vcf(options)
     print(summary.text(), file=sys.stderr)
