@@ -99,3 +99,16 @@ def test_cli_errors_are_one_line(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "x.jpg").exists()
+
+
+def test_gradcam_only_and_ism_only_explanations_still_plot(tmp_path):
+    from dataclasses import replace
+
+    path = _write(tmp_path / "a.h5")
+    stored = read_explanation(path, "chr1:1001:C>CTT", "RBFOX1")
+    no_ig = replace(stored, maps={k: v for k, v in stored.maps.items() if not k.startswith("ig")})
+    fig = plot_explanation(no_ig)
+    assert fig.axes[1].texts[0].get_text() == "no attribution stored"
+    ism = dict(no_ig.maps, ism_ref=np.full((L, 4), -0.3), ism_alt=np.zeros((L, 4)))
+    fig = plot_explanation(replace(no_ig, maps=ism))
+    assert fig.axes[1].get_ylabel() == "WT\nISM" and fig.axes[3].get_ylabel() == "ISM\nMUT - WT"

@@ -462,3 +462,19 @@ def test_an_error_in_the_writer_thread_leaves_no_output(world, tmp_path):
                                annotation_cache=tmp_path / "c", batch_size=2),
                   hooks=ScoreHooks(on_output=on_output))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+
+
+def test_chrm_and_mt_are_the_same_contig(world, tmp_path):
+    fasta = tmp_path / "mt.fa"
+    fasta.write_text(">MT\n" + sw.PATTERN * 3 + "\n")
+    gtf = tmp_path / "mt.gtf"
+    gtf.write_text('chrM\ttest\texon\t1\t60\t.\t+\t.\tgene_id "MT1"; transcript_id "MT1.1"; '
+                   'gene_name "MT-ONE";\n')
+    vcf = sw.write_vcf(tmp_path / "mt.vcf", [f"chrM\t30\tm1\t{sw.PATTERN[9]}\t"
+                                             f"{sw.other(sw.PATTERN[9])}\t.\tPASS\t."])
+    score_vcf(ScoreOptions(vcf=vcf, fasta=fasta, gtf=gtf, models=world["models"] / "frac",
+                           table=tmp_path / "mt.tsv", annotation_cache=tmp_path / "c"))
+    t = pd.read_csv(tmp_path / "mt.tsv", sep="\t", keep_default_na=False)
+    assert list(t["status"]) == ["ok", "ok"] and set(t["gene_name"]) == {"MT-ONE"}
+    window = (sw.PATTERN * 3)[24:35]
+    assert float(t["ref_score"].iloc[0]) == pytest.approx(sw.frac(window)[0], abs=1e-5)

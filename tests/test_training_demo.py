@@ -13,7 +13,7 @@ from varbind.cli import main
 TINY_SETTINGS = demo.DemoSettings(
     multiresbind_epochs=1, multiresbind_hparams={"filters": 8, "dense_units": 16},
     polaris_epochs=1, polaris_hparams={"filters": 8, "dense_units": (8, 4, 4)},
-    polaris_seq_length=120, min_positives=5)
+    polaris_seq_length=120, min_positives=40)
 
 
 def test_build_demo_writes_a_loadable_model_set(tmp_path, capsys):

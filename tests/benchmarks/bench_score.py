@@ -240,19 +240,32 @@ def memory(world_dir: Path, models, vcf: Path, out: Path, batch_size: int) -> di
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def auroc(world, models, out_dir: Path, batch_size: int) -> list[str]:
+def truth_world(world, use_demo: bool) -> dict:
+    """The files of the world whose truth.tsv the AUROC uses: the demo world for the demo
+    models (they were trained on it), else the benchmark's world."""
+    if use_demo:
+        from varbind.demo import demo_file
+
+        return {k: demo_file(k) for k in ("fasta", "gtf", "expression", "vcf", "truth")}
+    return {"fasta": world.genome, "gtf": world.gtf, "expression": world.expression,
+            "vcf": world.vcf, "truth": world.truth}
+
+
+def auroc(files: dict, models, out_dir: Path, batch_size: int) -> list[str]:
     """AUROC of |delta| for truth loss / gain vs neutral variants, per strand."""
     import pandas as pd
     from sklearn.metrics import roc_auc_score
 
-    from varbind.score import score_vcf
+    from varbind.score import ScoreOptions, score_vcf
 
     table = out_dir / "truth_scores.tsv"
-    score_vcf(options_for(world, models, world.vcf, None, batch_size, table=table))
+    score_vcf(ScoreOptions(vcf=files["vcf"], fasta=files["fasta"], gtf=files["gtf"],
+                           expression=files["expression"], models=models, table=table,
+                           batch_size=batch_size))
     scores = pd.read_csv(table, sep="\t", keep_default_na=False, low_memory=False)
     scores = scores[scores["rbp"] != ""].copy()
     scores["abs_delta"] = pd.to_numeric(scores["delta"]).abs()
-    truth = pd.read_csv(world.truth, sep="\t", keep_default_na=False)
+    truth = pd.read_csv(files["truth"], sep="\t", keep_default_na=False)
     key = ["chrom", "pos", "ref", "alt"]
     scores["pos"] = scores["pos"].astype(int)
     truth["pos"] = truth["pos"].astype(int)
@@ -294,11 +307,17 @@ def main() -> None:
     p.add_argument("--big", type=int, default=1_000_000, help="variants for the memory run")
     p.add_argument("--loop", type=int, default=200, help="variants in the one-per-call loop")
     p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--repeats", type=int, default=2,
+                   help="end-to-end and model-only runs, alternated; the best of each is "
+                        "reported (shared machines are noisy)")
     p.add_argument("--skip-memory", action="store_true")
     p.add_argument("--memory-model", choices=["light", "same"], default="light",
                    help="model for the memory runs: a small CNN (default; 1M variants through "
                         "Multi-resBind take an hour on 2 CPUs) or the same as above")
     p.add_argument("--skip-auroc", action="store_true")
+    p.add_argument("--auroc-world", choices=["auto", "demo", "bench"], default="auto",
+                   help="truth for the AUROC: the demo world (where the demo models were "
+                        "trained), the benchmark's world, or auto (demo for the demo models)")
     p.add_argument("--child-memory", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -324,12 +343,18 @@ def main() -> None:
           f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'default')}, {os.cpu_count()} CPUs")
 
     vcf = synthetic_vcf(world, args.n, tmp / f"snv_{args.n}.vcf.gz")
-    summary, total_s, steady_s, steady_n = end_to_end(world, models, vcf, tmp / "e2e.vcf.gz",
-                                                      args.batch_size)
-    e2e_rate, steady_rate = summary.records / total_s, steady_n / steady_s
+    best_total = best_steady = best_model = np.inf
+    for _ in range(max(args.repeats, 1)):
+        summary, total_s, steady_s, steady_n = end_to_end(world, models, vcf,
+                                                          tmp / "e2e.vcf.gz", args.batch_size)
+        best_total, best_steady = min(best_total, total_s), min(best_steady, steady_s)
+        best_model = min(best_model, model_only(bundles, summary.windows, args.batch_size))
+    total_s, steady_s, model_s = best_total, best_steady, best_model
+    e2e_rate = summary.records / total_s
+    steady_rate = steady_n / steady_s if steady_n > 0 else e2e_rate  # one chunk: no steady part
     windows_per_variant = summary.windows / max(summary.records, 1)
-    model_s = model_only(bundles, summary.windows, args.batch_size)
     model_rate = summary.records / model_s
+    print(f"(best of {max(args.repeats, 1)} alternated runs of each)")
     print(f"end-to-end: {summary.records} SNVs in {total_s:.1f} s = {e2e_rate:.0f} variants/s "
           f"({steady_rate:.0f} variants/s after start-up); {windows_per_variant:.2f} windows "
           f"per variant")
@@ -357,8 +382,13 @@ def main() -> None:
 
     if not args.skip_auroc:
         if trained:
-            print("AUROC of |delta| on the simulator's truth VCF, per strand:")
-            for line in auroc(world, models, tmp, args.batch_size):
+            demo_models = demo_file("models", required=False)
+            use_demo = args.auroc_world == "demo" or (
+                args.auroc_world == "auto" and demo_models is not None
+                and Path(models).resolve() == Path(demo_models).resolve())
+            files = truth_world(world, use_demo)
+            print(f"AUROC of |delta| on the simulator's truth VCF ({files['vcf']}), per strand:")
+            for line in auroc(files, models, tmp, args.batch_size):
                 print(line)
         else:
             print("AUROC: skipped (no trained models: pass --models or install the demo set)")
