@@ -160,18 +160,21 @@ def paint(starts: np.ndarray, ends: np.ndarray, codes: np.ndarray) -> tuple[np.n
 
 
 def _merge_per_gene(frame: pd.DataFrame) -> pd.DataFrame:
-    """Merge overlapping or touching intervals within each (gene, contig, strand)."""
-    cols = ["chrom", "strand", "gene_id"]
-    f = frame.sort_values(cols + ["start"], kind="stable").reset_index(drop=True)
-    same = (f[cols] == f[cols].shift()).all(axis=1).to_numpy()
-    prev_end = f.groupby(cols, sort=False)["end"].cummax().shift().to_numpy()
-    new = ~same | (f["start"].to_numpy() > np.nan_to_num(prev_end, nan=-1))
-    block = np.cumsum(new)
-    merged = f.groupby(block, sort=False).agg(chrom=("chrom", "first"), start=("start", "min"),
-                                              end=("end", "max"), strand=("strand", "first"),
-                                              gene_id=("gene_id", "first"))
-    return merged.sort_values(["chrom", "start", "end", "strand"],
-                              kind="stable").reset_index(drop=True)
+    """Merge overlapping or touching intervals within each (gene, contig, strand), with pyranges.
+
+    frame : DataFrame[chrom, start, end, strand, gene_id] -> the same columns, merged, sorted.
+    """
+    import pyranges
+
+    columns = {"chrom": "Chromosome", "start": "Start", "end": "End", "strand": "Strand"}
+    if frame.empty:
+        return frame[["chrom", "start", "end", "strand", "gene_id"]].reset_index(drop=True)
+    ranges = pyranges.PyRanges(frame.rename(columns=columns).astype({"Chromosome": str}))
+    merged = ranges.merge(strand=True, by="gene_id").df
+    merged = merged.rename(columns={v: k for k, v in columns.items()})
+    merged = merged.astype({"chrom": str, "strand": str, "start": np.int64, "end": np.int64})
+    return merged[["chrom", "start", "end", "strand", "gene_id"]].sort_values(
+        ["chrom", "start", "end", "strand"], kind="stable").reset_index(drop=True)
 
 
 def build_tables(parsed: ParsedAnnotation) -> dict:
