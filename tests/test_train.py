@@ -148,6 +148,24 @@ def test_polaris_per_rbp_models_are_joined_into_one_bundle(tmp_path):
     batch = datasets["GA3"].splits["test"].batch
     np.testing.assert_allclose(predict(bundle.model, bundle.meta.inputs, batch),
                                predict(result.model, result.meta.inputs, batch), atol=1e-6)
+    from varbind.training.evaluate import evaluate_bundle
+
+    metrics, groups, _, _ = evaluate_bundle(bundle, path, "test")
+    assert groups == [("U6",), ("GA3",)]  # each RBP on its own windows
+    assert metrics["auroc"] == pytest.approx(result.meta.metrics["auroc"], abs=1e-6)
+
+
+def test_cli_polaris_no_join_writes_one_bundle_per_rbp(tmp_path, capsys):
+    write_dataset(tmp_path / "p.h5", n=120, per_rbp=True)
+    code = main(["-q", "train", "--arch", "polaris", "--dataset", str(tmp_path / "p.h5"),
+                 "--out", str(tmp_path / "set"), "--no-join", "--epochs", "1",
+                 "--seq-length", "60", "--min-positives", "5", "--hparam", "filters=8",
+                 "--hparam", "dense_units=8,4,4"])
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "set").iterdir()) == ["GA3", "U6"]
+    meta = read_meta(tmp_path / "set" / "GA3")
+    assert meta.rbps == ["GA3"] and meta.training["gradcam_layers"] == {"GA3": "conv2"}
+    assert capsys.readouterr().out.count("wrote ") == 2
 
 
 def test_write_bundle_refuses_a_foreign_directory(tmp_path, trained):

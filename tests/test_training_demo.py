@@ -43,8 +43,6 @@ def test_cli_build_demo_rejects_a_bad_size(capsys):
     assert "invalid choice: 'huge'" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not (demo.DEMO_MODELS / "build.json").exists(),
-                    reason="the demo set is built by 'varbind models build-demo'")
 def test_shipped_demo_set_is_small_and_consistent():
     files = [f for f in demo.DEMO_MODELS.rglob("*") if f.is_file()]
     assert sum(f.stat().st_size for f in files) < 5_000_000

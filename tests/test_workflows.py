@@ -170,8 +170,9 @@ def test_genome_wide_workflow_on_job_shaped_workers(tmp_path, job_like_client):
 
 FAKE_SBATCH = """#!/usr/bin/env bash
 # A stand-in for sbatch: keep the job script, run it in its own process group, print the id.
-cp "$1" "$FAKE_SLURM/job-$(date +%s%N).sh"
-setsid bash "$1" > "$FAKE_SLURM/job.log" 2>&1 < /dev/null &
+job="$FAKE_SLURM/job-$(date +%s%N).sh"
+cp "$1" "$job"  # dask-jobqueue deletes "$1" as soon as sbatch returns
+setsid bash "$job" > "$job.log" 2>&1 < /dev/null &
 echo "Submitted batch job $!"
 """
 FAKE_SCANCEL = """#!/usr/bin/env bash
@@ -201,17 +202,35 @@ def test_genome_wide_on_slurm_submits_jobs_whose_workers_score(tmp_path, monkeyp
                    account="proj9", jobs=1, interface="lo",
                    prologue=[f"export PYTHONPATH={tests_dir}"])
     result = run_genome_wide(options, GenomeWideRun(cluster="slurm", job=spec,
-                                                    partition_size=10_000),
+                                                    partition_size=10_000, worker_wait=120),
                              score_fn=toy_score, progress=False)
     assert result.partitions == 9 and len(result.peak_rss_per_worker) >= 1
     assert body_and_header(single.output)[0] == body_and_header(options.output)[0]
     assert body_and_header(single.table)[0] == body_and_header(options.table)[0]
-    (script,) = list(jobs.glob("job-*.sh"))
+    (script,) = list(jobs.glob("job-*.sh"))  # one job asked for, one submitted
     text = script.read_text()
     assert "#SBATCH -p short" in text and "#SBATCH -A proj9" in text
     assert "#SBATCH -t 00:10:00" in text and "#SBATCH --mem=2G" in text
     assert "--resources partition=1" in text and "tcp://127.0.0.1:" in text
     assert (jobs / "cancelled").exists()  # the cluster cancelled its job on the way out
+
+
+def test_genome_wide_gives_up_when_no_job_starts(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sbatch").write_text("#!/usr/bin/env bash\necho 'Submitted batch job 42'\n")
+    (bin_dir / "scancel").write_text("#!/usr/bin/env bash\ntrue\n")
+    for name in ("sbatch", "scancel"):
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    (tmp_path / "in").mkdir()
+    options = ToyOptions(vcf=write_toy_vcf(tmp_path / "in" / "toy.vcf.gz"),
+                         output=tmp_path / "gw.vcf.gz")
+    run = GenomeWideRun(cluster="slurm", job=JobSpec("slurm", cores=1, memory="1GB",
+                                                     interface="lo"), worker_wait=2)
+    with pytest.raises(VarbindError, match="no slurm worker joined within 2 s"):
+        run_genome_wide(options, run, score_fn=toy_score, progress=False)
+    assert not options.output.exists()
 
 
 def test_cli_genome_wide_on_a_running_scheduler(tmp_path, job_like_client, capsys):

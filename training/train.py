@@ -61,7 +61,8 @@ class TrainingData:
     region_length: int
     provenance: dict = field(default_factory=dict)
     rbp_groups: dict = field(default_factory=dict)
-    source: str = ""
+    source: str = ""  # digest of the dataset file
+    source_name: str = ""  # its file name
 
     def select(self, rbps: list[str]) -> TrainingData:
         """The same windows with only the label columns of ``rbps``."""
@@ -147,7 +148,7 @@ def load_dataset(path: str | os.PathLike, rbp: str | None = None) -> TrainingDat
     reg_len = int(attrs.get("region_length", 0))
     return TrainingData(rbps=list(rbps), splits=splits, seq_length=seq_len,
                         region_length=reg_len, provenance=prov, rbp_groups=groups,
-                        source=f"{path} ({file_digest(path)})")
+                        source=file_digest(path), source_name=path.name)
 
 
 def build_training_dataset(out: str | os.PathLike, peaks, fasta, gtf, expression=None,
@@ -500,6 +501,7 @@ def _meta(config: TrainConfig, specs, rbps, data: TrainingData, metrics: dict,
           training: dict) -> ModelMeta:
     info = arch_models.ARCHITECTURE_INFO[config.arch]
     training = {"config": config.to_json(), "paper": info.citation,
+                "dataset_file": data.source_name,
                 "rbp_groups": {r: data.rbp_groups[r] for r in rbps if r in data.rbp_groups},
                 **training}
     digests = data_digests(data.provenance) if isinstance(data.provenance, dict) else {}

@@ -157,11 +157,14 @@ def best_match_score(seq: str, log_odds: np.ndarray) -> float:
     return float(value.sum(axis=1).max() / top)
 
 
-def rank_known_motifs(seqs: Sequence[str], motifs=None) -> list[tuple[str, str, float]]:
-    """Known motifs ranked by how well they match a set of spans.
+def rank_known_motifs(seqs: Sequence[str], motifs=None, shuffles: int = 4,
+                      seed: int = 0) -> list[tuple[str, str, float]]:
+    """Known motifs ranked by how well they match a set of spans, beyond chance.
 
     Returns ``[(rbp, motif_id, score)]`` best first; ``score`` is the mean over spans of
-    :func:`best_match_score`.
+    :func:`best_match_score` minus its mean over ``shuffles`` shuffles of each span (same
+    letters, order destroyed). The subtraction keeps short, degenerate matrices (which match
+    any sequence fairly well) from winning over the matrix the spans actually carry.
     """
     from varbind.motifs import read_meme
 
@@ -169,11 +172,22 @@ def rank_known_motifs(seqs: Sequence[str], motifs=None) -> list[tuple[str, str, 
     seqs = [s for s in seqs if len(s) >= 3]
     if not seqs:
         return []
+    rng = np.random.default_rng(seed)
+    background = ["".join(rng.permutation(list(s))) for s in seqs for _ in range(shuffles)]
     ranked = []
     for m in motifs:
         lo = m.log_odds()
-        ranked.append((m.rbp, m.id, float(np.mean([best_match_score(s, lo) for s in seqs]))))
+        score = np.mean([best_match_score(s, lo) for s in seqs])
+        if background:
+            score -= np.mean([best_match_score(s, lo) for s in background])
+        ranked.append((m.rbp, m.id, float(score)))
     return sorted(ranked, key=lambda r: -r[2])
+
+
+def strongest_motif(x: np.ndarray, **kwargs) -> Cluster | None:
+    """The motif cluster of a map with the highest mean score (None if it has none)."""
+    motifs = motif_clusters(x, **kwargs)
+    return max(motifs, key=lambda c: c.score) if motifs else None
 
 
 # ----------------------------------------------------------------------------- diffusion

@@ -85,6 +85,41 @@ class AlleleScores:
     alt: np.ndarray
 
 
+def build_allele_inputs(bundles: Sequence, ref: WindowBatch, alt: WindowBatch,
+                        prepare: Callable[[object, WindowBatch], WindowBatch] | None = None,
+                        ) -> dict[str, list[np.ndarray]]:
+    """Each model's input arrays for reference rows then alternate rows.
+
+    Parameters
+    ----------
+    bundles : loaded model bundles
+    ref, alt : M reference and N alternate windows (the widest lengths of the set)
+    prepare : optional ``prepare(bundle, batch) -> batch`` completing the joined batch for one
+        model (its cell type's expression, its structure profiles)
+
+    Returns
+    -------
+    dict bundle name -> arrays in the model's input order, first axis M + N.
+    """
+    both = concat_batches(ref, alt)
+    out = {}
+    for bundle in bundles:
+        batch = prepare(bundle, both) if prepare is not None else both
+        out[bundle.name] = build_inputs(bundle.meta.inputs, batch)
+    return out
+
+
+def predict_built(bundles: Sequence, inputs: dict[str, list[np.ndarray]], n_ref: int,
+                  batch_size: int = 1024, func: BatchFunction = forward,
+                  ) -> dict[str, AlleleScores]:
+    """Run each model on inputs from :func:`build_allele_inputs`; split ref and alt rows."""
+    out = {}
+    for bundle in bundles:
+        result = predict(bundle.model, inputs[bundle.name], batch_size=batch_size, func=func)
+        out[bundle.name] = AlleleScores(ref=result[:n_ref], alt=result[n_ref:])
+    return out
+
+
 def predict_alleles(bundles: Sequence, ref: WindowBatch, alt: WindowBatch,
                     batch_size: int = 1024, func: BatchFunction = forward,
                     prepare: Callable[[object, WindowBatch], WindowBatch] | None = None,
@@ -107,14 +142,8 @@ def predict_alleles(bundles: Sequence, ref: WindowBatch, alt: WindowBatch,
     Reference and alternate windows go through one call sequence, and a reference shared by
     several ALTs is one row of ``ref``.
     """
-    both = concat_batches(ref, alt)
-    out = {}
-    for bundle in bundles:
-        batch = prepare(bundle, both) if prepare is not None else both
-        inputs = build_inputs(bundle.meta.inputs, batch)
-        result = predict(bundle.model, inputs, batch_size=batch_size, func=func)
-        out[bundle.name] = AlleleScores(ref=result[:len(ref)], alt=result[len(ref):])
-    return out
+    inputs = build_allele_inputs(bundles, ref, alt, prepare=prepare)
+    return predict_built(bundles, inputs, len(ref), batch_size=batch_size, func=func)
 
 
 def concat_batches(a: WindowBatch, b: WindowBatch) -> WindowBatch:

@@ -44,7 +44,7 @@ from varbind.errors import InputFileError, ModelBundleError, VarbindError
 from varbind.files import atomic_output, file_digest
 from varbind.genome import ContigResolver, Genome
 from varbind.inputs import WindowBatch, crop_center, required_lengths
-from varbind.predict import BatchFunction, forward, predict_alleles
+from varbind.predict import BatchFunction, build_allele_inputs, forward, predict_built
 from varbind.variants import Event, Record, Variant, classify_alt, normalize
 from varbind.windows import (
     N_RICH_FRACTION,
@@ -157,6 +157,8 @@ class ChunkResult:
         region, ref_unit, flags
     ref_windows, alt_windows : the windows the models saw (widest lengths of the set)
     scores : model name -> :class:`varbind.predict.AlleleScores`
+    model_inputs : model name -> input arrays (ref rows then alt rows), built ahead in the
+        prefetch thread and dropped once the models have run
     """
 
     records: list
@@ -165,6 +167,7 @@ class ChunkResult:
     ref_windows: WindowBatch | None
     alt_windows: WindowBatch | None
     scores: dict
+    model_inputs: dict | None = None
 
 
 @dataclass
@@ -651,15 +654,22 @@ class ChunkScorer:
         ref_ix = units["ref_unit"].to_numpy()
         units["truncated"] = alt_w.truncated | ref_w.truncated[ref_ix]
         units["n_rich"] = alt_w.n_rich | ref_w.n_rich[ref_ix]
-        return ChunkResult(records, alleles, units, ref_batch, alt_batch, {})
+        inputs = build_allele_inputs(self.s.bundles, ref_batch, alt_batch,
+                                     prepare=self.s.prepare)
+        return ChunkResult(records, alleles, units, ref_batch, alt_batch, {}, inputs)
 
     def predict(self, result: ChunkResult) -> ChunkResult:
         """Step 4: every model on the chunk's windows (fills ``result.scores``)."""
         if result.ref_windows is not None:
-            result.scores = predict_alleles(self.s.bundles, result.ref_windows,
-                                            result.alt_windows,
-                                            batch_size=self.s.options.batch_size,
-                                            func=self.func, prepare=self.s.prepare)
+            if result.model_inputs is None:
+                result.model_inputs = build_allele_inputs(
+                    self.s.bundles, result.ref_windows, result.alt_windows,
+                    prepare=self.s.prepare)
+            result.scores = predict_built(self.s.bundles, result.model_inputs,
+                                          len(result.ref_windows),
+                                          batch_size=self.s.options.batch_size,
+                                          func=self.func)
+            result.model_inputs = None  # the arrays are large; the windows stay
         return result
 
     def __call__(self, records: list[Record]) -> ChunkResult:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from varbind.workflows.jobqueue import PARTITION_RESOURCE, JobSpec, make_cluster
 
+from varbind.errors import VarbindError
 from varbind.parallel import (
     DEFAULT_PARTITION_SIZE,
     ClusterSettings,
@@ -37,6 +38,8 @@ class GenomeWideRun:
         or ``scheduler`` (join ``local.scheduler``)
     local : LocalCluster / existing-scheduler settings
     job : batch job settings for ``slurm`` / ``pbs``
+    worker_wait : seconds to wait for the first batch-job worker before giving up (None:
+        wait as long as the queue takes)
     """
 
     cluster: str = "local"
@@ -47,6 +50,7 @@ class GenomeWideRun:
     partition_size: int = DEFAULT_PARTITION_SIZE
     keep_shards: bool = False
     retries: int = 3
+    worker_wait: float | None = None
 
 
 @contextlib.contextmanager
@@ -69,11 +73,22 @@ def workflow_client(run: GenomeWideRun) -> Iterator[tuple[object, dict | None]]:
             log.info("%s: asked for %d jobs (%d workers, %d model threads each); dashboard: %s",
                      run.cluster, run.job.jobs, run.job.total_workers,
                      run.job.threads_per_worker, client.dashboard_link)
+            if run.worker_wait is not None:
+                _wait_for_first_worker(client, run)
             yield client, {PARTITION_RESOURCE: 1}
         finally:
             client.close()
     finally:
         cluster.close()
+
+
+def _wait_for_first_worker(client, run: GenomeWideRun) -> None:
+    try:
+        client.wait_for_workers(1, timeout=run.worker_wait)
+    except TimeoutError:
+        raise VarbindError(f"no {run.cluster} worker joined within {run.worker_wait:g} s",
+                           fix="check the queue (squeue / qstat) and the jobs' logs "
+                               "(--log-directory); raise --worker-wait for busy queues") from None
 
 
 def run_genome_wide(options, run: GenomeWideRun, *, client=None,

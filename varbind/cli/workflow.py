@@ -182,6 +182,10 @@ def _add_job_arguments(parser: argparse.ArgumentParser, with_cluster: bool) -> N
     g.add_argument("--log-directory", default=None, help="folder for the jobs' logs")
     g.add_argument("--python", default=None,
                    help="python on the compute nodes (default: this one)")
+    if with_cluster:
+        g.add_argument("--worker-wait", type=float, default=None, metavar="SECONDS",
+                       help="give up when no job has started a worker after this long "
+                            "(default: wait as long as the queue takes)")
 
 
 def job_spec(args, cluster: str):
@@ -277,7 +281,7 @@ def run_genome_wide(args) -> int:
                         job=job_spec(args, cluster) if cluster in ("slurm", "pbs") else None,
                         shard_dir=args.shard_dir, resume=args.resume,
                         partition_size=parse_size(args.partition_size),
-                        keep_shards=args.keep_shards)
+                        keep_shards=args.keep_shards, worker_wait=args.worker_wait)
     label = {"local": run.local.dask, "scheduler": args.scheduler}.get(cluster, cluster)
     result = run_gw(options, run, progress=not args.quiet, run_lines=run_lines(args, label))
     print(summary_text(result), file=sys.stderr)
