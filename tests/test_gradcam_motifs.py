@@ -52,6 +52,14 @@ def test_synthetic_peaks_are_found_as_motifs_with_defaults():
     assert max(c.end - c.start for c in clusters) <= 11
 
 
+def test_strongest_motif_of_a_map():
+    from varbind.gradcam_motifs import strongest_motif
+
+    best = strongest_motif(_two_peaks())
+    assert (best.start, best.end) == (10, 17)
+    assert strongest_motif(np.zeros(20)) is None
+
+
 def test_a_higher_threshold_keeps_only_the_strong_peak():
     assert [(c.start, c.end) for c in motif_clusters(_two_peaks(), min_score=0.8)] == [(10, 17)]
 

@@ -873,24 +873,45 @@ def thread_environment(threads: int) -> dict[str, str]:
     return env
 
 
-def worker_plugin(threads: int, gpus: int = 0):
+def worker_plugin(threads: int, gpus: int = 0, fast_exit: bool = False):
     """A Dask worker plugin that bounds the model's threads in each worker process and, when
-    a job runs one worker per GPU, shows each worker only its own GPU."""
+    a job runs one worker per GPU, shows each worker only its own GPU.
+
+    With ``fast_exit`` (workers of a cluster varbind started and is closing), a worker that
+    has loaded TensorFlow ends its process as soon as it closes: TensorFlow's native shutdown
+    otherwise keeps it alive until the nanny kills it seconds later.
+    """
     from distributed import WorkerPlugin
 
     class VarbindWorkerPlugin(WorkerPlugin):
         name = "varbind-worker"
 
-        def __init__(self, threads: int, gpus: int):
+        def __init__(self, threads: int, gpus: int, fast_exit: bool):
             self.threads = threads
             self.gpus = gpus
+            self.fast_exit = fast_exit
 
         def setup(self, worker):
             limit_threads(self.threads)
             if self.gpus > 1:
                 pin_gpu(str(worker.name), self.gpus)
 
-    return VarbindWorkerPlugin(threads, gpus)
+        def teardown(self, worker):
+            import sys
+
+            from distributed.core import Status
+
+            closing = worker.status in (Status.closing, Status.closed,
+                                        Status.closing_gracefully)
+            if self.fast_exit and closing and "tensorflow" in sys.modules:
+                import atexit
+
+                atexit._run_exitfuncs()  # Python's own clean-up (multiprocessing, logging)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(0)
+
+    return VarbindWorkerPlugin(threads, gpus, fast_exit)
 
 
 def pin_gpu(worker_name: str, gpus: int) -> str | None:
@@ -986,7 +1007,7 @@ def dask_client(settings: ClusterSettings) -> Iterator[object]:
     try:
         client = Client(cluster)
         try:
-            client.register_plugin(worker_plugin(threads))
+            client.register_plugin(worker_plugin(threads, fast_exit=True))
             log.info("Dask LocalCluster: %d workers x %d threads; dashboard: %s",
                      n_workers, threads, client.dashboard_link)
             yield client

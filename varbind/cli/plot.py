@@ -16,7 +16,8 @@ def register(subparsers) -> None:
                     "and RBP, read from the HDF5 file of 'varbind score --explain-out'.")
     p.add_argument("attributions", help="attr.h5 written by 'varbind score --explain-out'")
     p.add_argument("--variant", required=True, metavar="CHROM:POS:REF>ALT",
-                   help="the variant, as in the VCF (e.g. chr1:12345:A>G)")
+                   help="the variant as in the VCF, quoted for the shell "
+                        "(e.g. 'chr1:12345:A>G')")
     p.add_argument("--rbp", required=True, help="RBP name")
     p.add_argument("-o", "--output", required=True, help="figure file: .png, .pdf or .svg")
     p.add_argument("--strand", choices=["+", "-"], help="when the variant was scored on both")
