@@ -758,9 +758,7 @@ def _call_motifs(ex: VariantExplanation, options: ExplainOptions, cluster_map,
     from varbind.gradcam_motifs import rank_known_motifs, span_sequences
 
     kwargs = dict(alpha=options.alpha, height=options.height, min_score=options.min_score)
-    scale = max(ex.gradcam_ref.max(initial=0), ex.gradcam_alt.max(initial=0))
-    both = (cluster_map(ex.gradcam_ref, scale=scale, **kwargs),
-            cluster_map(ex.gradcam_alt, scale=scale, **kwargs))
+    both = (cluster_map(ex.gradcam_ref, **kwargs), cluster_map(ex.gradcam_alt, **kwargs))
     ex.clusters_ref = [c for c in both[0] if c.is_motif]
     ex.clusters_alt = [c for c in both[1] if c.is_motif]
     ref_site = site_indices(ex.ref_coord, ex.site.start, ex.site.end)

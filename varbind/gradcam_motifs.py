@@ -234,40 +234,49 @@ def _touching(clusters: Sequence[Cluster], site: tuple[int, int], pad: int) -> C
 
 def call_motif_change(ref_map: np.ndarray, alt_map: np.ndarray, ref_site: tuple[int, int],
                       alt_site: tuple[int, int], alpha: float = ALPHA, height: float = HEIGHT,
-                      min_score: float = MIN_SCORE, pad: int = 0,
+                      min_score: float = MIN_SCORE, pad: int = 0, lost: float = 0.5,
                       weakened: float = 0.75, clusters: tuple | None = None) -> MotifCall:
     """Compare the motifs of a ref and an alt GradCAM map at the variant.
 
-    Both maps are scaled by one factor (the larger maximum), so that a motif that fades in the
-    alt map falls below ``min_score``. ``ref_site``/``alt_site`` are the ``[start, end)``
-    window indices of the variant in each window (an insertion's inserted bases; a
-    deletion's anchor base). ``pad`` widens the site. ``clusters`` may pass the two maps'
-    clusters already computed with that common scale.
+    Each map is clustered on its own scale (as POLARIS does), and the motif clusters touching
+    the variant are compared by their GradCAM mass, which is on one scale for both windows
+    when the maps are GradCAMs of the logit. ``ref_site``/``alt_site`` are the ``[start, end)``
+    window indices of the variant in each window (an insertion's inserted bases; the bases
+    around a deletion's junction); ``pad`` widens them. ``clusters`` may pass the two maps'
+    clusters, already computed.
 
-    LOST: a ref motif touches the site and no alt motif does. GAINED: the reverse. WEAKENED:
-    both, and the alt map's mass over the ref motif span is below ``weakened`` times the ref's.
-    NONE otherwise.
+    With ``ratio`` the alt map's mass over the ref motif's span (shifted by an indel) divided
+    by the ref map's: LOST when a ref motif touches the site and the alt map has no motif
+    there or ``ratio < lost``; WEAKENED when ``lost <= ratio < weakened``; GAINED when an alt
+    motif touches the site and the ref has none there or keeps less than ``lost`` of the alt
+    motif's mass; NONE otherwise.
     """
     ref_map = np.clip(np.nan_to_num(np.asarray(ref_map, np.float64)), 0, None)
     alt_map = np.clip(np.nan_to_num(np.asarray(alt_map, np.float64)), 0, None)
-    scale = max(ref_map.max(initial=0), alt_map.max(initial=0))
     if clusters is None:
-        kwargs = dict(alpha=alpha, height=height, min_score=min_score, scale=scale)
+        kwargs = dict(alpha=alpha, height=height, min_score=min_score)
         clusters = (cluster_map(ref_map, **kwargs), cluster_map(alt_map, **kwargs))
     ref_motif = _touching(clusters[0], ref_site, pad)
     alt_motif = _touching(clusters[1], alt_site, pad)
-    ratio = float("nan")
-    if ref_motif is not None:
-        shift = alt_site[0] - ref_site[0]  # same genome bases before the variant
-        ref_mass = ref_map[ref_motif.start:ref_motif.end].sum()
-        lo, hi = max(0, ref_motif.start + shift), max(0, ref_motif.end + shift)
-        ratio = float(alt_map[lo:hi].sum() / ref_mass) if ref_mass > 0 else float("nan")
-    if ref_motif is not None and alt_motif is None:
+    shift = alt_site[0] - ref_site[0]  # the same genome bases before the variant
+    ratio = _mass_ratio(ref_map, alt_map, ref_motif, shift)
+    back = _mass_ratio(alt_map, ref_map, alt_motif, -shift)
+    if ref_motif is not None and (alt_motif is None or ratio < lost):
         call = "LOST"
-    elif ref_motif is None and alt_motif is not None:
-        call = "GAINED"
-    elif ref_motif is not None and np.isfinite(ratio) and ratio < weakened:
+    elif ref_motif is not None and ratio < weakened:
         call = "WEAKENED"
+    elif alt_motif is not None and (ref_motif is None or back < lost):
+        call = "GAINED"
     else:
         call = "NONE"
     return MotifCall(call, ref_motif, alt_motif, ratio)
+
+
+def _mass_ratio(first: np.ndarray, second: np.ndarray, motif: Cluster | None,
+                shift: int) -> float:
+    """``second``'s mass over ``motif``'s span (shifted) over ``first``'s mass there."""
+    if motif is None:
+        return float("nan")
+    mass = first[motif.start:motif.end].sum()
+    lo, hi = max(0, motif.start + shift), max(0, motif.end + shift)
+    return float(second[lo:hi].sum() / mass) if mass > 0 else float("nan")

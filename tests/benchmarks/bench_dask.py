@@ -1,6 +1,8 @@
 """Benchmark of genome-wide scoring on Dask (:mod:`varbind.parallel`).
 
-Prints, from one run on the same VCF, models and batch size:
+Prints, from one run on the same VCF, models and batch size (each measurement repeated
+``--rounds`` times, interleaved, so that load from other processes falls on both sides of a
+ratio alike; the best of each is reported, with the per-round ratios):
 
 1. parallel efficiency: the speed-up of 2 single-threaded workers over 1 single-threaded
    worker, both clusters warm (models loaded) (target >= 1.6x);
@@ -30,6 +32,7 @@ sequence + region), ``demo`` (the bundled demo set) or a path. Speed figures onl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gzip
 import os
@@ -171,9 +174,10 @@ def cli_run(args: list[str]) -> tuple[float, int]:
     return seconds, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
 
 
-def warm_cluster_run(options, n_workers: int, partition_size: int, warm_region: str):
-    """Score on a LocalCluster of ``n_workers`` single-threaded workers after warming every
-    worker (TensorFlow imported, models loaded) on ``warm_region``; returns the summary."""
+@contextlib.contextmanager
+def warm_cluster(options, n_workers: int, warm_region: str):
+    """A LocalCluster of ``n_workers`` single-threaded workers, every worker warm
+    (TensorFlow imported, models loaded, first predictions traced on ``warm_region``)."""
     import logging
 
     from distributed import Client, LocalCluster
@@ -189,17 +193,23 @@ def warm_cluster_run(options, n_workers: int, partition_size: int, warm_region: 
         warm = dataclasses.replace(options, region=warm_region, output=scratch / "w.vcf.gz",
                                    table=scratch / "w.tsv")
         client.wait_for_workers(n_workers)
-        client.run(_load_scorer, warm)  # every worker: TensorFlow imported, models loaded
+        client.run(_load_scorer, warm)
         score_parallel(warm, client=client, partition_size=max(1, 60_000 // n_workers),
-                       progress=False)  # and the first predictions traced
-        t0 = time.perf_counter()
-        result = score_parallel(options, client=client, partition_size=partition_size,
-                                progress=False)
-        result.seconds = time.perf_counter() - t0
-        return result, noop_overhead(client, options, scratch) if n_workers == 2 else None
+                       progress=False)
+        yield client
     finally:
         client.close()
         cluster.close()
+
+
+def timed_run(client, options, partition_size: int):
+    from varbind.parallel import score_parallel
+
+    t0 = time.perf_counter()
+    result = score_parallel(options, client=client, partition_size=partition_size,
+                            progress=False)
+    result.seconds = time.perf_counter() - t0
+    return result
 
 
 def _load_scorer(options) -> None:
@@ -255,6 +265,8 @@ def main() -> None:
     p.add_argument("--partition-size", default="200kb")
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="interleaved repetitions of each measurement (best one reported)")
     args = p.parse_args()
 
     from varbind.parallel import parse_size
@@ -271,51 +283,65 @@ def main() -> None:
     common = [str(vcf), "--fasta", str(world.genome), "--gtf", str(world.gtf), "--expression",
               str(world.expression), "--models", str(models), "--batch-size",
               str(args.batch_size)]
-    runs = {}
-    for name, extra in (("single", []),
-                        ("dask2", ["--dask", "local:2", "--threads-per-worker", "1",
-                                   "--partition-size", args.partition_size,
-                                   "--dashboard", ":0"])):
-        out = work / name
-        out.mkdir(exist_ok=True)
-        log(f"varbind score {' '.join(extra) or '(one process)'} ...")
-        runs[name] = cli_run(["score", *common, "-o", str(out / "out.vcf.gz"),
-                              "--tsv", str(out / "out.tsv"), *extra])
+    cli = {"single": [], "dask2": []}
+    for r in range(args.rounds):  # interleaved, so that the other load hits both alike
+        for name, extra in (("single", []),
+                            ("dask2", ["--dask", "local:2", "--threads-per-worker", "1",
+                                       "--partition-size", args.partition_size,
+                                       "--dashboard", ":0"])):
+            out = work / name
+            out.mkdir(exist_ok=True)
+            log(f"round {r + 1}: varbind score {' '.join(extra) or '(one process)'} ...")
+            cli[name].append(cli_run(["score", *common, "-o", str(out / "out.vcf.gz"),
+                                      "--tsv", str(out / "out.tsv"), *extra]))
     identical = same_output(work / "single" / "out.vcf.gz", work / "dask2" / "out.vcf.gz")
 
     warm_region = f"{world_contig(vcf)}:1-60000"
-    warm = {}
+    runs: dict[int, list] = {1: [], 2: []}
+    options = {n: score_options(world, models, vcf, work / f"warm{n}", args.batch_size)
+               for n in (1, 2)}
     for n in (1, 2):
-        out = work / f"warm{n}"
-        out.mkdir(exist_ok=True)
-        log(f"warm LocalCluster, {n} single-threaded worker(s) ...")
-        warm[n] = warm_cluster_run(score_options(world, models, vcf, out, args.batch_size), n,
-                                   partition_size, warm_region)
+        (work / f"warm{n}").mkdir(exist_ok=True)
+    log("warm LocalClusters of 1 and 2 single-threaded workers ...")
+    with warm_cluster(options[1], 1, warm_region) as one_client, \
+            warm_cluster(options[2], 2, warm_region) as two_client:
+        for r in range(args.rounds):
+            log(f"round {r + 1}: warm 1 worker, warm 2 workers ...")
+            runs[1].append(timed_run(one_client, options[1], partition_size))
+            runs[2].append(timed_run(two_client, options[2], partition_size))
+        noop_parts, noop_per_part = noop_overhead(two_client, options[2],
+                                                  Path(tempfile.mkdtemp(prefix="bd-noop-")))
 
-    one, _ = warm[1]
-    two, (noop_parts, noop_per_part) = warm[2]
-    speedup = one.seconds / two.seconds
-    cli_ratio = runs["single"][0] / runs["dask2"][0]
+    one = min(runs[1], key=lambda r: r.seconds)
+    two = min(runs[2], key=lambda r: r.seconds)
+    speedups = [a.seconds / b.seconds for a, b in zip(runs[1], runs[2], strict=True)]
+    single = min(t for t, _ in cli["single"])
+    dask2 = min(t for t, _ in cli["dask2"])
+    cli_ratios = [a[0] / b[0] for a, b in zip(cli["single"], cli["dask2"], strict=True)]
     busy = sum(two.task_seconds)
     idle_per_part = (two.seconds * 2 - busy) / two.partitions
     print(f"\nbench_dask: {args.variants} variants, models {args.models}, {two.partitions} "
           f"partitions of {partition_size:,} nt, batch {args.batch_size}, {os.cpu_count()} "
-          f"CPUs, load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end")
+          f"CPUs, {args.rounds} interleaved rounds (best of each reported), load average "
+          f"{load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end")
     print(f"  warm, 1 worker x 1 thread : {one.seconds:7.1f} s  "
           f"{args.variants / one.seconds:7.0f} variants/s")
     print(f"  warm, 2 workers x 1 thread: {two.seconds:7.1f} s  "
           f"{args.variants / two.seconds:7.0f} variants/s  (merge {two.merge_seconds:.1f} s)")
-    print(f"  parallel efficiency: speed-up 2 vs 1 worker = {speedup:.2f}x (target >= 1.6)")
-    print(f"  CLI end to end: one process {runs['single'][0]:.1f} s, --dask local:2 "
-          f"{runs['dask2'][0]:.1f} s: speed ratio {cli_ratio:.2f} (target >= 0.9)")
+    print(f"  parallel efficiency: speed-up 2 vs 1 worker = {one.seconds / two.seconds:.2f}x "
+          f"(target >= 1.6); per round {', '.join(f'{x:.2f}' for x in speedups)}")
+    print(f"  CLI end to end: one process {single:.1f} s, --dask local:2 {dask2:.1f} s: speed "
+          f"ratio {single / dask2:.2f} (target >= 0.9); per round "
+          f"{', '.join(f'{x:.2f}' for x in cli_ratios)}")
     print(f"  scheduler overhead: {noop_per_part * 1000:.1f} ms per partition (no-op scoring, "
-          f"{noop_parts} partitions); in the real 2-worker run {idle_per_part:.2f} worker-s "
+          f"{noop_parts} partitions); in the best 2-worker run {idle_per_part:.2f} worker-s "
           f"per partition outside scoring ({two.partitions} partitions, mean task "
           f"{busy / two.partitions:.1f} s)")
     peaks = sorted(two.peak_rss_per_worker.values())
+    single_rss = max(m for _, m in cli["single"])
     print(f"  peak memory: workers {', '.join(f'{b / 2**20:.0f}' for b in peaks)} MiB "
-          f"(2-worker run); one process {runs['single'][1] / 2**20:.0f} MiB; worker/process "
-          f"{max(peaks) / runs['single'][1]:.2f}")
+          f"(2-worker run); one process {single_rss / 2**20:.0f} MiB; worker/process "
+          f"{max(peaks) / single_rss:.2f}")
     print(f"  merged output equals the single-process output: {identical}")
 
 

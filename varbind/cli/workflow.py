@@ -96,15 +96,16 @@ def run_lines(args, cluster: str) -> list[str]:
     return run_header_lines(command=shlex.join(["varbind", *sys.argv[1:]]), dask=cluster)
 
 
-def score_on_dask(options, args) -> str:
-    """Run ``varbind score`` on Dask; returns the summary text for the terminal."""
+def score_on_dask(options, args, client=None, shard_dir: str | Path | None = None) -> str:
+    """Run ``varbind score`` on Dask (on ``client``, else a cluster from the flags); returns
+    the summary text for the terminal."""
     from varbind.parallel import parse_size, score_parallel
 
     settings = cluster_settings(args)
     result = score_parallel(
-        options, cluster=settings, shard_dir=args.shard_dir, resume=args.resume,
-        partition_size=parse_size(args.partition_size), keep_shards=args.keep_shards,
-        progress=not args.quiet,
+        options, client=client, cluster=settings, shard_dir=shard_dir or args.shard_dir,
+        resume=args.resume, partition_size=parse_size(args.partition_size),
+        keep_shards=args.keep_shards, progress=not args.quiet,
         run_lines=run_lines(args, args.scheduler or settings.dask))
     return summary_text(result)
 
@@ -320,11 +321,18 @@ def run_denovo(args) -> int:
                            fix="score the VCF with 'varbind score --tsv', or pass two VCFs")
     if not all(scored):
         options = _score_options(args, cases, None, None)
-        score = None
-        if wants_dask(args):
-            def score(opts):
-                return score_on_dask(opts, args)
-        cases, controls = score_sets(options, cases, controls, out, score=score)
+        if wants_dask(args):  # one cluster for both sets: models load once per worker
+            from varbind.parallel import dask_client
+
+            with dask_client(cluster_settings(args)) as client:
+                def score(opts):
+                    shards = Path(args.shard_dir) / Path(opts.vcf).name if args.shard_dir \
+                        else None
+                    return score_on_dask(opts, args, client=client, shard_dir=shards)
+
+                cases, controls = score_sets(options, cases, controls, out, score=score)
+        else:
+            cases, controls = score_sets(options, cases, controls, out)
     result = report(cases, controls, out, thresholds, plot_format=args.plot_format)
     strongest = result.report.sort_values("p_value", kind="stable").head(5)
     print(f"denovo: {result.report_path} and {result.plot_path}", file=sys.stderr)
