@@ -47,8 +47,10 @@ class Component:
     @classmethod
     def from_json(cls, d: dict) -> Component:
         if d.get("kind") not in COMPONENT_KINDS:
-            raise ValueError(f"component kind must be one of {COMPONENT_KINDS}, got {d.get('kind')!r}")
-        return cls(kind=d["kind"], channels=tuple(d["channels"]), unknown=d.get("unknown", "zeros"))
+            raise ValueError(f"component kind must be one of {COMPONENT_KINDS}, "
+                             f"got {d.get('kind')!r}")
+        return cls(kind=d["kind"], channels=tuple(d["channels"]),
+                   unknown=d.get("unknown", "zeros"))
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ def read_meme(path: str | os.PathLike | None = None) -> list[Motif]:
             while i < len(lines) and not lines[i].strip().startswith("letter-probability"):
                 i += 1
             if i >= len(lines):
-                raise InputFileError(f"motif {motif_id} has no letter-probability matrix", path=path)
+                raise InputFileError(f"motif {motif_id} has no letter-probability matrix",
+                                     path=path)
             width = int(lines[i].split("w=")[1].split()[0])
             rows = [list(map(float, lines[i + 1 + k].split())) for k in range(width)]
             pfm = np.asarray(rows, dtype=np.float64)

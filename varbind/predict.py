@@ -20,9 +20,6 @@ from varbind.inputs import WindowBatch, build_inputs
 #: the model's inputs; the result's first axis is the batch.
 BatchFunction = Callable[[object, list[np.ndarray]], np.ndarray]
 
-#: Smallest padded batch; partial batches are padded up to a power of two at least this big so
-#: that a compiled model sees only a handful of shapes.
-MIN_BUCKET = 32
 
 
 def forward(model, inputs: list[np.ndarray]) -> np.ndarray:
@@ -33,13 +30,6 @@ def forward(model, inputs: list[np.ndarray]) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
-def _bucket(n: int, batch_size: int) -> int:
-    size = MIN_BUCKET
-    while size < n:
-        size *= 2
-    return min(size, batch_size) if n <= batch_size else n
-
-
 def predict(model, inputs: Sequence[np.ndarray], batch_size: int = 1024,
             func: BatchFunction = forward) -> np.ndarray:
     """Apply ``func`` to ``inputs`` in batches and join the results.
@@ -48,8 +38,10 @@ def predict(model, inputs: Sequence[np.ndarray], batch_size: int = 1024,
     ----------
     model : a Keras model (or whatever ``func`` expects)
     inputs : arrays with the same first axis N, in the model's input order
-    batch_size : rows per call; a last, partial batch is zero-padded to a power of two (at
-        least :data:`MIN_BUCKET`) so compiled graphs are reused, and the padding is dropped
+    batch_size : rows per call; a last, partial batch is zero-padded to ``batch_size`` and the
+        padding dropped. Every window is thus scored in a batch of one shape: CPU kernels are
+        chosen by shape and round differently (~1e-7), so this keeps results bitwise
+        independent of how the VCF was chunked or partitioned (Dask shards equal one process).
     func : ``func(model, batch_inputs) -> (n, ...)``; :func:`forward` by default
 
     Returns
@@ -63,9 +55,8 @@ def predict(model, inputs: Sequence[np.ndarray], batch_size: int = 1024,
     for lo in range(0, n, batch_size):
         batch = [x[lo:lo + batch_size] for x in inputs]
         rows = len(batch[0])
-        size = _bucket(rows, batch_size)
-        if size > rows:
-            batch = [np.concatenate([x, np.zeros((size - rows, *x.shape[1:]), x.dtype)])
+        if rows < batch_size:
+            batch = [np.concatenate([x, np.zeros((batch_size - rows, *x.shape[1:]), x.dtype)])
                      for x in batch]
         parts.append(np.asarray(func(model, batch))[:rows])
     if not parts:
