@@ -51,6 +51,35 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.INFO)
 
 
+#: Subcommands that run Keras models (TensorFlow is loaded up front, quietly, for these).
+MODEL_COMMANDS = {"score", "train", "evaluate", "models", "gia", "workflow"}
+
+
+def load_tensorflow_quietly() -> None:
+    """Import TensorFlow and probe its devices with C++ start-up logging silenced.
+
+    TensorFlow's native code prints oneDNN and CUDA notices to file descriptor 2 before its
+    own log settings apply; they are not errors and would bury varbind's messages. If the
+    import fails, it is repeated without silencing so the real error is shown.
+    """
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import tensorflow as tf
+
+                tf.config.list_physical_devices()
+            except Exception:  # shown below, with stderr back
+                pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    import tensorflow  # noqa: F401  (re-raises a failed import, now visible)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -58,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     configure_logging(args.verbose, args.quiet)
+    if args.command in MODEL_COMMANDS and args.verbose < 2:
+        load_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)
     except VarbindError as exc:
