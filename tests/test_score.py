@@ -478,3 +478,15 @@ def test_chrm_and_mt_are_the_same_contig(world, tmp_path):
     assert list(t["status"]) == ["ok", "ok"] and set(t["gene_name"]) == {"MT-ONE"}
     window = (sw.PATTERN * 3)[24:35]
     assert float(t["ref_score"].iloc[0]) == pytest.approx(sw.frac(window)[0], abs=1e-5)
+
+
+def test_region_forms_including_contigs_with_colons():
+    from varbind.errors import VarbindError
+    from varbind.score import parse_region
+
+    contigs = ["chr1", "HLA-A*01:01:01:01"]
+    assert parse_region("1:1,000-2,000", contigs) == "chr1:1000-2000"
+    assert parse_region("chr1", contigs) == "chr1"
+    assert parse_region("{HLA-A*01:01:01:01}:5-10", contigs) == "{HLA-A*01:01:01:01}:5-10"
+    with pytest.raises(VarbindError, match="not in the VCF"):
+        parse_region("chr9:1-5", contigs)

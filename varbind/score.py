@@ -381,16 +381,20 @@ def _hval(value) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-_REGION = re.compile(r"^([^:\s]+)(?::(\d[\d,]*)(?:-(\d[\d,]*))?)?$")
+_REGION = re.compile(r"^(\{[^}]+\}|[^:\s]+)(?::(\d[\d,]*)(?:-(\d[\d,]*))?)?$")
 
 
 def parse_region(region: str, contigs: list[str]) -> str:
-    """A region string in the VCF's contig naming, checked (``chr1``, ``chr1:100-200``)."""
+    """A region string in the VCF's contig naming, checked (``chr1``, ``chr1:100-200``).
+
+    Contigs whose names hold ``:`` (HLA alleles) are written in braces, as htslib reads them:
+    ``{HLA-A*01:01:01:01}:1-500``.
+    """
     m = _REGION.match(region.strip())
     if not m:
         raise VarbindError(f"--region {region!r} is not a region",
                            fix="write chrom, chrom:start or chrom:start-end (1-based)")
-    chrom, start, end = m.group(1), m.group(2), m.group(3)
+    chrom, start, end = m.group(1).strip("{}"), m.group(2), m.group(3)
     name = ContigResolver(contigs).resolve(chrom) if contigs else chrom
     if name is None:
         raise VarbindError(f"--region contig {chrom!r} is not in the VCF",
@@ -402,6 +406,8 @@ def parse_region(region: str, contigs: list[str]) -> str:
     if s < 1 or (e is not None and e < s):
         raise VarbindError(f"--region {region!r} has an empty or invalid span",
                            fix="use 1-based start <= end")
+    if ":" in name:
+        name = f"{{{name}}}"
     return f"{name}:{s}-{e}" if e is not None else f"{name}:{s}"
 
 
