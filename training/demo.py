@@ -45,7 +45,7 @@ class DemoSettings:
     multiresbind_patience: int = 5
     multiresbind_hparams: dict = field(default_factory=dict)
     multiresbind_learning_rate: float = 3e-3  # the paper's 1e-3 needs ~40 epochs
-    polaris_epochs: int = 15
+    polaris_epochs: int = 30  # the rarest RBP (MSI1, ~400 windows) needs ~25 to use its motif
     polaris_optimizer: str = "adam"  # the paper's SGD needs many more epochs than a demo
     polaris_learning_rate: float = 1e-3
     polaris_hparams: dict = field(default_factory=lambda: dict(POLARIS_DEMO_HPARAMS))
