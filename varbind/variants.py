@@ -35,8 +35,25 @@ ALLELE_STATUSES: dict[str, str] = {
 _BASES = re.compile(r"^[ACGTN]+$")
 
 
+class RefSpan:
+    """0-based coordinates of REF for types holding a 1-based ``pos`` and ``ref``."""
+
+    pos: int
+    ref: str
+
+    @property
+    def start(self) -> int:
+        """0-based position of the first REF base."""
+        return self.pos - 1
+
+    @property
+    def end(self) -> int:
+        """0-based exclusive end of REF."""
+        return self.pos - 1 + len(self.ref)
+
+
 @dataclass(frozen=True)
-class Record:
+class Record(RefSpan):
     """One VCF line: where it is and its alleles as written (upper-cased).
 
     chrom : contig name as in the VCF
@@ -52,16 +69,6 @@ class Record:
     ref: str
     alts: tuple[str, ...]
 
-    @property
-    def start(self) -> int:
-        """0-based position of the first REF base."""
-        return self.pos - 1
-
-    @property
-    def end(self) -> int:
-        """0-based exclusive end of REF."""
-        return self.pos - 1 + len(self.ref)
-
     @classmethod
     def from_cyvcf(cls, rec) -> Record:
         """From a ``cyvcf2.Variant``."""
@@ -74,7 +81,7 @@ class Record:
 
 
 @dataclass(frozen=True)
-class Variant:
+class Variant(RefSpan):
     """One ALT allele of a record, as written in the VCF.
 
     chrom : contig name as in the VCF
@@ -86,16 +93,6 @@ class Variant:
     pos: int
     ref: str
     alt: str
-
-    @property
-    def start(self) -> int:
-        """0-based position of the first REF base."""
-        return self.pos - 1
-
-    @property
-    def end(self) -> int:
-        """0-based exclusive end of REF."""
-        return self.pos - 1 + len(self.ref)
 
     @property
     def kind(self) -> str:
