@@ -108,34 +108,22 @@ def make_models(folder: Path, world, models: str) -> Path:
 def make_vcf(world, n: int, path: Path, seed: int = 7) -> Path:
     """``n`` records inside the world's genes: 93% SNVs (2% of all with two ALTs), 4%
     deletions of 1-6 nt, 3% insertions of 1-4 nt; REF from the genome; sorted, indexed."""
-    import pysam
-    from varbind.annotations.index import AnnotationIndex
-
-    from varbind.genome import Genome
+    from synthetic import gene_positions, write_indexed_vcf
 
     if Path(str(path) + ".tbi").exists():
         return path
     rng = np.random.default_rng(seed)
-    genome = Genome(world.genome)
-    genes = AnnotationIndex.from_gtf(world.gtf).genes
-    spans = (genes["end"] - genes["start"]).to_numpy()
-    pick = rng.choice(len(genes), size=n, p=spans / spans.sum())
-    pos0 = genes["start"].to_numpy()[pick] + (rng.random(n) * spans[pick]).astype(np.int64)
-    chrom = genes["chrom"].to_numpy()[pick]
+    genome, chrom, pos0 = gene_positions(world, n, rng)
     kind = rng.choice(["snv", "multi", "del", "ins"], size=n, p=[0.91, 0.02, 0.04, 0.03])
-    plain = Path(str(path)[:-3])
-    with open(plain, "w") as fh:
-        fh.write("##fileformat=VCFv4.2\n")
-        for c in genome.contigs:
-            fh.write(f"##contig=<ID={c},length={genome.lengths[c]}>\n")
-        fh.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+
+    def lines():
         for c in genome.contigs:
             sel = np.flatnonzero(chrom == c)
             sel = sel[np.argsort(pos0[sel], kind="stable")]
             for k, i in enumerate(sel):
-                fh.write(_record(genome, c, int(pos0[i]), kind[i], rng, f"bd{c}_{k}"))
-    pysam.tabix_index(str(plain), preset="vcf", force=True)
-    return path
+                yield _record(genome, c, int(pos0[i]), kind[i], rng, f"bd{c}_{k}")
+
+    return write_indexed_vcf(path, genome, lines())
 
 
 def _record(genome, chrom: str, p: int, kind: str, rng, vid: str) -> str:

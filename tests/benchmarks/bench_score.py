@@ -93,25 +93,14 @@ def light_model(folder: Path, rbps: list[str]) -> Path:
 
 def synthetic_vcf(world, n: int, path: Path, seed: int = 1) -> Path:
     """``n`` SNVs at random positions inside the world's genes, sorted, bgzipped, indexed."""
-    import pysam
-    from varbind.annotations.index import AnnotationIndex
-
-    from varbind.genome import Genome
+    from synthetic import gene_positions, write_indexed_vcf
 
     rng = np.random.default_rng(seed)
-    genome = Genome(world.genome)
-    genes = AnnotationIndex.from_gtf(world.gtf).genes
-    spans = (genes["end"] - genes["start"]).to_numpy()
-    pick = rng.choice(len(genes), size=n, p=spans / spans.sum())
-    pos0 = genes["start"].to_numpy()[pick] + (rng.random(n) * spans[pick]).astype(np.int64)
-    chrom = genes["chrom"].to_numpy()[pick]
+    genome, chrom, pos0 = gene_positions(world, n, rng)
     order = np.lexsort((pos0, [genome.contigs.index(c) for c in chrom]))
-    plain = Path(str(path)[:-3])
-    with open(plain, "w") as fh:
-        fh.write("##fileformat=VCFv4.2\n")
-        for c in genome.contigs:
-            fh.write(f"##contig=<ID={c},length={genome.lengths[c]}>\n")
-        fh.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+    letters = np.array(list("ACGTN"))
+
+    def lines():
         for c in genome.contigs:
             sel = order[chrom[order] == c]
             if not len(sel):
@@ -120,12 +109,10 @@ def synthetic_vcf(world, n: int, path: Path, seed: int = 1) -> Path:
             ref = seq[pos0[sel]]
             alt = (ref + rng.integers(1, 4, size=len(sel))) % 4
             alt = np.where(ref == 4, 0, alt)
-            letters = np.array(list("ACGTN"))
-            lines = [f"{c}\t{p + 1}\t.\t{r}\t{a}\t.\tPASS\t.\n"
-                     for p, r, a in zip(pos0[sel], letters[ref], letters[alt], strict=True)]
-            fh.writelines(lines)
-    pysam.tabix_index(str(plain), preset="vcf", force=True)
-    return path
+            yield from (f"{c}\t{p + 1}\t.\t{r}\t{a}\t.\tPASS\t.\n"
+                        for p, r, a in zip(pos0[sel], letters[ref], letters[alt], strict=True))
+
+    return write_indexed_vcf(path, genome, lines())
 
 
 def options_for(world, models, vcf, out, batch_size, **kw):
