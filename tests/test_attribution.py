@@ -196,6 +196,23 @@ def test_position_map_composes_strides_and_paddings():
     assert position_map(keras.layers.Reshape((-1, 1))(flat)) is None
 
 
+def test_receptive_field_composes_kernels_strides_and_branches():
+    from varbind.attribution import receptive_field
+
+    inp = keras.Input((1000, 4))
+    c1 = keras.layers.Conv1D(2, 8, name="c1")(inp)
+    c2 = keras.layers.Conv1D(2, 8)(keras.layers.MaxPooling1D(4)(c1))
+    assert receptive_field(c1) == 8 and receptive_field(c2) == 8 + 3 + 7 * 4  # POLARIS: 39
+    # Multi-resBind: 11-nt conv, then a residual stack of dilated 3-nt convs added back
+    x = keras.layers.Conv1D(4, 11, padding="same")(inp)
+    branch = x
+    for rate in (1, 2, 4, 8):
+        branch = keras.layers.Conv1D(4, 3, padding="same", dilation_rate=rate)(branch)
+    out = keras.layers.Activation("relu")(keras.layers.Add()([x, branch]))
+    assert receptive_field(out) == 11 + 2 * (1 + 2 + 4 + 8)  # the wider branch: 41
+    assert receptive_field(keras.layers.Flatten()(c1)) is None
+
+
 def test_ism_matches_brute_force():
     model = _conv_sigmoid_model(seed=6)
     seqs = _seqs(2, seed=12)

@@ -5,12 +5,13 @@ import pytest
 
 from varbind.encoding import encode
 from varbind.gradcam_motifs import (
-    best_match_score,
+    base_composition,
     call_motif_change,
     cluster_map,
     distance_matrix,
     gradcam_diffusion,
     map_diffusion,
+    match_span,
     motif_clusters,
     rank_known_motifs,
     span_sequences,
@@ -76,28 +77,76 @@ def test_span_sequences():
     assert span_sequences(codes, motif_clusters(x)) == ["TGCATGT", "GGACTA"]
 
 
-def test_best_match_score_of_a_consensus_is_one():
-    motif = read_meme()[0]
-    lo = motif.log_odds()
-    cons = motif.consensus()
-    assert best_match_score(cons, lo) == pytest.approx(1.0)
-    assert best_match_score("AA" + cons + "CC", lo) == pytest.approx(1.0)
-    assert best_match_score("N" * len(cons), lo) < 0
+def _sampled_spans(motif, n, rng, flanks=(15, 18)):
+    """``n`` spans: a site drawn from the motif's matrix between uniform random flanks."""
+    def random(k):
+        return "".join(rng.choice(list("ACGT"), k))
+
+    return [random(flanks[0]) + "".join(rng.choice(list("ACGT"), p=row) for row in motif.pfm)
+            + random(flanks[1]) for _ in range(n)]
 
 
 def test_rank_known_motifs_puts_the_source_rbp_first():
     motifs = read_meme()
     by_id = {m.id: m for m in motifs}
     qki = next(m for m in motifs if m.rbp == "QKI")
-    # noisy spans drawn from the QKI matrix, embedded in flanks
-    rng = np.random.default_rng(0)
-    spans = ["AC" + "".join(rng.choice(list("ACGT"), p=row) for row in qki.pfm) + "GA"
-             for _ in range(5)]
+    spans = _sampled_spans(qki, 20, np.random.default_rng(0))
     ranked = rank_known_motifs(spans, motifs)
     top_rbp, top_id, top_score = ranked[0]
     assert top_rbp == by_id[top_id].rbp == "QKI"
-    assert top_score > ranked[-1][2]
+    assert top_score > 0 > ranked[-1][2]  # a log likelihood ratio: the misfits fall below 0
     assert rank_known_motifs(["AC"], motifs) == []
+
+
+def test_rank_known_motifs_separates_near_identical_matrices():
+    # BRUNOL4, BRUNOL5 and RBM24 all read UGUGUG; a best-hit score ranked RBM24 (the most
+    # informative matrix) first on BRUNOL5 sites, the likelihood ranks the source first
+    motifs = read_meme()
+    brunol5 = next(m for m in motifs if m.rbp == "BRUNOL5")
+    ranked = [r[0] for r in rank_known_motifs(_sampled_spans(brunol5, 100,
+                                                              np.random.default_rng(1)), motifs)]
+    assert ranked[0] == "BRUNOL5"
+    assert ranked.index("BRUNOL4") < ranked.index("RBM24")
+
+
+def test_rank_known_motifs_background_and_short_spans():
+    motifs = read_meme()
+    rbfox = next(m for m in motifs if m.rbp == "RBFOX1")
+    site = rbfox.consensus()
+    # N is neutral: a span of Ns scores log(1 - prior + prior * 1) = 0 for every motif
+    assert {r[2] for r in rank_known_motifs(["N" * 30], motifs)} == {0.0}
+    # a span shorter than the motif is padded with N, not dropped
+    assert rank_known_motifs([site[1:-1]], motifs)[0][0] == "RBFOX1"
+    # one offset, by hand: log(1 - prior + prior * prod M[i, x_i] / bg[x_i])
+    gc = np.array([0.1, 0.4, 0.4, 0.1])
+    letters = ["ACGT".index(b) for b in site]
+    pfm = (rbfox.pfm + 1e-3) / (1 + 4e-3)
+    for bg in (np.full(4, 0.25), gc):
+        ratio = np.prod([pfm[i, b] / bg[b] for i, b in enumerate(letters)])
+        got = rank_known_motifs([site], [rbfox], background=bg, prior=0.3)[0][2]
+        assert got == pytest.approx(np.log(0.7 + 0.3 * ratio))
+    np.testing.assert_allclose(base_composition(encode("AACG" + "N" * 5)),
+                               [3 / 8, 2 / 8, 2 / 8, 1 / 8])
+
+
+def test_match_span_covers_the_receptive_field():
+    from varbind.gradcam_motifs import MATCH_WIDTH, Cluster
+
+    c = Cluster(60, 66, 0.9, True, tuple(range(60, 66)))
+    wide = match_span(c, 39, 400)
+    assert (wide.start, wide.end) == (43, 82)  # 39 nt around the cluster (centre 62.5)
+    assert match_span(c, 0, 400).end - match_span(c, 0, 400).start == MATCH_WIDTH
+    edge = match_span(Cluster(0, 4, 0.9, True, (0, 1, 2, 3)), 41, 150)
+    assert (edge.start, edge.end) == (0, 41)  # kept inside the window
+    assert match_span(Cluster(140, 150, 0.9, True, ()), 41, 150).end == 150
+    assert match_span(c, 3, 400) == replace_span(c, 60, 66)  # never narrower than the cluster
+    assert match_span(c, 41, 30).end == 30  # a window shorter than the field
+
+
+def replace_span(c, start, end):
+    from dataclasses import replace
+
+    return replace(c, start=start, end=end)
 
 
 def test_diffusion_by_hand():

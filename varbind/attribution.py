@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -435,39 +435,62 @@ def position_map(tensor) -> tuple[float, float] | None:
     layer's output) is centred on input position ``a * j + b``, found by walking its layers
     back to the model input (Conv1D and pooling strides and paddings compose; per-position
     layers keep positions). None when a layer on the way changes positions otherwise."""
-    a, b = 1.0, 0.0
-    while True:
-        history = getattr(tensor, "_keras_history", None)
-        if history is None:
-            return None
-        op, node_index, _ = history
-        kind = type(op).__name__
-        node = op._inbound_nodes[node_index]
-        if kind == "InputLayer" or not node.input_tensors:
-            return a, b
-        parent = node.input_tensors[0]
-        if kind in _POSITIONWISE or (kind == "Concatenate" and op.axis in (-1, 2)):
-            tensor = parent
-            continue
-        if "Conv1D" in kind or kind in ("MaxPooling1D", "AveragePooling1D"):
-            if "Pooling" in kind:
-                k, s, d = op.pool_size[0], op.strides[0], 1
-            else:
-                k, s, d = op.kernel_size[0], op.strides[0], op.dilation_rate[0]
-            length = parent.shape[1] if len(parent.shape) > 1 else None
-            offset = _window_offset(k, s, d, op.padding, length)
-            if offset is None:
-                return None
-            a, b = s * a, s * b + offset  # input = s * (this layer's position) + offset
-            tensor = parent
-            continue
+    walked = _walk_positions(tensor)
+    return None if walked is None else walked[:2]
+
+
+def receptive_field(tensor) -> int | None:
+    """How many input positions one position of ``tensor`` sees (its receptive field, in nt):
+    ``(r - 1) * stride + (kernel - 1) * dilation + 1`` composed from the input up, the widest
+    branch where branches meet (residual adds). None as for :func:`position_map`."""
+    walked = _walk_positions(tensor)
+    return None if walked is None else walked[2]
+
+
+def _walk_positions(tensor, memo: dict | None = None) -> tuple[float, float, int] | None:
+    """``(a, b, field)``: :func:`position_map` and :func:`receptive_field` of ``tensor``
+    (``memo`` keeps each tensor's answer, so residual graphs are walked once per tensor)."""
+    memo = {} if memo is None else memo
+    if id(tensor) not in memo:
+        memo[id(tensor)] = _walk_layer(tensor, memo)
+    return memo[id(tensor)]
+
+
+def _walk_layer(tensor, memo: dict) -> tuple[float, float, int] | None:
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
         return None
+    op, node_index, _ = history
+    kind = type(op).__name__
+    node = op._inbound_nodes[node_index]
+    if kind == "InputLayer" or not node.input_tensors:
+        return 1.0, 0.0, 1
+    parents = [_walk_positions(t, memo) for t in node.input_tensors]
+    if kind in _POSITIONWISE or (kind == "Concatenate" and op.axis in (-1, 2)):
+        if any(p is None for p in parents):
+            return None
+        return parents[0][0], parents[0][1], max(p[2] for p in parents)
+    if ("Conv1D" in kind or kind in ("MaxPooling1D", "AveragePooling1D")) and parents[0]:
+        if "Pooling" in kind:
+            k, s, d = op.pool_size[0], op.strides[0], 1
+        else:
+            k, s, d = op.kernel_size[0], op.strides[0], op.dilation_rate[0]
+        parent = node.input_tensors[0]
+        length = parent.shape[1] if len(parent.shape) > 1 else None
+        offset = _window_offset(k, s, d, op.padding, length)
+        if offset is None:
+            return None
+        a, b, field = parents[0]  # parent position p is centred on input a * p + b, and this
+        # layer's position j on parent position s * j + offset
+        return a * s, a * offset + b, field + (k - 1) * d * int(a)
+    return None
 
 
-def _layer_position_map(layer) -> tuple[float, float] | None:
+def _layer_walk(layer) -> tuple[float, float, int] | None:
+    """:func:`_walk_positions` of a layer's output; None for a layer never called symbolically."""
     try:
-        return position_map(layer.output)
-    except (AttributeError, ValueError):  # a layer never called symbolically
+        return _walk_positions(layer.output)
+    except (AttributeError, ValueError):
         return None
 
 
@@ -479,12 +502,14 @@ class GradCAMResult:
     coarse : list over targets of (N, L') maps at the layer's resolution
     predictions : (T, N) the target outputs
     layers : (T,) layer names used
+    fields : (T,) receptive field of one position of each layer, in nt (0: unknown)
     """
 
     maps: np.ndarray
     coarse: list[np.ndarray]
     predictions: np.ndarray
     layers: list[str]
+    fields: list[int]
 
 
 def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length: int,
@@ -510,6 +535,7 @@ def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length:
     coarse: list = [None] * len(targets)
     preds = np.zeros((len(targets), n), np.float32)
     names = [""] * len(targets)
+    fields = [0] * len(targets)
     for conv, group in gradcam_layers(model, targets, layer, seq_index, arch, rbps).items():
         rows = [targets.index(t) for t in group]
         parts: list[list[np.ndarray]] = [[] for _ in group]
@@ -525,12 +551,14 @@ def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length:
                 cam = np.maximum(np.einsum("nlc,nc->nl", acts, alpha), 0.0)  # eq. 2
                 parts[j].append(cam.astype(np.float32))
             preds[rows, start:start + len(chunk[0])] = res.predictions[:, group].T
-        placement = _layer_position_map(conv)
+        walked = _layer_walk(conv)
+        placement = None if walked is None else walked[:2]
         for j, row in enumerate(rows):
             coarse[row] = np.concatenate(parts[j]) if parts[j] else np.zeros((0, 0), np.float32)
             maps[row] = stretch(coarse[row], length, placement) if n else maps[row]
             names[row] = conv.name
-    return GradCAMResult(maps, coarse, preds, names)
+            fields[row] = 0 if walked is None else walked[2]
+    return GradCAMResult(maps, coarse, preds, names, fields)
 
 
 # ----------------------------------------------------------------------------- ISM
@@ -568,8 +596,6 @@ def ism(model, arrays: Sequence[np.ndarray], slot: SequenceSlot, targets: Sequen
 # ----------------------------------------------------------------------------- variants
 
 METHODS = ("ig", "gradcam", "ism")
-#: Known motifs are matched on at least this many bases around a GradCAM motif span.
-MATCH_WIDTH = 10
 
 
 @dataclass(frozen=True)
@@ -613,6 +639,7 @@ class VariantExplanation:
     (-1 inserted); region : (L,) int8 classes of the ref window or None;
     ig_ref, ig_alt : (L, 4) IG over the sequence channels (ACGT) or None; ig_gap : (2,)
     completeness gaps ``sum IG - (F(x) - F(x'))`` for ref, alt; gradcam_ref, gradcam_alt : (L,);
+    gradcam_layer, gradcam_field : the GradCAM layer and its receptive field in nt (0 unknown);
     ism_ref, ism_alt : (L, 4); ref_score, alt_score : the model's outputs;
     clusters_ref, clusters_alt : GradCAM motif clusters; motif_call : the call at the variant;
     ig_at_variant, ig_max_delta, ig_max_offset : :class:`varbind.align.DiffSummary` of dIG;
@@ -636,6 +663,7 @@ class VariantExplanation:
     gradcam_ref: np.ndarray | None = None
     gradcam_alt: np.ndarray | None = None
     gradcam_layer: str = ""
+    gradcam_field: int = 0
     ism_ref: np.ndarray | None = None
     ism_alt: np.ndarray | None = None
     clusters_ref: list | None = None
@@ -745,7 +773,7 @@ def explain_variants(bundle, ref, alt, sites: Sequence[VariantSite],
                 ex.ig_max_offset = summary.max_offset
             if cam is not None:
                 ex.gradcam_ref, ex.gradcam_alt = cam.maps[0][j], cam.maps[0][n + j]
-                ex.gradcam_layer = cam.layers[0]
+                ex.gradcam_layer, ex.gradcam_field = cam.layers[0], cam.fields[0]
                 _call_motifs(ex, options, cluster_map, call_motif_change)
             if mut is not None:
                 ex.ism_ref, ex.ism_alt = mut[j], mut[n + j]
@@ -755,7 +783,12 @@ def explain_variants(bundle, ref, alt, sites: Sequence[VariantSite],
 
 def _call_motifs(ex: VariantExplanation, options: ExplainOptions, cluster_map,
                  call_motif_change) -> None:
-    from varbind.gradcam_motifs import rank_known_motifs, span_sequences
+    from varbind.gradcam_motifs import (
+        base_composition,
+        match_span,
+        rank_known_motifs,
+        span_sequences,
+    )
 
     kwargs = dict(alpha=options.alpha, height=options.height, min_score=options.min_score)
     both = (cluster_map(ex.gradcam_ref, **kwargs), cluster_map(ex.gradcam_alt, **kwargs))
@@ -768,11 +801,9 @@ def _call_motifs(ex: VariantExplanation, options: ExplainOptions, cluster_map,
     ex.motif_call = call.call
     hit, codes = (call.ref, ex.ref_seq) if call.ref is not None else (call.alt, ex.alt_seq)
     if hit is not None:
-        # GradCAM spans are coarse: match known motifs on at least MATCH_WIDTH nt around them
-        width = max(MATCH_WIDTH, hit.end - hit.start)
-        lo = max(0, hit.start - (width - (hit.end - hit.start)) // 2)
-        wide = replace(hit, start=lo, end=min(len(codes), lo + width))
-        ranked = rank_known_motifs(span_sequences(codes, [wide]), _known_motifs())
+        wide = match_span(hit, ex.gradcam_field, len(codes))
+        ranked = rank_known_motifs(span_sequences(codes, [wide]), _known_motifs(),
+                                   background=base_composition(codes))
         ex.known_motif = f"{ranked[0][0]}:{ranked[0][1]}" if ranked else ""
 
 

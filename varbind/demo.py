@@ -40,6 +40,7 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
     "models": ("models",),
     "vcf": ("variants.vcf.gz", "variants.vcf", "variants.bcf"),
     "truth": ("truth.tsv", "truth.tsv.gz"),
+    "peaks": ("peaks",),
 }
 
 
@@ -75,8 +76,8 @@ def ensure_demo_world() -> Path:
 
 def demo_file(kind: str, required: bool = True) -> Path | None:
     """Path of one demo input (``fasta``, ``gtf``, ``expression``, ``models``, ``vcf``,
-    ``truth``): shipped in the package, else from the simulated demo world (built on first
-    use); a missing model set raises (or gives None when not ``required``)."""
+    ``truth``, ``peaks``): shipped in the package, else from the simulated demo world (built on
+    first use); a missing model set raises (or gives None when not ``required``)."""
     for folder in (DEMO_DIR, DEMO_DIR / "world"):
         for name in _CANDIDATES[kind]:
             if (folder / name).exists():

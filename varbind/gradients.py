@@ -15,6 +15,7 @@ offset whose cotangent is the wanted gradient (JAX).
 from __future__ import annotations
 
 import contextlib
+import logging
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,11 +104,22 @@ def gradients(model, inputs: Sequence[np.ndarray], targets: Sequence[int],
 _TF_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+class _CachedStepTracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning: each (targets, layer,
+    shapes) key below is traced once and cached on purpose (one graph per RBP), which that
+    warning counts as retracing after five RBPs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def _tf_function(model, targets: tuple[int, ...], layer, shapes: tuple):
     """A compiled forward + backward pass, cached per model, targets, layer and input shapes
     (the batch axis is left free, so one graph serves every batch size)."""
     import tensorflow as tf
 
+    if not any(isinstance(f, _CachedStepTracing) for f in tf.get_logger().filters):
+        tf.get_logger().addFilter(_CachedStepTracing())
     cache = _TF_FUNCTIONS.setdefault(model, {})
     key = (targets, None if layer is None else id(layer), shapes)
     if key in cache:

@@ -22,10 +22,12 @@ bundled demo world and models; ``--world`` a ``varbind simulate`` folder):
 
 - GIA: the top 6-mer of each RBP (dinucleotide-shuffled genome backgrounds) and the known
   motif it matches best, against the RBP's planted motif;
-- GradCAM: motif clusters of each RBP's top-scoring windows (among windows centred on the
-  planted bound sites when the world ships ``sites.tsv``, else 3,000 random gene-body
-  windows); the best-matching known motif of all their spans is the right RBP for >= 80 % of RBPs
-  (the issue's target); and each RBP's GradCAM diffusion (POLARIS eq. 3) over those windows;
+- GradCAM: what ``varbind motifs`` reports (:mod:`varbind.discover`): the strongest motif
+  cluster of each of the ``--top-windows`` best-scoring windows centred on the RBP's CLIP
+  peak summits, widened to the GradCAM layer's receptive field; the best-matching known motif
+  of those spans is the right RBP for >= 80 % of RBPs (the issue's target); a control ranks
+  spans of the same widths at random positions of the same windows; and each RBP's GradCAM
+  diffusion (POLARIS eq. 3) over those windows;
 - motif calls: among the simulator's loss variants whose |delta| >= 0.1 for the planted RBP,
   the fraction called LOST (and LOST or WEAKENED).
 """
@@ -35,7 +37,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -152,68 +153,70 @@ def _world_file(world, names):
     raise SystemExit(f"{world}: none of {', '.join(names)}")
 
 
-def _site_windows(bundle, sites, genome, index, table, cell_type):
-    """WindowBatch of windows centred on ``sites`` (DataFrame rows), with the model's inputs."""
+def _scorer(world, models):
+    from varbind.score import ScoreOptions, Scorer
+
+    return Scorer(ScoreOptions(vcf="", fasta=_world_file(world, ["genome.fa", "genome.fa.gz"]),
+                               models=models, gtf=_world_file(world, ["genes.gtf", "genes.gtf.gz"]),
+                               expression=_world_file(world, ["expression.tsv"])))
+
+
+def _carries(seqs, motif, fraction: float = 0.8) -> float:
+    """Fraction of ``seqs`` holding a site of ``motif`` scoring >= ``fraction`` of its best
+    log-odds."""
     import numpy as np
 
-    from varbind.genome import window_start
-    from varbind.inputs import WindowBatch, required_lengths
-
-    need = required_lengths(bundle.meta.inputs)
-    seqs, regions, genes = [], [], []
-    for chrom, part in sites.groupby("chrom", sort=False):
-        centres = ((part["start"] + part["end"]) // 2).to_numpy()
-        strands = part["strand"].to_numpy()
-        seqs.append(genome.window_codes(chrom, centres, need["sequence"], strands))
-        if "region" in need:
-            starts = window_start(centres, need["region"], strands)
-            regions.append(index.region_codes(chrom, np.asarray(starts), need["region"],
-                                              strands))
-        genes += part["gene_id"].tolist()
-    expression = table.lookup(genes, cell_type=cell_type) if table is not None else None
-    return WindowBatch(seq=np.concatenate(seqs),
-                       region=np.concatenate(regions) if regions else None,
-                       expression=expression)
+    lo = motif.log_odds()
+    w, top = len(lo), lo.max(axis=1).sum()
+    hits = 0
+    for s in seqs:
+        codes = np.array(["ACGTN".index(b) for b in s])
+        if len(codes) < w:
+            continue
+        idx = np.arange(len(codes) - w + 1)[:, None] + np.arange(w)[None, :]
+        score = np.where(codes[idx] < 4, lo[np.arange(w), np.minimum(codes[idx], 3)],
+                         lo.min()).sum(axis=1)
+        hits += score.max() >= fraction * top
+    return hits / max(len(seqs), 1)
 
 
-def _candidate_sites(world, index, rng, n: int = 3000):
-    """Windows to rank by score: the planted bound sites of ``sites.tsv`` when the world has
-    it, else ``n`` random positions in gene bodies on the gene's strand (rbp ``*``)."""
-    import pandas as pd
+def _control(scorer, result, known, planted_motif, rng) -> tuple[bool, float, float]:
+    """The same check without GradCAM: spans of the same widths at random positions of the
+    same top windows. Returns (their best-matching known motif is the RBP's, fraction of
+    GradCAM spans carrying the planted motif, the same for the random spans)."""
+    import numpy as np
 
-    try:
-        sites = pd.read_csv(_world_file(world, ["sites.tsv", "sites.tsv.gz"]), sep="\t")
-        return sites[(sites["kind"] == "site") & (sites["bound"] == 1)]
-    except SystemExit:
-        pass
-    genes = index.genes
-    lengths = (genes["end"] - genes["start"]).to_numpy(dtype=float)
-    pick = rng.choice(len(genes), size=n, p=lengths / lengths.sum())
-    offset = (rng.random(n) * lengths[pick]).astype(int)
-    starts = genes["start"].to_numpy()[pick] + offset
-    return pd.DataFrame({"rbp": "*", "chrom": genes["chrom"].to_numpy()[pick],
-                         "start": starts, "end": starts + 1,
-                         "strand": genes["strand"].to_numpy()[pick],
-                         "gene_id": genes["gene_id"].to_numpy()[pick]})
+    from varbind.attribution import sequence_slot
+    from varbind.discover import site_windows
+    from varbind.gradcam_motifs import base_composition, rank_known_motifs
+
+    spans = result.spans
+    if spans.empty:
+        return False, 0.0, 0.0
+    bundle = next(b for b in scorer.bundles if b.name == result.model)
+    batch = site_windows(scorer, bundle, spans)
+    length = sequence_slot(bundle.meta.inputs).length
+    codes = batch.seq[:, batch.seq.shape[1] // 2 - length // 2:][:, :length]
+    width = (spans["match_end"] - spans["match_start"]).to_numpy()
+    starts = (rng.random(len(spans)) * (length - width + 1)).astype(int)
+    letters = np.frombuffer(b"ACGTN", np.uint8)
+    seqs = [letters[c[a:a + w]].tobytes().decode()
+            for c, a, w in zip(codes, starts, width, strict=True)]
+    ranked = rank_known_motifs(seqs, known, background=base_composition(codes))
+    return (bool(ranked) and ranked[0][0] == result.rbp,
+            _carries(spans["match_sequence"], planted_motif), _carries(seqs, planted_motif))
 
 
 def demo_checks(args) -> None:
     import json
 
     import numpy as np
-    from varbind.annotations.expression import ExpressionTable
-    from varbind.annotations.index import AnnotationIndex
 
     from varbind import gia
-    from varbind.attribution import MATCH_WIDTH, gradcam, predict_arrays, sequence_slot
     from varbind.bundle import load_model_set
-    from varbind.gradcam_motifs import (
-        gradcam_diffusion,
-        rank_known_motifs,
-        span_sequences,
-        strongest_motif,
-    )
-    from varbind.inputs import build_inputs, required_lengths
+    from varbind.discover import DiscoveryOptions, discover, read_sites
+    from varbind.gradcam_motifs import rank_known_motifs
+    from varbind.inputs import required_lengths
     from varbind.motifs import read_meme
 
     world = args.world
@@ -225,68 +228,60 @@ def demo_checks(args) -> None:
     info = json.loads(_world_file(world, ["world.json"]).read_text())
     planted = {r["name"]: r for r in info["rbps"]}
     fasta = _world_file(world, ["genome.fa", "genome.fa.gz"])
-    from varbind.genome import Genome
-
-    genome = Genome(fasta)
-    index = AnnotationIndex.from_gtf(_world_file(world, ["genes.gtf", "genes.gtf.gz"]))
-    table = ExpressionTable.read(_world_file(world, ["expression.tsv"]))
-    rng = np.random.default_rng(0)
-    sites = _candidate_sites(world, index, rng)
     known = read_meme()
-    gia_hits = gia_in = cam_hits = cam_top3 = total = 0
-    print(f"{'RBP':<10}{'planted':>10}{'GIA top 6-mer':>15}{'in it':>6}{'-> known':>12}"
-          f"{'GradCAM spans':>15}{'-> known':>12}{'diffusion':>11}")
+    rng = np.random.default_rng(0)
+    # GradCAM: what `varbind motifs --sites PEAKS --top N` reports
+    scorer = _scorer(world, models)
+    sites = read_sites(str(_world_file(world, ["peaks"])), scorer)
+    results = {(r.model, r.rbp): r for r in discover(
+        scorer, sites, DiscoveryOptions(top=args.top_windows, batch_size=args.batch_size), known)
+        if r.rbp in planted}
+    by_id = {m.id: m for m in known}
+    gia_hits = gia_in = cam_hits = cam_top3 = control_hits = total = 0
+    carried = []
+    print(f"{'model':<18}{'RBP':<9}{'planted':>9}{'GIA 6-mer':>11}{'in it':>6}{'-> known':>10}"
+          f"{'spans':>6}{'field':>6}{'GradCAM -> known':>18}{'rank':>5}{'control':>9}"
+          f"{'site in span':>13}{'random':>7}{'diffusion':>10}")
     for bundle in load_model_set(models):
-        rbps = [r for r in bundle.meta.rbps if r in planted]
-        if not rbps:
-            continue
-        targets = [bundle.meta.rbps.index(r) for r in rbps]
-        length = required_lengths(bundle.meta.inputs)["sequence"]
-        observed = gia.read_observed(fasta, length, 400, rng)
-        background = gia.make_background(bundle.meta.inputs, "dinuc", args.gia_n, rng,
-                                         observed)
+        targets = [bundle.meta.rbps.index(r) for r in bundle.meta.rbps if r in planted]
         found = {t: [gia.Importance("-", np.zeros(1))] for t in targets}
-        if not args.skip_gia:
+        if not args.skip_gia and targets:
+            length = required_lengths(bundle.meta.inputs)["sequence"]
+            observed = gia.read_observed(fasta, length, 400, rng)
+            background = gia.make_background(bundle.meta.inputs, "dinuc", args.gia_n, rng,
+                                             observed)
             found = gia.importance_many(bundle, background, targets,
                                         gia.kmer_arrangements(length, 6), args.batch_size * 4)
-        cell = (bundle.meta.cell_line if bundle.meta.cell_line in table.cell_types
-                else table.cell_types[0])
-        slot = sequence_slot(bundle.meta.inputs)
-        for rbp, target in zip(rbps, targets, strict=True):
+        for target in targets:
+            rbp = bundle.meta.rbps[target]
+            result = results[(bundle.name, rbp)]
             total += 1
             top = max(found[target], key=lambda r: r.global_).label
             gia_known = rank_known_motifs([top], known)[0][0] if len(top) >= 3 else "-"
-            mine = sites[sites["rbp"].isin([rbp, "*"])].head(3000)
-            batch = _site_windows(bundle, mine, genome, index, table, cell)
-            arrays = build_inputs(bundle.meta.inputs, batch)
-            score = predict_arrays(bundle.model, arrays)[:, target]
-            best = np.argsort(-score)[:args.top_windows]
-            cam = gradcam(bundle.model, [a[best] for a in arrays], [target], slot.length,
-                          seq_index=slot.input_index, arch=bundle.meta.architecture,
-                          rbps=bundle.meta.rbps, logit=bundle.meta.output == "sigmoid")
-            seqs = batch.seq[best]
-            offset = seqs.shape[1] // 2 - slot.length // 2
-            spans = []  # the strongest motif cluster of each map, on MATCH_WIDTH nt
-            for m, codes in zip(cam.maps[0], seqs[:, offset:offset + slot.length], strict=True):
-                c = strongest_motif(m)
-                if c is not None:
-                    lo = max(0, (c.start + c.end) // 2 - MATCH_WIDTH // 2)
-                    spans += span_sequences(codes, [replace(c, start=lo, end=lo + MATCH_WIDTH)])
-            ranked = rank_known_motifs(spans, known) if spans else []
-            cam_known = ranked[0][0] if ranked else "-"
-            cam_top3 += rbp in [r[0] for r in ranked[:3]]
+            inside = top in planted[rbp]["consensus"]
+            row = result.summary()
+            control, in_cam, in_random = _control(scorer, result, known,
+                                                  by_id[planted[rbp]["motif_id"]], rng)
+            carried.append((in_cam, in_random))
+            gia_in += inside
             gia_hits += gia_known == rbp
-            cam_hits += cam_known == rbp
-            diffusion = gradcam_diffusion(cam.maps[0])
-            inside = "yes" if top in planted[rbp]["consensus"] else "no"
-            gia_in += inside == "yes"
-            print(f"{rbp:<10}{planted[rbp]['consensus']:>10}{top:>15}{inside:>6}{gia_known:>12}"
-                  f"{len(spans):>15}{cam_known:>12}{diffusion:>11.2f}")
+            cam_hits += row["rbp_rank"] == 1
+            cam_top3 += 1 <= row["rbp_rank"] <= 3
+            control_hits += control
+            print(f"{bundle.name:<18}{rbp:<9}{planted[rbp]['consensus']:>9}{top:>11}"
+                  f"{'yes' if inside else 'no':>6}{gia_known:>10}{row['spans']:>6}"
+                  f"{row['receptive_field']:>6}{row['known_motif'].split(':')[0]:>18}"
+                  f"{row['rbp_rank']:>5}{'hit' if control else 'miss':>9}"
+                  f"{in_cam:>13.0%}{in_random:>7.0%}{row['diffusion']:>10.2f}")
     print(f"GIA top 6-mer inside the planted consensus: {gia_in}/{total}; its best-matching "
           f"known motif is the planted RBP's: {gia_hits}/{total}")
-    print(f"GradCAM clusters of top windows best match the planted RBP: {cam_hits}/{total} "
-          f"({cam_hits / max(total, 1):.0%}; target >= 80%); the planted RBP among the 3 "
-          f"best-matching known motifs: {cam_top3}/{total}")
+    print(f"GradCAM clusters of the top {args.top_windows} peak windows best match the planted "
+          f"RBP: {cam_hits}/{total} ({cam_hits / max(total, 1):.0%}; target >= 80%); the "
+          f"planted RBP among the 3 best-matching known motifs: {cam_top3}/{total}")
+    print(f"control, spans of the same width at random positions of the same windows: "
+          f"{control_hits}/{total}; spans holding a planted site (>= 80 % of its best "
+          f"log-odds): GradCAM median {np.median([c[0] for c in carried]):.0%}, random "
+          f"median {np.median([c[1] for c in carried]):.0%}")
     if not args.skip_lost:
         lost_fraction(world, models, args)
 

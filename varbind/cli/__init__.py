@@ -18,7 +18,8 @@ from varbind.errors import VarbindError
 
 #: Subcommand modules, in the order ``varbind --help`` lists them.
 SUBCOMMANDS = [
-    "simulate", "dataset", "train", "evaluate", "models", "score", "plot", "gia", "workflow",
+    "simulate", "dataset", "train", "evaluate", "models", "score", "plot", "motifs", "gia",
+    "workflow",
 ]
 
 
@@ -52,7 +53,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 
 #: Subcommands that run Keras models (TensorFlow is loaded up front, quietly, for these).
-MODEL_COMMANDS = {"score", "train", "evaluate", "models", "gia", "workflow"}
+MODEL_COMMANDS = {"score", "train", "evaluate", "models", "motifs", "gia", "workflow"}
 
 
 def load_tensorflow_quietly() -> None:

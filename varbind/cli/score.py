@@ -67,16 +67,37 @@ def register(subparsers) -> None:
 
 def build_options(args):
     """ScoreOptions from parsed arguments, the config file and --genome."""
-    from varbind.config import config_path, load_config, merge_settings
     from varbind.score import ScoreOptions
 
-    config = load_config(args.config)
+    s = resolve_inputs(args, {"batch_size": args.batch_size, "min_delta": args.min_delta,
+                              "effect_threshold": args.effect_threshold,
+                              "all_strands": args.all_strands, "strict": args.strict})
+    vcf = _input_vcf(args.vcf)
+    output, table = args.output, args.tsv
+    if output is None and table is None:
+        output = Path.cwd() / "varbind_demo.vcf.gz" if args.vcf == "demo" \
+            and not Path("demo").exists() else default_output(vcf)
+    rbps = parse_rbps(s.get("rbps"))
+    return ScoreOptions(
+        vcf=vcf, fasta=s["fasta"], models=s["models"], output=output, table=table,
+        gtf=s.get("gtf"), expression=s.get("expression"), rbps=rbps, region=args.region,
+        batch_size=int(_get(s, "batch_size", 1024)), min_delta=float(_get(s, "min_delta", 0.0)),
+        effect_threshold=float(_get(s, "effect_threshold", 0.1)),
+        strict=bool(s.get("strict")), all_strands=bool(s.get("all_strands")),
+        cell_type=s.get("cell_type"), summary=args.summary,
+        progress=not args.quiet, command=shlex.join(["varbind", *sys.argv[1:]]))
+
+
+def resolve_inputs(args, extra: dict) -> dict:
+    """Settings from the input flags (``--fasta --gtf --expression --models --genome
+    --cell-type --rbps`` and ``extra``), over the config file, over ``--genome``; raises when
+    no reference or models are given."""
+    from varbind.config import config_path, load_config, merge_settings
+
     flags = {"fasta": args.fasta, "gtf": args.gtf, "expression": args.expression,
-             "models": args.models, "genome": args.genome, "batch_size": args.batch_size,
-             "cell_type": args.cell_type, "min_delta": args.min_delta,
-             "effect_threshold": args.effect_threshold, "rbps": args.rbps,
-             "all_strands": args.all_strands, "strict": args.strict}
-    s = merge_settings(flags, config)
+             "models": args.models, "genome": args.genome, "cell_type": args.cell_type,
+             "rbps": args.rbps, **extra}
+    s = merge_settings(flags, load_config(args.config))
     if not s.get("models") and s.get("genome") == "demo":
         from varbind.demo import demo_file
 
@@ -86,23 +107,16 @@ def build_options(args):
         raise VarbindError(f"no {missing} given",
                            fix=f"pass --fasta FASTA --gtf GTF --models DIR, or --genome demo, or "
                                f"set them under [score] in {config_path()}")
-    vcf = _input_vcf(args.vcf)
-    output, table = args.output, args.tsv
-    if output is None and table is None:
-        output = Path.cwd() / "varbind_demo.vcf.gz" if args.vcf == "demo" \
-            and not Path("demo").exists() else default_output(vcf)
-    rbps = s.get("rbps") or "all"
+    return s
+
+
+def parse_rbps(value) -> list[str] | None:
+    """``--rbps``: None for all (missing or 'all'), else the comma-separated names."""
+    rbps = value or "all"
     if isinstance(rbps, str):
         rbps = None if rbps.strip().lower() == "all" else \
             [r.strip() for r in rbps.split(",") if r.strip()]
-    return ScoreOptions(
-        vcf=vcf, fasta=s["fasta"], models=s["models"], output=output, table=table,
-        gtf=s.get("gtf"), expression=s.get("expression"), rbps=rbps, region=args.region,
-        batch_size=int(_get(s, "batch_size", 1024)), min_delta=float(_get(s, "min_delta", 0.0)),
-        effect_threshold=float(_get(s, "effect_threshold", 0.1)),
-        strict=bool(s.get("strict")), all_strands=bool(s.get("all_strands")),
-        cell_type=s.get("cell_type"), summary=args.summary,
-        progress=not args.quiet, command=shlex.join(["varbind", *sys.argv[1:]]))
+    return rbps
 
 
 def _get(settings: dict, key: str, default):
