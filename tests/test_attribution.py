@@ -161,6 +161,8 @@ def test_gradcam_on_joined_models_uses_each_rbps_own_conv():
     x = _onehot(_seqs(3, seed=11))
     res = gradcam(model, [x], targets=[1, 0], length=L)
     assert res.layers == ["RBP_B_conv", "RBP_A_conv"]
+    assert res.fields == [3, 3]  # each nested conv's own 3-nt receptive field
+    assert res.strides == [1.0, 1.0]
     alone = gradcam(model.get_layer("RBP_B"), [x], targets=[0], length=L)
     np.testing.assert_allclose(res.maps[0], alone.maps[0], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(res.predictions[1], predict_arrays(model, [x])[:, 0], rtol=1e-5)

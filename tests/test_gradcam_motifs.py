@@ -15,6 +15,7 @@ from varbind.gradcam_motifs import (
     motif_clusters,
     rank_known_motifs,
     span_sequences,
+    touch_pad,
 )
 from varbind.motifs import read_meme
 
@@ -203,3 +204,16 @@ def test_banded_linkage_equals_scipy_complete_linkage():
             got = complete_linkage_labels(s, alpha, 1.0)
             pairs = set(zip(expected.tolist(), got.tolist(), strict=True))
             assert len(pairs) == len(set(expected)) == len(set(got)), (seed, alpha)
+
+
+def test_touch_pad_is_three_map_positions_unless_given():
+    assert touch_pad(1.0) == 3 and touch_pad(4.0) == 12  # Multi-resBind; POLARIS conv2
+    assert touch_pad(0.5) == 3  # never finer than a base
+    assert touch_pad(4.0, 5) == 5 and touch_pad(1.0, 0) == 0
+    # a coarse map's motif 10 nt from the variant: touching with the stride-4 slack only
+    ref = np.zeros(100)
+    ref[40:46] = 1.0
+    alt = np.zeros(100)
+    site = (55, 56)
+    assert call_motif_change(ref, alt, site, site, pad=touch_pad(1.0)).call == "NONE"
+    assert call_motif_change(ref, alt, site, site, pad=touch_pad(4.0)).call == "LOST"

@@ -503,6 +503,7 @@ class GradCAMResult:
     predictions : (T, N) the target outputs
     layers : (T,) layer names used
     fields : (T,) receptive field of one position of each layer, in nt (0: unknown)
+    strides : (T,) nt of input per position of each layer's map (1 at full resolution)
     """
 
     maps: np.ndarray
@@ -510,6 +511,7 @@ class GradCAMResult:
     predictions: np.ndarray
     layers: list[str]
     fields: list[int]
+    strides: list[float]
 
 
 def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length: int,
@@ -536,6 +538,7 @@ def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length:
     preds = np.zeros((len(targets), n), np.float32)
     names = [""] * len(targets)
     fields = [0] * len(targets)
+    strides = [1.0] * len(targets)
     for conv, group in gradcam_layers(model, targets, layer, seq_index, arch, rbps).items():
         rows = [targets.index(t) for t in group]
         parts: list[list[np.ndarray]] = [[] for _ in group]
@@ -558,7 +561,9 @@ def gradcam(model, arrays: Sequence[np.ndarray], targets: Sequence[int], length:
             maps[row] = stretch(coarse[row], length, placement) if n else maps[row]
             names[row] = conv.name
             fields[row] = 0 if walked is None else walked[2]
-    return GradCAMResult(maps, coarse, preds, names, fields)
+            width = coarse[row].shape[-1]
+            strides[row] = walked[0] if walked else (length / width if width else 1.0)
+    return GradCAMResult(maps, coarse, preds, names, fields, strides)
 
 
 # ----------------------------------------------------------------------------- ISM
@@ -628,7 +633,8 @@ class ExplainOptions:
     alpha: float = 0.9
     height: float = 1.0
     min_score: float = 0.5
-    motif_pad: int = 3  # GradCAM is coarse: a motif within this many nt touches the variant
+    motif_pad: int | None = None  # nt of slack for a motif to touch the variant; None:
+    # TOUCH_POSITIONS positions of the GradCAM map (3 nt at full resolution, 12 at stride 4)
 
 
 @dataclass
@@ -639,7 +645,8 @@ class VariantExplanation:
     (-1 inserted); region : (L,) int8 classes of the ref window or None;
     ig_ref, ig_alt : (L, 4) IG over the sequence channels (ACGT) or None; ig_gap : (2,)
     completeness gaps ``sum IG - (F(x) - F(x'))`` for ref, alt; gradcam_ref, gradcam_alt : (L,);
-    gradcam_layer, gradcam_field : the GradCAM layer and its receptive field in nt (0 unknown);
+    gradcam_layer, gradcam_field, gradcam_stride : the GradCAM layer, its receptive field in
+    nt (0 unknown) and the nt per position of its map;
     ism_ref, ism_alt : (L, 4); ref_score, alt_score : the model's outputs;
     clusters_ref, clusters_alt : GradCAM motif clusters; motif_call : the call at the variant;
     ig_at_variant, ig_max_delta, ig_max_offset : :class:`varbind.align.DiffSummary` of dIG;
@@ -664,6 +671,7 @@ class VariantExplanation:
     gradcam_alt: np.ndarray | None = None
     gradcam_layer: str = ""
     gradcam_field: int = 0
+    gradcam_stride: float = 1.0
     ism_ref: np.ndarray | None = None
     ism_alt: np.ndarray | None = None
     clusters_ref: list | None = None
@@ -774,6 +782,7 @@ def explain_variants(bundle, ref, alt, sites: Sequence[VariantSite],
             if cam is not None:
                 ex.gradcam_ref, ex.gradcam_alt = cam.maps[0][j], cam.maps[0][n + j]
                 ex.gradcam_layer, ex.gradcam_field = cam.layers[0], cam.fields[0]
+                ex.gradcam_stride = cam.strides[0]
                 _call_motifs(ex, options, cluster_map, call_motif_change)
             if mut is not None:
                 ex.ism_ref, ex.ism_alt = mut[j], mut[n + j]
@@ -788,6 +797,7 @@ def _call_motifs(ex: VariantExplanation, options: ExplainOptions, cluster_map,
         match_span,
         rank_known_motifs,
         span_sequences,
+        touch_pad,
     )
 
     kwargs = dict(alpha=options.alpha, height=options.height, min_score=options.min_score)
@@ -797,7 +807,8 @@ def _call_motifs(ex: VariantExplanation, options: ExplainOptions, cluster_map,
     ref_site = site_indices(ex.ref_coord, ex.site.start, ex.site.end)
     alt_site = site_indices(ex.alt_coord, ex.site.start, ex.site.end)
     call = call_motif_change(ex.gradcam_ref, ex.gradcam_alt, ref_site, alt_site, **kwargs,
-                             pad=options.motif_pad, clusters=both)
+                             pad=touch_pad(ex.gradcam_stride, options.motif_pad),
+                             clusters=both)
     ex.motif_call = call.call
     hit, codes = (call.ref, ex.ref_seq) if call.ref is not None else (call.alt, ex.alt_seq)
     if hit is not None:

@@ -84,7 +84,8 @@ def header_lines(settings: ExplainSettings) -> list[str]:
     params = (f"##varbind_explain=<Methods={'/'.join(o.methods)},IGSteps={o.ig_steps},"
               f"IGBaseline={o.ig_baseline},IGRule={o.ig_rule},"
               f"GradCAMLayer={o.gradcam_layer or 'last_conv'},Flank={o.flank},"
-              f"Alpha={o.alpha},Height={o.height},MinScore={o.min_score},MotifPad={o.motif_pad},"
+              f"Alpha={o.alpha},Height={o.height},MinScore={o.min_score},"
+              f"MotifPad={'auto' if o.motif_pad is None else o.motif_pad},"
               f"MinDelta={'all' if settings.explain_all else settings.min_delta},"
               f"File=\"{Path(settings.out).name}\">")
     return [info, params]
@@ -141,14 +142,14 @@ class ChunkExplainer:
     """Explains the chunks of one scoring run into one HDF5 file (a context manager: the file
     is written atomically when the run ends without error)."""
 
-    def __init__(self, scorer, settings: ExplainSettings):
+    def __init__(self, scorer, settings: ExplainSettings, path: str | Path | None = None):
         from varbind.attr_store import AttributionWriter
 
         self.scorer = scorer
         self.settings = settings
         self.options = check_models(scorer.bundles, settings.options)
         models = {b.name: b.digest for b in scorer.bundles}
-        self.writer = AttributionWriter(settings.out, models=models,
+        self.writer = AttributionWriter(path or settings.out, models=models,
                                         options=asdict(settings.options))
         self.explained = 0
 
@@ -236,16 +237,19 @@ class ChunkExplainer:
                            int(event.start), int(event.end), event.inserted, u["strand"])
 
 
-def score_with_explanations(options, settings: ExplainSettings):
+def score_with_explanations(options, settings: ExplainSettings, scorer=None,
+                            path: str | Path | None = None):
     """:func:`varbind.score.score_vcf` with attribution: the VCF and table gain the summaries,
-    the maps go to ``settings.out`` (which appears only when the whole run succeeds)."""
+    the maps go to ``path`` (default ``settings.out``; a Dask shard passes its own), which
+    appears only when the whole run succeeds. ``scorer``: already loaded inputs."""
     from varbind.score import Scorer, score_vcf
 
-    scorer = Scorer(options)
-    with ChunkExplainer(scorer, settings) as explainer:
+    scorer = scorer or Scorer(options)
+    path = Path(path or settings.out)
+    with ChunkExplainer(scorer, settings, path) as explainer:
         summary = score_vcf(options, scorer=scorer, hooks=explainer.hooks())
-    summary.outputs["attributions"] = str(settings.out)
-    log.info("explained %d variant x RBP pairs into %s", explainer.explained, settings.out)
+    summary.outputs["attributions"] = str(path)
+    log.info("explained %d variant x RBP pairs into %s", explainer.explained, path)
     return summary
 
 
@@ -320,6 +324,10 @@ def add_arguments(parser) -> None:
                    help="IG baseline (default auto: the bundle's when it has one, else zeros)")
     g.add_argument("--gradcam-layer", metavar="NAME",
                    help="layer for GradCAM (default: the last convolutional feature map)")
+    g.add_argument("--motif-pad", type=int, default=None, metavar="NT",
+                   help="a GradCAM motif cluster within NT of the variant touches it "
+                        "(default: 3 positions of the map: 3 nt at full resolution, 12 nt "
+                        "for a stride-4 map such as POLARIS's)")
 
 
 def settings_from_args(args) -> ExplainSettings | None:
@@ -338,9 +346,12 @@ def settings_from_args(args) -> ExplainSettings | None:
         raise VarbindError(f"--ig-steps must be at least 1, got {args.ig_steps}")
     if args.explain_min_delta < 0:
         raise VarbindError(f"--explain-min-delta must be >= 0, got {args.explain_min_delta}")
+    if args.motif_pad is not None and args.motif_pad < 0:
+        raise VarbindError(f"--motif-pad must be >= 0, got {args.motif_pad}")
     from varbind.attribution import ExplainOptions
 
     options = ExplainOptions(methods=parse_methods(args.explain), ig_steps=args.ig_steps,
-                             ig_baseline=args.ig_baseline, gradcam_layer=args.gradcam_layer)
+                             ig_baseline=args.ig_baseline, gradcam_layer=args.gradcam_layer,
+                             motif_pad=args.motif_pad)
     return ExplainSettings(out=Path(args.explain_out), min_delta=args.explain_min_delta,
                            explain_all=args.explain_all, options=options)

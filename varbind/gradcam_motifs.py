@@ -271,6 +271,19 @@ class MotifCall:
     mass_ratio: float
 
 
+#: A motif cluster within this many GradCAM map positions of a variant touches it.
+TOUCH_POSITIONS = 3
+
+
+def touch_pad(stride: float, pad: int | None = None) -> int:
+    """nt of slack for a motif cluster to touch a variant: ``pad`` when given, else
+    :data:`TOUCH_POSITIONS` positions of a map with ``stride`` nt per position. A coarse map
+    also places its peak less exactly: on the simulated demo, POLARIS's stride-4 ``conv2``
+    peaks a median 11-13 nt from the planted site, Multi-resBind's full-resolution map 2-4 nt
+    (``tests/benchmarks/bench_explain.py --demo --only-calls --motif-pad N`` compares)."""
+    return int(pad) if pad is not None else int(round(TOUCH_POSITIONS * max(stride, 1.0)))
+
+
 def _touching(clusters: Sequence[Cluster], site: tuple[int, int], pad: int) -> Cluster | None:
     lo, hi = site
     hits = [c for c in clusters if c.is_motif and c.start < hi + pad and c.end > lo - pad]

@@ -310,17 +310,20 @@ class ShardPaths:
     table: Path | None
     summary: Path
     marker: Path
+    attributions: Path | None = None
 
     @classmethod
     def for_partition(cls, shard_dir: Path, partition: Partition, vcf_suffix: str | None,
-                      table_suffix: str | None) -> ShardPaths:
+                      table_suffix: str | None, attributions: bool = False) -> ShardPaths:
         base = str(shard_dir / partition.name)
         return cls(vcf=Path(base + vcf_suffix) if vcf_suffix else None,
                    table=Path(base + table_suffix) if table_suffix else None,
-                   summary=Path(base + ".summary.json"), marker=Path(base + MARKER_SUFFIX))
+                   summary=Path(base + ".summary.json"), marker=Path(base + MARKER_SUFFIX),
+                   attributions=Path(base + ".attr.h5") if attributions else None)
 
     def files(self) -> dict[str, Path]:
-        return {k: v for k, v in (("vcf", self.vcf), ("table", self.table)) if v is not None}
+        return {k: v for k, v in (("vcf", self.vcf), ("table", self.table),
+                                  ("attributions", self.attributions)) if v is not None}
 
 
 @dataclass
@@ -336,10 +339,12 @@ class ShardResult:
     skipped: bool = False
 
 
-def options_fingerprint(options, vcf: str | os.PathLike) -> str:
+def options_fingerprint(options, vcf: str | os.PathLike, explain=None) -> str:
     """Digest of everything that decides a shard's content: the input VCF and every other
     file an option names (path, size, modification time; folders file by file, e.g. a model
-    set) and every option except those that only name outputs or change the display."""
+    set), every option except those that only name outputs or change the display, and the
+    ``explain`` settings (:class:`varbind.explain.ExplainSettings`) when attributions are
+    computed."""
     fields = {}
     if dataclasses.is_dataclass(options):
         fields = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)
@@ -347,6 +352,8 @@ def options_fingerprint(options, vcf: str | os.PathLike) -> str:
     files = {name: _file_signature(value) for name, value in fields.items()
              if isinstance(value, str | os.PathLike) and Path(value).exists()}
     files["vcf"] = _file_signature(vcf)
+    if explain is not None:
+        fields["explain"] = (explain.min_delta, explain.explain_all, explain.options)
     text = json.dumps({"options": {k: repr(v) for k, v in fields.items()}, "files": files},
                       sort_keys=True)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
@@ -403,13 +410,18 @@ def score_partition(options, partition: Partition, paths: ShardPaths, vcf: Path,
     """Score one partition and write its shards, then its completion marker (runs on a worker).
 
     ``score_fn(options)`` writes the VCF shard (and TSV shard) itself, atomically;
-    the marker is written only after it returns.
+    the marker is written only after it returns. With an attribution shard in ``paths``,
+    ``score_fn(options, attributions=path)`` writes that too (:class:`ExplainingScore`).
     """
     import resource
 
     score_fn = score_fn or default_score_function()
     started = time.perf_counter()
-    summary = score_fn(partition_options(options, partition, paths, vcf))
+    shard_options = partition_options(options, partition, paths, vcf)
+    if paths.attributions is not None:
+        summary = score_fn(shard_options, attributions=paths.attributions)
+    else:
+        summary = score_fn(shard_options)
     summary = summary_to_dict(summary)
     records = summary.get("records")
     if not isinstance(records, int):  # a scoring function that does not count: read the shard
@@ -436,14 +448,37 @@ LOADED_FIELDS = ("fasta", "models", "gtf", "expression", "rbps", "cell_type", "a
 def score_vcf_cached(options):
     """:func:`varbind.score.score_vcf` with the genome, annotation and models loaded once per
     worker process (kept in :data:`WORKER_CACHE`) rather than once per partition."""
-    from varbind.score import Scorer, score_vcf
+    from varbind.score import score_vcf
+
+    return score_vcf(options, scorer=cached_scorer(options))
+
+
+def cached_scorer(options):
+    """This worker process's :class:`varbind.score.Scorer` for ``options`` (loaded once)."""
+    from varbind.score import Scorer
 
     key = ("scorer",) + tuple(repr(getattr(options, name, None)) for name in LOADED_FIELDS)
     scorer = WORKER_CACHE.get(key)
     if scorer is None:
         scorer = WORKER_CACHE[key] = Scorer(options)
         log.debug("worker %s loaded %d model(s)", os.getpid(), len(scorer.bundles))
-    return score_vcf(options, scorer=scorer)
+    return scorer.with_options(options)
+
+
+@dataclass(frozen=True)
+class ExplainingScore:
+    """The score function of a run with ``--explain``: scores a partition with the worker's
+    cached Scorer and writes its attribution maps to ``attributions`` (the shard's HDF5);
+    ``settings`` is the run's :class:`varbind.explain.ExplainSettings` (its ``out`` names the
+    merged file in the VCF header)."""
+
+    settings: object
+
+    def __call__(self, options, attributions: str | os.PathLike | None = None):
+        from varbind.explain import score_with_explanations
+
+        return score_with_explanations(options, self.settings, scorer=cached_scorer(options),
+                                       path=attributions)
 
 
 def _worker_name() -> str:
@@ -1067,7 +1102,7 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
                    partition_size: int = DEFAULT_PARTITION_SIZE, keep_shards: bool = False,
                    score_fn: ScoreFunction | None = None, retries: int = 3,
                    progress: bool = True, run_lines: Sequence[str] | None = None,
-                   task_resources: dict | None = None) -> ParallelSummary:
+                   task_resources: dict | None = None, explain=None) -> ParallelSummary:
     """Score ``options.vcf`` partition by partition on Dask and merge the shards.
 
     Parameters
@@ -1085,6 +1120,9 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
     run_lines : ``##varbind_run`` header lines of this run, replacing the shards' own
     task_resources : Dask resources each partition holds (``{"partition": 1}`` on jobqueue
         workers started with ``--resources partition=1``: one partition per worker at a time)
+    explain : :class:`varbind.explain.ExplainSettings` to also compute attributions: each
+        partition writes an HDF5 shard (:class:`ExplainingScore`), merged into
+        ``explain.out`` in partition order
 
     Returns
     -------
@@ -1096,8 +1134,10 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
                                   resume=resume, partition_size=partition_size,
                                   keep_shards=keep_shards, score_fn=score_fn, retries=retries,
                                   progress=progress, run_lines=run_lines,
-                                  task_resources=task_resources)
+                                  task_resources=task_resources, explain=explain)
     started = time.perf_counter()
+    if explain is not None and score_fn is None:
+        score_fn = ExplainingScore(explain)
     output = Path(options.output) if options.output else None
     table = Path(options.table) if options.table else None
     if output is None and table is None:
@@ -1106,15 +1146,16 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
     shard_dir.mkdir(parents=True, exist_ok=True)
     vcf = ensure_index(options.vcf, shard_dir / "input")
     partitions = plan_partitions(vcf, partition_size, options.region)
-    fingerprint = options_fingerprint(options, options.vcf)
+    fingerprint = options_fingerprint(options, options.vcf, explain)
     paths = {p.index: ShardPaths.for_partition(
         shard_dir, p, _suffix_of(output, (".vcf.gz", ".vcf.bgz", ".vcf")) if output else None,
-        _suffix_of(table, (".tsv.gz", ".tsv", ".parquet")) if table else None)
-        for p in partitions}
+        _suffix_of(table, (".tsv.gz", ".tsv", ".parquet")) if table else None,
+        attributions=explain is not None) for p in partitions}
     if not partitions:  # no records (or none in --region): one task writes the outputs
         log.warning("%s has no records%s; scoring it in one task", options.vcf,
                     f" in {options.region}" if options.region else "")
-        return _score_in_one_task(client, options, score_fn, shard_dir, keep_shards, started)
+        return _score_in_one_task(client, options, score_fn, shard_dir, keep_shards, started,
+                                  explain)
     _write_plan(shard_dir, partitions, fingerprint, resume)
 
     done: dict[int, ShardResult] = {}
@@ -1137,6 +1178,10 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
                          header_fix=header_fix)
     if table is not None:
         merge_tsv_shards([(p, paths[p.index].table) for p in partitions], table)
+    if explain is not None:
+        from varbind.attr_store import merge_stores
+
+        merge_stores([paths[p.index].attributions for p in partitions], explain.out)
     merge_seconds = time.perf_counter() - merge_started
     seconds = time.perf_counter() - started
     records = sum(r.records for r in ordered)
@@ -1148,17 +1193,18 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
         task_seconds=[r.seconds for r in ordered if not r.skipped],
         dashboard=getattr(client, "dashboard_link", None),
     )
-    _write_summary(options, result, output, table)
+    _write_summary(options, result, output, table, explain)
     if not keep_shards:
         shutil.rmtree(shard_dir, ignore_errors=True)
     return result
 
 
 def _score_in_one_task(client, options, score_fn, shard_dir: Path, keep_shards: bool,
-                       started: float) -> ParallelSummary:
+                       started: float, explain=None) -> ParallelSummary:
+    kwargs = {} if explain is None else {"attributions": explain.out}
     summary = summary_to_dict(client.submit(score_fn or default_score_function(),
                                             dataclasses.replace(options, progress=False),
-                                            pure=False).result())
+                                            pure=False, **kwargs).result())
     if not keep_shards:
         shutil.rmtree(shard_dir, ignore_errors=True)
     seconds = time.perf_counter() - started
@@ -1184,7 +1230,7 @@ def _region_restorer(region: str | None) -> Callable[[bytes, Partition], bytes]:
 
 
 def _write_summary(options, result: ParallelSummary, output: Path | None,
-                   table: Path | None) -> None:
+                   table: Path | None, explain=None) -> None:
     """The run summary JSON where a single-process run writes it (``<output>.summary.json``),
     with the sharded run's timings and a ``parallel`` section."""
     path = getattr(options, "summary", None) or Path(str(output or table) + ".summary.json")
@@ -1192,7 +1238,9 @@ def _write_summary(options, result: ParallelSummary, output: Path | None,
     summary["seconds"] = result.seconds
     summary["variants_per_second"] = result.variants_per_second
     summary["outputs"] = {k: str(v) for k, v in (("vcf", output), ("table", table),
-                                                  ("summary", path)) if v is not None}
+                                                  ("summary", path),
+                                                  ("attributions", explain and explain.out))
+                          if v is not None}
     summary["parallel"] = {k: v for k, v in result.to_json().items() if k != "summary"}
     result.summary = summary
     with atomic_output(path) as tmp:

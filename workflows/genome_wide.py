@@ -93,8 +93,8 @@ def _wait_for_first_worker(client, run: GenomeWideRun) -> None:
 
 def run_genome_wide(options, run: GenomeWideRun, *, client=None,
                     task_resources: dict | None = None, score_fn: ScoreFunction | None = None,
-                    progress: bool = True, run_lines: Sequence[str] | None = None
-                    ) -> ParallelSummary:
+                    progress: bool = True, run_lines: Sequence[str] | None = None,
+                    explain=None) -> ParallelSummary:
     """Score ``options.vcf`` genome-wide on the cluster ``run`` describes.
 
     Parameters
@@ -104,6 +104,7 @@ def run_genome_wide(options, run: GenomeWideRun, *, client=None,
     client : an existing ``distributed.Client`` (then ``run.cluster`` is not started)
     task_resources : resources each partition holds on ``client``'s workers
     score_fn : the scoring function (default :func:`varbind.score.score_vcf`)
+    explain : :class:`varbind.explain.ExplainSettings` (``--explain``), or None
 
     Returns
     -------
@@ -112,7 +113,7 @@ def run_genome_wide(options, run: GenomeWideRun, *, client=None,
     kwargs = dict(shard_dir=run.shard_dir, resume=run.resume,
                   partition_size=run.partition_size, keep_shards=run.keep_shards,
                   score_fn=score_fn, retries=run.retries, progress=progress,
-                  run_lines=run_lines)
+                  run_lines=run_lines, explain=explain)
     if client is not None:
         return score_parallel(options, client=client, task_resources=task_resources, **kwargs)
     with workflow_client(run) as (own_client, resources):

@@ -287,7 +287,10 @@ def demo_checks(args) -> None:
 
 
 def lost_fraction(world, models, args) -> None:
-    """Motif calls on the truth VCF's loss variants with |delta| >= 0.1 for the planted RBP."""
+    """Motif calls on the truth VCF's loss and gain variants with |delta| >= 0.1 for the
+    planted RBP: loss variants should be called LOST, gain variants GAINED (and not LOST)."""
+    import tempfile
+
     import cyvcf2
     import pandas as pd
 
@@ -297,13 +300,11 @@ def lost_fraction(world, models, args) -> None:
     from varbind.variants import Record
 
     truth = pd.read_csv(_world_file(world, ["truth.tsv", "truth.tsv.gz"]), sep="\t")
-    loss = truth[truth["effect"] == "loss"]
-    wanted = set(zip(loss["chrom"], loss["pos"], strict=True))
+    truth = truth[truth["effect"].isin(["loss", "gain"])]
+    wanted = set(zip(truth["chrom"], truth["pos"], strict=True))
     vcf_path = _world_file(world, ["variants.vcf.gz"])
     records = [Record.from_cyvcf(r) for r in cyvcf2.VCF(str(vcf_path))
                if (r.CHROM, r.POS) in wanted]
-    import tempfile
-
     tmp = Path(tempfile.mkdtemp())
     options = ScoreOptions(vcf=vcf_path, fasta=_world_file(world, ["genome.fa", "genome.fa.gz"]),
                            models=models, gtf=_world_file(world, ["genes.gtf", "genes.gtf.gz"]),
@@ -311,32 +312,36 @@ def lost_fraction(world, models, args) -> None:
                            table=tmp / "t.tsv")
     scorer = Scorer(options)
     chunker = ChunkScorer(scorer)
-    settings = ExplainSettings(out=tmp / "attr.h5", min_delta=0.1,
-                               options=ExplainOptions(methods=("gradcam",)))
+    settings = ExplainSettings(out=tmp / "attr.h5", min_delta=0.1, options=ExplainOptions(
+        methods=("gradcam",), motif_pad=args.motif_pad))
     calls = []
     with ChunkExplainer(scorer, settings) as explainer:
         for lo in range(0, len(records), 256):
             result = chunker(records[lo:lo + 256])
             explained = explainer(result)
-            effects = effect_table(scorer, result)
+            effects = effect_table(scorer, result).set_index(["unit", "label", "model"])
             units = result.units
             for row in explained.itertuples(index=False):
                 u = units.iloc[int(row.unit)]
                 rec = result.records[int(u["record"])]
                 alt = result.alleles.loc[u["allele"], "alt"]
-                delta = effects[(effects["unit"] == row.unit) & (effects["label"] == row.rbp)
-                                & (effects["model"] == row.model)]["delta"].iloc[0]
+                delta = effects.loc[(row.unit, row.rbp, row.model), "delta"]
                 calls.append((rec.chrom, rec.pos, rec.ref, alt, u["strand"],
-                              row.rbp.split("@")[0], delta, row.motif_call))
-    got = pd.DataFrame(calls, columns=["chrom", "pos", "ref", "alt", "strand", "rbp", "delta",
-                                       "motif_call"])
-    merged = got.merge(loss, on=["chrom", "pos", "ref", "alt", "strand", "rbp"])
-    n = len(merged)
-    lost = (merged["motif_call"] == "LOST").sum()
-    weak = merged["motif_call"].isin(["LOST", "WEAKENED"]).sum()
-    print(f"loss variants with |delta| >= 0.1 for the planted RBP: {n}; called LOST "
-          f"{lost} ({lost / max(n, 1):.0%}), LOST or WEAKENED {weak} ({weak / max(n, 1):.0%}); "
-          f"calls: {dict(merged['motif_call'].value_counts())}")
+                              row.rbp.split("@")[0], row.model, delta, row.motif_call))
+    got = pd.DataFrame(calls, columns=["chrom", "pos", "ref", "alt", "strand", "rbp", "model",
+                                       "delta", "motif_call"])
+    merged = got.merge(truth, on=["chrom", "pos", "ref", "alt", "strand", "rbp"])
+    print(f"motif calls (--motif-pad {'auto' if args.motif_pad is None else args.motif_pad}) of the simulator's variants with "
+          f"|delta| >= 0.1 for the planted RBP:")
+    for effect, wanted_call in (("loss", "LOST"), ("gain", "GAINED")):
+        for model, part in [("both models", merged[merged["effect"] == effect]),
+                            *merged[merged["effect"] == effect].groupby("model")]:
+            n = len(part)
+            counts = part["motif_call"].value_counts()
+            print(f"  {effect:<5}{model:<19} n={n:<5} {wanted_call} "
+                  f"{counts.get(wanted_call, 0) / max(n, 1):.0%}, LOST or WEAKENED "
+                  f"{counts.get('LOST', 0) / max(n, 1) + counts.get('WEAKENED', 0) / max(n, 1):.0%}"
+                  f", calls {dict(sorted((k, int(v)) for k, v in counts.items()))}")
 
 
 def main() -> None:
@@ -356,7 +361,17 @@ def main() -> None:
     p.add_argument("--top-windows", type=int, default=50, help="GradCAM windows per RBP")
     p.add_argument("--skip-gia", action="store_true", help="--demo without the GIA scan")
     p.add_argument("--skip-lost", action="store_true", help="--demo without the motif calls")
+    p.add_argument("--motif-pad", type=int, default=None,
+                   help="nt of slack for a motif cluster to touch the variant (default: "
+                        "3 positions of the GradCAM map)")
+    p.add_argument("--only-calls", action="store_true", help="--demo: only the motif calls")
     args = p.parse_args()
+    if args.demo and args.only_calls:
+        from varbind.demo import DEMO_DIR
+
+        world = args.world or DEMO_DIR
+        lost_fraction(world, args.models or str(_world_file(world, ["models"])), args)
+        return
     if args.demo:
         demo_checks(args)
         return

@@ -149,10 +149,7 @@ def run(args) -> int:
     options = build_options(args)
     explain = settings_from_args(args)
     if wants_dask(args):  # partitions on Dask workers, merged: same output (varbind.parallel)
-        if explain is not None:
-            raise VarbindError("--explain runs in one process, not on Dask workers",
-                               fix="drop the Dask options, or explain a --region")
-        print(score_on_dask(options, args), file=sys.stderr)
+        print(score_on_dask(options, args, explain=explain), file=sys.stderr)
         return 0
     if explain is not None:  # attribution maps and summaries (varbind.explain)
         summary = score_with_explanations(options, explain)

@@ -96,8 +96,10 @@ def run_lines(args, cluster: str) -> list[str]:
     return run_header_lines(command=shlex.join(["varbind", *sys.argv[1:]]), dask=cluster)
 
 
-def score_on_dask(options, args, client=None, shard_dir: str | Path | None = None) -> str:
-    """Run ``varbind score`` on Dask (on ``client``, else a cluster from the flags); returns
+def score_on_dask(options, args, client=None, shard_dir: str | Path | None = None,
+                  explain=None) -> str:
+    """Run ``varbind score`` on Dask (on ``client``, else a cluster from the flags), with
+    attributions when ``explain`` (:class:`varbind.explain.ExplainSettings`) is given; returns
     the summary text for the terminal."""
     from varbind.parallel import parse_size, score_parallel
 
@@ -106,7 +108,7 @@ def score_on_dask(options, args, client=None, shard_dir: str | Path | None = Non
         options, client=client, cluster=settings, shard_dir=shard_dir or args.shard_dir,
         resume=args.resume, partition_size=parse_size(args.partition_size),
         keep_shards=args.keep_shards, progress=not args.quiet,
-        run_lines=run_lines(args, args.scheduler or settings.dask))
+        run_lines=run_lines(args, args.scheduler or settings.dask), explain=explain)
     return summary_text(result)
 
 
@@ -267,6 +269,7 @@ def _score_options(args, vcf: Path, output: Path | None, table: Path | None,
 
 
 def run_genome_wide(args) -> int:
+    from varbind.explain import settings_from_args
     from varbind.parallel import parse_size
     from varbind.workflows.genome_wide import GenomeWideRun
     from varbind.workflows.genome_wide import run_genome_wide as run_gw
@@ -284,7 +287,8 @@ def run_genome_wide(args) -> int:
                         partition_size=parse_size(args.partition_size),
                         keep_shards=args.keep_shards, worker_wait=args.worker_wait)
     label = {"local": run.local.dask, "scheduler": args.scheduler}.get(cluster, cluster)
-    result = run_gw(options, run, progress=not args.quiet, run_lines=run_lines(args, label))
+    result = run_gw(options, run, progress=not args.quiet, run_lines=run_lines(args, label),
+                    explain=settings_from_args(args))
     print(summary_text(result), file=sys.stderr)
     return 0
 
