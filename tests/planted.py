@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import keras
 import numpy as np
 from varbind.training.train import SplitData, TrainingData
 
+from varbind.encoding import encode_batch, one_hot
 from varbind.inputs import WindowBatch
 
 MOTIFS = {"UUUUUU": np.array([3, 3, 3, 3, 3, 3], np.uint8),
@@ -92,3 +94,19 @@ def write_dataset(path, n: int = 400, seq_length: int = 60, region_length: int =
                              split)
         else:
             _write_group(h5, *planted_arrays(n, seq_length, region_length, rbps, seed=seed))
+
+
+def motif_detector(length: int, motif: str = "TGCATG"):
+    """A Keras model over (length, 4) one-hot windows: ~0.98 when ``motif`` is anywhere in the
+    window, ~0.02 otherwise (one Conv1D ``motif_conv`` with the motif as its kernel, a
+    ``len(motif)``-nt receptive field, global max pooling, a sigmoid ``out``)."""
+    inp = keras.Input((length, 4), name="seq")
+    conv = keras.layers.Conv1D(1, len(motif), padding="same", activation="relu",
+                               name="motif_conv")
+    out = keras.layers.Dense(1, activation="sigmoid", name="out")(
+        keras.layers.GlobalMaxPooling1D()(conv(inp)))
+    model = keras.Model(inp, out)
+    conv.set_weights([one_hot(encode_batch([motif]))[0][:, :, None],
+                      np.array([1.0 - len(motif)], "f4")])
+    model.get_layer("out").set_weights([np.array([[8.0]], "f4"), np.array([-4.0], "f4")])
+    return model

@@ -1,14 +1,14 @@
 """varbind.discover and ``varbind motifs``: GradCAM motif discovery on a toy model with a
 known answer (it responds to UGCAUG only, planted at half of the peaks)."""
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
+from planted import motif_detector
 
 from varbind.bundle import ModelMeta, save_bundle
 from varbind.cli import main
-from varbind.encoding import encode_batch, one_hot, reverse_complement
+from varbind.encoding import reverse_complement
 from varbind.inputs import Component, InputSpec
 
 L = 60
@@ -16,15 +16,7 @@ MOTIF = "TGCATG"
 
 
 def _motif_model():
-    """~0.98 when TGCATG is in the window, ~0.02 otherwise; a 6-nt receptive field."""
-    inp = keras.Input((L, 4), name="seq")
-    conv = keras.layers.Conv1D(1, 6, padding="same", activation="relu", name="motif_conv")
-    out = keras.layers.Dense(1, activation="sigmoid", name="out")(
-        keras.layers.GlobalMaxPooling1D()(conv(inp)))
-    model = keras.Model(inp, out)
-    conv.set_weights([one_hot(encode_batch([MOTIF]))[0][:, :, None], np.array([-5.0], "f4")])
-    model.get_layer("out").set_weights([np.array([[8.0]], "f4"), np.array([-4.0], "f4")])
-    return model
+    return motif_detector(L, MOTIF)
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +97,18 @@ def test_a_single_peak_file_of_another_rbp_applies_to_every_rbp(world, tmp_path)
     assert code == 0
     table = pd.read_csv(tmp_path / "m.tsv", sep="\t", comment="#")
     assert table["rbp"].tolist() == ["RBFOX1"] and table["rbp_rank"].tolist() == [1]
+
+
+def test_site_scores_do_not_depend_on_the_chunk_size(world):
+    from varbind.discover import read_sites, site_scores
+    from varbind.score import ScoreOptions, Scorer
+
+    scorer = Scorer(ScoreOptions(vcf="", fasta=world / "genome.fa", models=world / "toy",
+                                 all_strands=True))
+    sites = read_sites(str(world / "peaks"), scorer)
+    assert len(sites) == 60  # the chrUn peak is dropped: the genome lacks that contig
+    bundle = scorer.bundles[0]
+    whole = site_scores(scorer, bundle, 0, sites)
+    np.testing.assert_allclose(site_scores(scorer, bundle, 0, sites, chunk=7), whole,
+                               rtol=1e-6)
+    assert (whole[:30] > 0.9).all() and (whole[30:] < 0.1).all()  # planted, then decoys

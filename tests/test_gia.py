@@ -2,16 +2,16 @@
 
 from collections import Counter
 
-import keras
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from planted import motif_detector
 
 from varbind import gia
 from varbind.bundle import ModelBundle, ModelMeta, save_bundle
 from varbind.cli import main
-from varbind.encoding import decode, encode, encode_batch, one_hot
+from varbind.encoding import decode, encode
 from varbind.errors import VarbindError
 from varbind.inputs import Component, InputSpec
 
@@ -20,15 +20,7 @@ MOTIF = "TGCATG"
 
 
 def _motif_model():
-    """~0.98 when TGCATG is anywhere in the window, ~0.02 otherwise."""
-    inp = keras.Input((L, 4), name="seq")
-    conv = keras.layers.Conv1D(1, 6, padding="same", activation="relu", name="motif_conv")
-    out = keras.layers.Dense(1, activation="sigmoid", name="out")(
-        keras.layers.GlobalMaxPooling1D()(conv(inp)))
-    model = keras.Model(inp, out)
-    conv.set_weights([one_hot(encode_batch([MOTIF]))[0][:, :, None], np.array([-5.0], "f4")])
-    model.get_layer("out").set_weights([np.array([[8.0]], "f4"), np.array([-4.0], "f4")])
-    return model
+    return motif_detector(L, MOTIF)
 
 
 def _meta():
@@ -122,11 +114,41 @@ def test_cli_motif_experiments_and_plot(tmp_path):
     assert fig.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_known_motif_sites_follow_their_matrix():
+    from varbind.motifs import read_meme
+
+    motif = next(m for m in read_meme() if m.rbp == "RBFOX1")
+    (label, [(sites, start)]), = gia.known_motif_arrangements([motif], 4000, L,
+                                                               np.random.default_rng(0))
+    assert label == f"RBFOX1:{motif.id}" and start == gia.centred_start(L, motif.width)
+    assert sites.shape == (4000, motif.width) and sites.dtype == np.uint8
+    freq = np.stack([(sites == b).mean(axis=0) for b in range(4)], axis=1)
+    np.testing.assert_allclose(freq, motif.pfm, atol=0.03)
+    embedded = gia.embed(np.zeros((4000, L), np.uint8), [(sites, start)])
+    np.testing.assert_array_equal(embedded[:, start:start + motif.width], sites)
+
+
+def test_cli_known_motifs_rank_the_one_the_model_responds_to(tmp_path):
+    path = save_bundle(_motif_model(), _meta(), tmp_path / "toy")
+    out = tmp_path / "gia.tsv"
+    assert main(["gia", "--models", str(path), "--rbp", "RBFOX1", "--motif", "UGCAUG", "-n",
+                 "64", "--known", "--max-count", "1", "--max-spacing", "0",
+                 "--position-step", "0", "-o", str(out)]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(out, sep="\t", keep_default_na=False)
+    known = table[table["experiment"] == "known"]
+    assert len(known) == 102 and known["pattern"].iloc[0].startswith("RBFOX1:")
+    assert known["global_importance"].is_monotonic_decreasing
+    assert (known["tested_motif"] == "").all()
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--motif", "UGXAUG"], "--motif 'UGXAUG' must be letters"),
     (["--motif", "UGCAUG", "--background", "dinuc"], "--background dinuc needs observed"),
     (["--motif", "UGCAUG", "--plot", "x.jpg"], "cannot write a figure as .jpg"),
     (["--kmers", "12"], "--kmers 12 is out of range"),
+    (["--motif", "UGCAUG", "--meme", "missing.meme"], "motif file not found"),
 ])
 def test_cli_errors_are_one_line(tmp_path, capsys, extra, message):
     path = save_bundle(_motif_model(), _meta(), tmp_path / "toy")

@@ -39,7 +39,6 @@ class DiscoveryOptions:
     height: float = 1.0
     min_score: float = 0.5
     batch_size: int = 256
-    known_top: int = 3
 
 
 @dataclass
@@ -48,8 +47,8 @@ class RBPMotifs:
 
     sites : candidate windows scored; spans : DataFrame, one row per top window with a motif
     cluster (SPAN_COLUMNS); ranked : ``[(rbp, motif_id, score)]`` known motifs, best first;
-    diffusion : POLARIS eq. 3 over the top windows' maps; layer, field : GradCAM layer and its
-    receptive field (nt)
+    diffusion : POLARIS eq. 3 over the top windows' maps; layer, receptive_field : GradCAM
+    layer and the nt one of its positions sees
     """
 
     model: str
@@ -60,7 +59,7 @@ class RBPMotifs:
     ranked: list = field(default_factory=list)
     diffusion: float = float("nan")
     layer: str = ""
-    field: int = 0
+    receptive_field: int = 0
 
     def summary(self, known_top: int = 3) -> dict:
         """One row of the per-RBP table."""
@@ -74,7 +73,7 @@ class RBPMotifs:
                 "next_known": ",".join(best[1:]),
                 "rbp_rank": _rank_of(self.rbp, self.ranked),
                 "diffusion": self.diffusion, "gradcam_layer": self.layer,
-                "receptive_field": self.field}
+                "receptive_field": self.receptive_field}
 
 
 SPAN_COLUMNS = ["model", "rbp", "chrom", "centre", "strand", "window_score", "cluster_start",
@@ -164,10 +163,24 @@ def site_windows(scorer, bundle, sites: pd.DataFrame) -> WindowBatch:
                                               extra={"gene_row": gene_row}))
 
 
+def site_scores(scorer, bundle, target: int, sites: pd.DataFrame, batch_size: int = 256,
+                chunk: int = 8192) -> np.ndarray:
+    """(N,) the model's output ``target`` for windows centred on ``sites``, built and scored
+    ``chunk`` sites at a time (genome-wide peak sets do not fit in memory as one batch)."""
+    from varbind.attribution import predict_arrays
+
+    out = np.zeros(len(sites), np.float32)
+    for lo in range(0, len(sites), chunk):
+        batch = site_windows(scorer, bundle, sites.iloc[lo:lo + chunk])
+        arrays = build_inputs(bundle.meta.inputs, batch)
+        out[lo:lo + chunk] = predict_arrays(bundle.model, arrays, batch_size)[:, target]
+    return out
+
+
 def discover_rbp(scorer, bundle, rbp: str, sites: pd.DataFrame, options: DiscoveryOptions,
                  known) -> RBPMotifs:
     """:class:`RBPMotifs` of one RBP of ``bundle`` from its candidate ``sites``."""
-    from varbind.attribution import gradcam, predict_arrays, sequence_slot
+    from varbind.attribution import gradcam, sequence_slot
     from varbind.gradcam_motifs import (
         base_composition,
         gradcam_diffusion,
@@ -178,17 +191,17 @@ def discover_rbp(scorer, bundle, rbp: str, sites: pd.DataFrame, options: Discove
     )
 
     target = bundle.meta.rbps.index(rbp)
-    batch = site_windows(scorer, bundle, sites)
-    arrays = build_inputs(bundle.meta.inputs, batch)
-    scores = predict_arrays(bundle.model, arrays, options.batch_size)[:, target]
+    scores = site_scores(scorer, bundle, target, sites, options.batch_size)
     best = np.argsort(-scores, kind="stable")[:options.top]
+    batch = site_windows(scorer, bundle, sites.iloc[best])
+    arrays = build_inputs(bundle.meta.inputs, batch)
     slot = sequence_slot(bundle.meta.inputs)
-    cam = gradcam(bundle.model, [a[best] for a in arrays], [target], slot.length,
+    cam = gradcam(bundle.model, arrays, [target], slot.length,
                   layer=options.layer, batch_size=options.batch_size,
                   seq_index=slot.input_index, arch=bundle.meta.architecture,
                   rbps=bundle.meta.rbps, logit=bundle.meta.output == "sigmoid")
     offset = batch.seq.shape[1] // 2 - slot.length // 2
-    codes = batch.seq[best][:, offset:offset + slot.length]
+    codes = batch.seq[:, offset:offset + slot.length]
     rows = []
     for k, (m, c) in enumerate(zip(cam.maps[0], codes, strict=True)):
         hit = strongest_motif(m, alpha=options.alpha, height=options.height,

@@ -215,13 +215,15 @@ def make_background(specs, kind: str, n: int, rng: np.random.Generator,
 
 
 def embed(codes: np.ndarray, patterns: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
-    """Copy of ``codes`` (N, L) with each ``(pattern codes (k,), start index)`` written in."""
+    """Copy of ``codes`` (N, L) with each ``(pattern, start index)`` written in; a pattern is
+    codes (k,) for every row, or (N, k), one per row (e.g. sites drawn from a matrix)."""
     out = codes.copy()
     for pattern, start in patterns:
-        if start < 0 or start + len(pattern) > out.shape[1]:
-            raise VarbindError(f"a pattern of {len(pattern)} nt at {start} does not fit a "
+        k = np.shape(pattern)[-1]
+        if start < 0 or start + k > out.shape[1]:
+            raise VarbindError(f"a pattern of {k} nt at {start} does not fit a "
                                f"{out.shape[1]}-nt window", fix="choose a smaller offset")
-        out[:, start:start + len(pattern)] = pattern
+        out[:, start:start + k] = pattern
     return out
 
 
@@ -299,6 +301,31 @@ def kmer_importance(bundle, background: Background, target: int, k: int = 6,
     arrangements = kmer_arrangements(background.seq.shape[1], k, offset)
     found = importance(bundle, background, target, arrangements, batch_size, progress)
     return sorted(found, key=lambda r: -r.global_)
+
+
+def known_motif_arrangements(motifs, n: int, length: int, rng: np.random.Generator,
+                             offset: int = 0) -> list:
+    """One arrangement per known motif (labels ``RBP:ID``): each of the ``n`` backgrounds gets
+    its own site drawn from the motif's matrix (W, 4), centred (+ ``offset``), so the global
+    importance is the motif's mean effect over its sites, not its consensus's."""
+    out = []
+    for m in motifs:
+        cumulative = np.cumsum(m.pfm, axis=1)
+        draws = rng.random((n, m.width, 1))
+        sites = np.minimum((draws > cumulative[None, :, :]).sum(axis=-1), 3).astype(np.uint8)
+        out.append((f"{m.rbp}:{m.id}", [(sites, centred_start(length, m.width, offset))]))
+    return out
+
+
+def known_motif_importance(bundle, background: Background, targets: Sequence[int], motifs,
+                           rng: np.random.Generator, offset: int = 0,
+                           batch_size: int = 1024) -> dict[int, list[Importance]]:
+    """GI of every known motif (sites drawn from its matrix) for output columns ``targets``,
+    sorted highest first: the known motif a model responds to most."""
+    arrangements = known_motif_arrangements(motifs, len(background.seq),
+                                            background.seq.shape[1], rng, offset)
+    found = importance_many(bundle, background, targets, arrangements, batch_size)
+    return {t: sorted(r, key=lambda x: -x.global_) for t, r in found.items()}
 
 
 def count_positions(length: int, k: int, count: int, gap: int = 2) -> list[int]:

@@ -43,6 +43,9 @@ def packaged_meme_path() -> Path:
 def read_meme(path: str | os.PathLike | None = None) -> list[Motif]:
     """Parse a MEME motif file (default: the packaged RNAcompete set)."""
     path = Path(path) if path is not None else packaged_meme_path()
+    if not path.is_file():
+        raise InputFileError("motif file not found", path=path,
+                             fix="pass a MEME-format motif file (e.g. from the MEME suite)")
     motifs: list[Motif] = []
     lines = path.read_text().splitlines()
     i = 0

@@ -20,8 +20,9 @@ TensorFlow sees one.
 ``--demo`` instead checks attributions against the simulated world's truth (default: the
 bundled demo world and models; ``--world`` a ``varbind simulate`` folder):
 
-- GIA: the top 6-mer of each RBP (dinucleotide-shuffled genome backgrounds) and the known
-  motif it matches best, against the RBP's planted motif;
+- GIA: the top 6-mer of each RBP (dinucleotide-shuffled genome backgrounds), inside the
+  planted consensus or not and its rank among all 6-mers under the planted PWM; and the known
+  motif with the highest GIA (``varbind gia --known``), against the RBP's planted motif;
 - GradCAM: what ``varbind motifs`` reports (:mod:`varbind.discover`): the strongest motif
   cluster of each of the ``--top-windows`` best-scoring windows centred on the RBP's CLIP
   peak summits, widened to the GradCAM layer's receptive field; the best-matching known motif
@@ -180,6 +181,25 @@ def _carries(seqs, motif, fraction: float = 0.8) -> float:
     return hits / max(len(seqs), 1)
 
 
+def _pwm_rank(kmer: str, motif) -> int:
+    """Rank (1 = best) of ``kmer`` among all k-mers of its length by their best log-odds under
+    ``motif``, the motif sliding along the k-mer (columns off it score 0, at least 4 overlap)."""
+    import itertools
+
+    import numpy as np
+
+    k, lo = len(kmer), motif.log_odds()
+    w = len(lo)
+    codes = np.array(list(itertools.product(range(4), repeat=k)))  # (4^k, k)
+    best = np.full(len(codes), -np.inf)
+    for off in range(-(k - min(4, k)), w - min(4, w) + 1):  # motif column c <-> k-mer c - off
+        cols = [c for c in range(w) if 0 <= c - off < k]
+        score = sum(lo[c, codes[:, c - off]] for c in cols)
+        best = np.maximum(best, score)
+    mine = best[int("".join(str("ACGT".index(b)) for b in kmer), 4)]
+    return int((best > mine).sum()) + 1
+
+
 def _control(scorer, result, known, planted_motif, rng) -> tuple[bool, float, float]:
     """The same check without GradCAM: spans of the same widths at random positions of the
     same top windows. Returns (their best-matching known motif is the RBP's, fraction of
@@ -215,7 +235,6 @@ def demo_checks(args) -> None:
     from varbind import gia
     from varbind.bundle import load_model_set
     from varbind.discover import DiscoveryOptions, discover, read_sites
-    from varbind.gradcam_motifs import rank_known_motifs
     from varbind.inputs import required_lengths
     from varbind.motifs import read_meme
 
@@ -238,13 +257,15 @@ def demo_checks(args) -> None:
         if r.rbp in planted}
     by_id = {m.id: m for m in known}
     gia_hits = gia_in = cam_hits = cam_top3 = control_hits = total = 0
-    carried = []
-    print(f"{'model':<18}{'RBP':<9}{'planted':>9}{'GIA 6-mer':>11}{'in it':>6}{'-> known':>10}"
+    carried, gia_ranks = [], []
+    print(f"{'model':<18}{'RBP':<9}{'planted':>9}{'GIA 6-mer':>11}{'in it':>6}{'PWM rank':>9}"
+          f"{'-> known':>10}"
           f"{'spans':>6}{'field':>6}{'GradCAM -> known':>18}{'rank':>5}{'control':>9}"
           f"{'site in span':>13}{'random':>7}{'diffusion':>10}")
     for bundle in load_model_set(models):
         targets = [bundle.meta.rbps.index(r) for r in bundle.meta.rbps if r in planted]
         found = {t: [gia.Importance("-", np.zeros(1))] for t in targets}
+        known_gi = {t: [gia.Importance("-", np.zeros(1))] for t in targets}
         if not args.skip_gia and targets:
             length = required_lengths(bundle.meta.inputs)["sequence"]
             observed = gia.read_observed(fasta, length, 400, rng)
@@ -252,13 +273,20 @@ def demo_checks(args) -> None:
                                              observed)
             found = gia.importance_many(bundle, background, targets,
                                         gia.kmer_arrangements(length, 6), args.batch_size * 4)
+            wide = gia.make_background(bundle.meta.inputs, "dinuc", args.gia_known_n, rng,
+                                       observed)
+            known_gi = gia.known_motif_importance(bundle, wide, targets, known, rng,
+                                                  batch_size=args.batch_size * 4)
         for target in targets:
             rbp = bundle.meta.rbps[target]
             result = results[(bundle.name, rbp)]
             total += 1
             top = max(found[target], key=lambda r: r.global_).label
-            gia_known = rank_known_motifs([top], known)[0][0] if len(top) >= 3 else "-"
+            gia_known = known_gi[target][0].label.split(":")[0]
             inside = top in planted[rbp]["consensus"]
+            pwm_rank = (_pwm_rank(top, by_id[planted[rbp]["motif_id"]])
+                        if set(top) <= set("ACGT") else 0)
+            gia_ranks.append(pwm_rank)
             row = result.summary()
             control, in_cam, in_random = _control(scorer, result, known,
                                                   by_id[planted[rbp]["motif_id"]], rng)
@@ -269,12 +297,17 @@ def demo_checks(args) -> None:
             cam_top3 += 1 <= row["rbp_rank"] <= 3
             control_hits += control
             print(f"{bundle.name:<18}{rbp:<9}{planted[rbp]['consensus']:>9}{top:>11}"
-                  f"{'yes' if inside else 'no':>6}{gia_known:>10}{row['spans']:>6}"
+                  f"{'yes' if inside else 'no':>6}{pwm_rank:>9}{gia_known:>10}{row['spans']:>6}"
                   f"{row['receptive_field']:>6}{row['known_motif'].split(':')[0]:>18}"
                   f"{row['rbp_rank']:>5}{'hit' if control else 'miss':>9}"
                   f"{in_cam:>13.0%}{in_random:>7.0%}{row['diffusion']:>10.2f}")
-    print(f"GIA top 6-mer inside the planted consensus: {gia_in}/{total}; its best-matching "
-          f"known motif is the planted RBP's: {gia_hits}/{total}")
+    n_kmers = 4 ** 6
+    print(f"GIA top 6-mer inside the planted consensus: {gia_in}/{total}; among the best 1 % "
+          f"of all {n_kmers} 6-mers under the planted motif's PWM: "
+          f"{sum(0 < r <= n_kmers // 100 for r in gia_ranks)}/{total} (its rank there: median "
+          f"{np.median(gia_ranks):.0f}, worst {max(gia_ranks)}); the known motif with the "
+          f"highest GIA (sites drawn from each of the {len(known)} matrices, "
+          f"n={args.gia_known_n}) is the planted RBP's: {gia_hits}/{total}")
     print(f"GradCAM clusters of the top {args.top_windows} peak windows best match the planted "
           f"RBP: {cam_hits}/{total} ({cam_hits / max(total, 1):.0%}; target >= 80%); the "
           f"planted RBP among the 3 best-matching known motifs: {cam_top3}/{total}")
@@ -331,8 +364,9 @@ def lost_fraction(world, models, args) -> None:
     got = pd.DataFrame(calls, columns=["chrom", "pos", "ref", "alt", "strand", "rbp", "model",
                                        "delta", "motif_call"])
     merged = got.merge(truth, on=["chrom", "pos", "ref", "alt", "strand", "rbp"])
-    print(f"motif calls (--motif-pad {'auto' if args.motif_pad is None else args.motif_pad}) of the simulator's variants with "
-          f"|delta| >= 0.1 for the planted RBP:")
+    pad = "auto" if args.motif_pad is None else args.motif_pad
+    print(f"motif calls (--motif-pad {pad}) of the simulator's variants with |delta| >= 0.1 "
+          f"for the planted RBP:")
     for effect, wanted_call in (("loss", "LOST"), ("gain", "GAINED")):
         for model, part in [("both models", merged[merged["effect"] == effect]),
                             *merged[merged["effect"] == effect].groupby("model")]:
@@ -358,6 +392,8 @@ def main() -> None:
     p.add_argument("--demo", action="store_true", help="check against the simulated truth")
     p.add_argument("--world", help="a 'varbind simulate' folder (default: the bundled demo)")
     p.add_argument("--gia-n", type=int, default=24, help="GIA background sequences")
+    p.add_argument("--gia-known-n", type=int, default=100,
+                   help="GIA backgrounds for the known-motif experiment")
     p.add_argument("--top-windows", type=int, default=50, help="GradCAM windows per RBP")
     p.add_argument("--skip-gia", action="store_true", help="--demo without the GIA scan")
     p.add_argument("--skip-lost", action="store_true", help="--demo without the motif calls")

@@ -43,6 +43,10 @@ def register(subparsers) -> None:
                                     "(default: from --data, else 3utr)")
     p.add_argument("--expression", type=float,
                    help="log1p TPM given to models that take it (default: from --data, else 1)")
+    p.add_argument("--known", action="store_true",
+                   help="also rank the known motifs (packaged RNAcompete, or --meme): each "
+                        "background gets a site drawn from each motif's matrix")
+    p.add_argument("--meme", help="known motifs for --known, MEME format (implies --known)")
     p.add_argument("--top", type=int, default=20, help="k-mers shown in the plot (default 20)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=1024)
@@ -124,6 +128,14 @@ def run(args: argparse.Namespace) -> int:
             kmers = gia.kmer_importance(bundle, background, target, k, args.offset,
                                         args.batch_size, progress=bar.update)
         rows += [("kmer", r) for r in kmers]
+    known = []
+    if args.known or args.meme:
+        from varbind.motifs import read_meme
+
+        motifs = read_meme(args.meme) if args.meme else read_meme()
+        known = gia.known_motif_importance(bundle, background, [target], motifs, rng,
+                                           args.offset, args.batch_size)[target]
+        rows += [("known", r) for r in known]
     tested = motif or kmers[0].label
     start = gia.centred_start(length, len(tested), args.offset)
     rows += [("motif", r) for r in gia.importance(bundle, background, target,
@@ -141,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     table = gia.results_table(rows)
     table.insert(0, "rbp", args.rbp)
     table.insert(1, "model", bundle.name)
-    table["tested_motif"] = np.where(table["experiment"] == "kmer", "", tested)
+    table["tested_motif"] = np.where(table["experiment"].isin(["kmer", "known"]), "", tested)
     table["background"] = args.background
     with atomic_output(args.output) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
@@ -154,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
     if kmers:
         top = ", ".join(f"{r.label.replace('T', 'U')} {r.global_:+.3f}" for r in kmers[:5])
         print(f"{args.rbp}: top {k}-mers {top}")
+    if known:
+        top = ", ".join(f"{r.label} {r.global_:+.3f}" for r in known[:3])
+        print(f"{args.rbp}: top known motifs {top}")
     print(f"{args.rbp}: {tested.replace('T', 'U')} global importance "
-          f"{rows[len(kmers)][1].global_:+.3f}; wrote {args.output}")
+          f"{rows[len(kmers) + len(known)][1].global_:+.3f}; wrote {args.output}")
     return 0

@@ -28,9 +28,10 @@ def register(subparsers) -> None:
                               description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sites", required=True,
-                   help="candidate sites: a folder or manifest of CLIP peaks (as 'varbind "
-                        "dataset' reads; summits are the centres), a BED file (name column: "
-                        "the RBP, or '*' for all), or 'demo' (the demo world's peaks)")
+                   help="candidate sites, stranded: a folder or manifest of CLIP peaks (as "
+                        "'varbind dataset' reads; summits are the centres), one BED6 or "
+                        "narrowPeak file (for the RBP its name names, e.g. PUM2.bed, else for "
+                        "every RBP), or 'demo' (the demo world's peaks)")
     p.add_argument("--genome", default=None, help="named reference from the config file, or "
                                                   "'demo'")
     p.add_argument("--fasta", default=None, help="reference FASTA (plain or bgzip)")
