@@ -239,20 +239,30 @@ def test_cli_genome_wide_on_a_running_scheduler(tmp_path, job_like_client, capsy
     world = sw.build_world(tmp_path / "world")
     vcf = sw.write_vcf(tmp_path / "world" / "input.vcf.gz")
     common = [str(vcf), "--fasta", str(world["fasta"]), "--gtf", str(world["gtf"]),
-              "--expression", str(world["expression"]), "--models", str(world["models"])]
+              "--expression", str(world["expression"]), "--models", str(world["models"]),
+              "--explain", "ig", "--ig-steps", "4", "--explain-all"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
     assert main(["-q", "score", *common, "-o", str(tmp_path / "single.vcf.gz"),
-                 "--tsv", str(tmp_path / "single.tsv")]) == 0
+                 "--tsv", str(tmp_path / "single.tsv"),
+                 "--explain-out", str(tmp_path / "a" / "attr.h5")]) == 0
     assert main(["-q", "workflow", "genome-wide", *common, "-o", str(tmp_path / "gw.vcf.gz"),
                  "--tsv", str(tmp_path / "gw.tsv"), "--scheduler",
                  job_like_client.scheduler.address, "--partition-size", "40",
-                 "--keep-shards"]) == 0
+                 "--keep-shards", "--explain-out", str(tmp_path / "b" / "attr.h5")]) == 0
     err = capsys.readouterr().err
     assert "on 2 workers" in err
     assert body_and_header(tmp_path / "single.vcf.gz")[0] == \
         body_and_header(tmp_path / "gw.vcf.gz")[0]
     assert (tmp_path / "single.tsv").read_text() == (tmp_path / "gw.tsv").read_text()
-    assert sorted(p.name for p in (tmp_path / "gw.vcf.gz.shards").glob("*.done.json"))[0] == \
-        "part-00000.done.json"
+    shards = tmp_path / "gw.vcf.gz.shards"
+    assert sorted(p.name for p in shards.glob("*.done.json"))[0] == "part-00000.done.json"
+    # --explain on the workflow: one attribution shard per partition, merged in order
+    from varbind.attr_store import list_rows
+
+    assert len(list(shards.glob("*.attr.h5"))) == len(list(shards.glob("*.done.json")))
+    rows = list_rows(tmp_path / "a" / "attr.h5")
+    assert len(rows) > 20 and list_rows(tmp_path / "b" / "attr.h5") == rows
 
 
 def test_cli_genome_wide_refuses_a_scheduler_with_slurm(tmp_path, capsys):

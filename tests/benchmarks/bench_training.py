@@ -37,6 +37,15 @@ def _world(args, work: Path) -> Path:
     return work / "world"
 
 
+def _first(world: Path, *names: str) -> Path:
+    """The first of ``names`` that exists in ``world`` (a simulated world, or the shipped
+    demo world with its bgzipped genome and a peak folder without a manifest)."""
+    for name in names:
+        if (world / name).exists():
+            return world / name
+    raise SystemExit(f"{world}: none of {', '.join(names)}")
+
+
 def _row(name, result, data_rows):
     fit = next(iter(result.fits.values()))
     epochs = sum(f.epochs_run for f in result.fits.values())
@@ -94,8 +103,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="varbind-bench-") as tmp:
         work = Path(tmp)
         world = _world(args, work)
-        files = (world / "peaks" / "manifest.tsv", world / "genome.fa", world / "genes.gtf",
-                 world / "expression.tsv")
+        files = (_first(world, "peaks/manifest.tsv", "peaks"),
+                 _first(world, "genome.fa", "genome.fa.gz"),
+                 _first(world, "genes.gtf", "genes.gtf.gz"), _first(world, "expression.tsv"))
         ml = build_training_dataset(work / "ml.h5", *files, cell_line=MULTIRESBIND_CELL_LINE)
         data = load_dataset(ml)
         n_train = len(data.splits["train"])
