@@ -96,17 +96,24 @@ def write_dataset(path, n: int = 400, seq_length: int = 60, region_length: int =
             _write_group(h5, *planted_arrays(n, seq_length, region_length, rbps, seed=seed))
 
 
-def motif_detector(length: int, motif: str = "TGCATG"):
+def motif_detector(length: int, motif: str = "TGCATG", spread: int = 0):
     """A Keras model over (length, 4) one-hot windows: ~0.98 when ``motif`` is anywhere in the
-    window, ~0.02 otherwise (one Conv1D ``motif_conv`` with the motif as its kernel, a
-    ``len(motif)``-nt receptive field, global max pooling, a sigmoid ``out``)."""
+    window, ~0.02 otherwise (one Conv1D ``motif_conv`` with the motif as its kernel, global
+    max pooling, a sigmoid ``out``). With ``spread`` > 0 a second conv ``spread_conv`` of ones
+    spreads each match over ``spread`` positions, as deeper models blur."""
     inp = keras.Input((length, 4), name="seq")
     conv = keras.layers.Conv1D(1, len(motif), padding="same", activation="relu",
                                name="motif_conv")
+    features = conv(inp)
+    if spread:
+        blur = keras.layers.Conv1D(1, spread, padding="same", name="spread_conv")
+        features = blur(features)
     out = keras.layers.Dense(1, activation="sigmoid", name="out")(
-        keras.layers.GlobalMaxPooling1D()(conv(inp)))
+        keras.layers.GlobalMaxPooling1D()(features))
     model = keras.Model(inp, out)
     conv.set_weights([one_hot(encode_batch([motif]))[0][:, :, None],
                       np.array([1.0 - len(motif)], "f4")])
+    if spread:
+        blur.set_weights([np.ones((spread, 1, 1), "f4"), np.zeros(1, "f4")])
     model.get_layer("out").set_weights([np.array([[8.0]], "f4"), np.array([-4.0], "f4")])
     return model

@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from planted import motif_detector
 
 from varbind.attribution import (
     baseline_arrays,
@@ -292,17 +293,7 @@ MOTIF = "TGCATG"
 def motif_model(length=30):
     """Sigmoid(8 * max_j [TGCATG at j, spread over 7 nt] - 4): ~0.98 with the motif, ~0.02
     without. The second conv spreads a match over 7 positions, as deeper models blur."""
-    inp = keras.Input((length, 4), name="seq")
-    conv = keras.layers.Conv1D(1, 6, padding="same", activation="relu", name="motif_conv")
-    spread = keras.layers.Conv1D(1, 7, padding="same", name="spread_conv")
-    out = keras.layers.Dense(1, activation="sigmoid", name="out")(
-        keras.layers.GlobalMaxPooling1D()(spread(conv(inp))))
-    model = keras.Model(inp, out)
-    kernel = one_hot(encode_batch([MOTIF]))[0][:, :, None]  # (6, 4, 1)
-    conv.set_weights([kernel, np.array([-5.0], "float32")])
-    spread.set_weights([np.ones((7, 1, 1), "float32"), np.zeros(1, "float32")])
-    model.get_layer("out").set_weights([np.array([[8.0]], "float32"), np.array([-4.0], "float32")])
-    return model
+    return motif_detector(length, MOTIF, spread=7)
 
 
 def motif_bundle(tmp_path, length=30):

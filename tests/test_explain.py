@@ -12,11 +12,11 @@ import cyvcf2
 import keras
 import numpy as np
 import pytest
+from planted import motif_detector
 
 from varbind.attr_store import read_explanation
 from varbind.attribution import ExplainOptions
 from varbind.bundle import ModelMeta, save_bundle
-from varbind.encoding import encode_batch, one_hot
 from varbind.errors import VarbindError
 from varbind.explain import (
     EXPLAIN_COLUMNS,
@@ -46,16 +46,7 @@ CHR1 = _chrom()
 
 
 def _model():
-    inp = keras.Input((W, 4), name="seq")
-    conv = keras.layers.Conv1D(1, 6, padding="same", activation="relu", name="motif_conv")
-    spread = keras.layers.Conv1D(1, 7, padding="same", name="spread_conv")
-    out = keras.layers.Dense(1, activation="sigmoid", name="out")(
-        keras.layers.GlobalMaxPooling1D()(spread(conv(inp))))
-    model = keras.Model(inp, out)
-    conv.set_weights([one_hot(encode_batch(["TGCATG"]))[0][:, :, None], np.array([-5.0], "f4")])
-    spread.set_weights([np.ones((7, 1, 1), "f4"), np.zeros(1, "f4")])
-    model.get_layer("out").set_weights([np.array([[8.0]], "f4"), np.array([-4.0], "f4")])
-    return model
+    return motif_detector(W, "TGCATG", spread=7)
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,19 @@ from varbind.windows import allele_centers, allele_windows, gather_spans
 SEQ = "ACGTTGCAAGCTTACGGATC"
 
 
-def read_seq(lo, hi):
-    out = np.full(hi - lo, 4, dtype=np.uint8)
-    a, b = max(lo, 0), min(hi, len(SEQ))
-    if b > a:
-        out[a - lo:b - lo] = encode(SEQ[a:b])
-    return out
+def reader(seq: str):
+    """``read(lo, hi)`` -> codes of ``seq[lo:hi]``, N off its ends (a SpanReader)."""
+    def read(lo, hi):
+        out = np.full(hi - lo, 4, dtype=np.uint8)
+        a, b = max(lo, 0), min(hi, len(seq))
+        if b > a:
+            out[a - lo:b - lo] = encode(seq[a:b])
+        return out
+
+    return read
+
+
+read_seq = reader(SEQ)
 
 
 def read_region(lo, hi, strand):
@@ -132,13 +139,7 @@ def test_minus_window_is_plus_window_of_the_reverse_complement_contig(start, wid
     """Property: a '-' window on the contig equals the '+' window of the same allele on the
     reverse-complemented contig (where the centre's coordinate is mirrored)."""
     rc = reverse_complement(SEQ)
-
-    def read_rc(lo, hi):
-        out = np.full(hi - lo, 4, dtype=np.uint8)
-        a, b = max(lo, 0), min(hi, len(rc))
-        if b > a:
-            out[a - lo:b - lo] = encode(rc[a:b])
-        return out
+    read_rc = reader(rc)
 
     minus = allele_windows(read_seq, len(SEQ), np.array([start]), np.array([start + 1]),
                            [alt], np.array(["-"]), width)
