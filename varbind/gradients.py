@@ -118,12 +118,12 @@ def _tf_function(model, targets: tuple[int, ...], layer, shapes: tuple):
     (the batch axis is left free, so one graph serves every batch size)."""
     import tensorflow as tf
 
-    if not any(isinstance(f, _CachedStepTracing) for f in tf.get_logger().filters):
-        tf.get_logger().addFilter(_CachedStepTracing())
     cache = _TF_FUNCTIONS.setdefault(model, {})
     key = (targets, None if layer is None else id(layer), shapes)
     if key in cache:
         return cache[key]
+    if not any(isinstance(f, _CachedStepTracing) for f in tf.get_logger().filters):
+        tf.get_logger().addFilter(_CachedStepTracing())  # before the first trace only
     signature = [tf.TensorSpec((None, *shape), tf.float32) for shape in shapes]
     model_ref = weakref.ref(model)  # the cache must not keep its own key alive
 

@@ -315,6 +315,20 @@ class Scorer:
     def header_lines(self) -> list[str]:
         """Provenance header lines; run-specific ones start with ``##varbind_run``."""
         opts = self.options
+        lines = self.provenance_lines()
+        lines.append(f"##varbind_parameters=<MinDelta={opts.min_delta},"
+                     f"EffectThreshold={opts.effect_threshold},AllStrands={opts.all_strands},"
+                     f"Strict={opts.strict},NRichFraction={N_RICH_FRACTION},"
+                     f"Region={opts.region or '.'}>")
+        if opts.command:
+            lines.append(f"##varbind_runCommand={opts.command}")
+        lines.append(f"##varbind_runDate={time.strftime('%Y-%m-%dT%H:%M:%S%z')}")
+        return lines
+
+    def provenance_lines(self) -> list[str]:
+        """What the results come from: varbind version, reference, annotation and expression
+        digests, and each model's name, hash and settings (``##key=value`` lines)."""
+        opts = self.options
         fai = Path(str(self.genome.path) + ".fai")
         lines = [f"##varbind_version={__version__}",
                  f"##varbind_reference=<File={_hval(self.genome.path.name)},"
@@ -334,13 +348,6 @@ class Scorer:
                          f"Window={m.window},CellLine={_hval(m.cell_line)},"
                          f"ExpressionColumn={_hval(self.cell_types[b.name] or '.')},"
                          f"GenomeBuild={_hval(m.genome_build)},RBPs={_hval(rbps)}>")
-        lines.append(f"##varbind_parameters=<MinDelta={opts.min_delta},"
-                     f"EffectThreshold={opts.effect_threshold},AllStrands={opts.all_strands},"
-                     f"Strict={opts.strict},NRichFraction={N_RICH_FRACTION},"
-                     f"Region={opts.region or '.'}>")
-        if opts.command:
-            lines.append(f"##varbind_runCommand={opts.command}")
-        lines.append(f"##varbind_runDate={time.strftime('%Y-%m-%dT%H:%M:%S%z')}")
         return lines
 
     # -- per-model inputs

@@ -7,6 +7,7 @@ import argparse
 import logging
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from varbind.errors import VarbindError
@@ -80,13 +81,13 @@ def run(args: argparse.Namespace) -> int:
         raise VarbindError(f"no RBP of the models has candidate sites in {args.sites}",
                            fix="check that the site file's RBP names match the models' "
                                "(varbind models list)")
-    header = [line for line in scorer.header_lines() if not line.startswith(
-        ("##varbind_parameters", "##varbind_runCommand"))]
+    header = scorer.provenance_lines()
     header.append(f"##varbind_motifs=<Sites={args.sites},Top={args.top},"
                   f"GradCAMLayer={args.gradcam_layer or 'last_conv'},Alpha={args.alpha},"
                   f"Height={args.height},MinScore={args.min_score},"
                   f"KnownMotifs={Path(args.meme or packaged_meme_path()).name}>")
     header.append(f"##varbind_runCommand={shlex.join(['varbind', *sys.argv[1:]])}")
+    header.append(f"##varbind_runDate={time.strftime('%Y-%m-%dT%H:%M:%S%z')}")
     summary = write_tables(results, args.output, args.spans, header)
     print(summary.to_string(index=False, columns=["model", "rbp", "spans", "known_motif",
                                                   "rbp_rank", "diffusion"]), file=sys.stderr)
