@@ -20,12 +20,12 @@ from varbind.training.datasets import (
     read_batches,
 )
 from varbind.training.negatives import fetch_windows, match_gc
-from varbind.training.peaks import PeakFilters, load_peaks
 
 from varbind.cli import main
 from varbind.encoding import decode, reverse_complement, reverse_complement_codes
 from varbind.errors import VarbindError
 from varbind.genome import Genome, window_start
+from varbind.genomics.peaks import PeakFilters, load_peaks
 
 CONTIGS = {"chr1": 20_000, "chr2": 20_000, "chr3": 12_000}
 # GTF rows (1-based inclusive): chr1 G1 '+' three exons (coding), G2 '-' at 10-19 kb;

@@ -8,7 +8,9 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from varbind.training.peaks import (
+
+from varbind.errors import InputFileError, VarbindError
+from varbind.genomics.peaks import (
     PeakFilters,
     apply_filters,
     isolated,
@@ -19,8 +21,6 @@ from varbind.training.peaks import (
     rbp_groups,
     read_peak_file,
 )
-
-from varbind.errors import InputFileError, VarbindError
 
 # narrowPeak: chrom start end name score strand signal -log10p -log10q summit-offset
 NARROW = (

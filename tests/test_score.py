@@ -318,10 +318,10 @@ def test_bad_options_are_one_line_errors(world, tmp_path):
 
 def test_structure_model_gets_rnaplfold_profiles_of_its_own_window(world, tmp_path):
     import keras
-    from varbind.training.structure import StructureProfiler
 
     from varbind.bundle import ModelMeta, save_bundle
     from varbind.inputs import Component, InputSpec
+    from varbind.model.structure import StructureProfiler
 
     x = keras.Input((11, 6), name="seq_structure")
     h = keras.layers.GlobalAveragePooling1D()(x)

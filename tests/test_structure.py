@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 from planted import TINY, planted_data
-from varbind.training import structure as st
 
 from varbind.encoding import encode, encode_batch
+from varbind.model import structure as st
 
 HAIRPIN = "GGGGGGGGAAAACCCCCCCC"  # 8-bp G-C stem around an AAAA loop
 

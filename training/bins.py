@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from varbind.annotations.index import AnnotationIndex
-from varbind.training.peaks import PeakSet
+
+from varbind.genomics.peaks import PeakSet
 
 LABEL_RULES = ("half-peak", "summit")
 #: Classes that count as transcribed, per ``transcribed`` level.

@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,8 +30,25 @@ import pandas as pd
 from varbind.annotations.expression import ExpressionTable
 from varbind.annotations.index import AnnotationIndex
 from varbind.training.bins import LABEL_RULES, multilabel_rows
-from varbind.training.negatives import fetch_windows, per_rbp_rows
-from varbind.training.peaks import (
+from varbind.training.dataset_io import (  # read_batches: re-exported, it lived here
+    chunked_dataset,
+    read_batches,  # noqa: F401
+    write_rows,
+)
+from varbind.training.negatives import per_rbp_rows
+from varbind.training.splits import (
+    SPLIT_MODES,
+    SPLITS,
+    assign_splits,
+    auto_block,  # noqa: F401  (re-exported, it lived here)
+    choose_test_chroms,
+)
+
+from varbind import __version__
+from varbind.errors import InputFileError, VarbindError
+from varbind.files import atomic_output, file_digest
+from varbind.genome import Genome
+from varbind.genomics.peaks import (
     DEEPRIPE_GROUP_THRESHOLDS,
     PeakFilters,
     PeakSet,
@@ -42,17 +57,9 @@ from varbind.training.peaks import (
     rbp_groups,
 )
 
-from varbind import __version__
-from varbind.errors import InputFileError, VarbindError
-from varbind.files import atomic_output, file_digest
-from varbind.genome import Genome, window_start
-from varbind.inputs import WindowBatch
-
 log = logging.getLogger(__name__)
 
 KINDS = ("multilabel", "per-rbp")
-SPLITS = {"train": 0, "validation": 1, "test": 2}
-SPLIT_MODES = ("chrom", "random")
 DEFAULT_LENGTHS = {"multilabel": (150, 250), "per-rbp": (1000, 1000)}
 
 
@@ -157,246 +164,6 @@ class DatasetSummary:
     rows: dict[str, dict[str, int]]
     positives: dict[str, int]
     stats: dict[str, dict] = field(default_factory=dict)
-
-
-# ----------------------------------------------------------------------------- splits
-
-
-def choose_test_chroms(counts: pd.Series, contig_order: list[str], fraction: float) -> list[str]:
-    """The last contigs (FASTA order) until they hold at least ``fraction`` of the rows,
-    never all of the contigs that hold rows."""
-    present = [c for c in contig_order if counts.get(c, 0) > 0]
-    total = counts.sum()
-    chosen: list[str] = []
-    held = 0
-    for c in reversed(present):
-        if held >= fraction * total or len(chosen) == len(present) - 1:
-            break
-        chosen.append(c)
-        held += counts[c]
-    return chosen[::-1]
-
-
-def auto_block(span: int, rows: pd.DataFrame) -> int:
-    """Split block size: 20 windows, or more so that there are at most ~1000 blocks."""
-    extent = rows.groupby("chrom")["center"].agg(lambda c: c.max() - c.min() + 1).sum() \
-        if len(rows) else 0
-    return int(max(20 * span, extent // 1000, 1))
-
-
-def assign_splits(rows: pd.DataFrame, options: DatasetOptions, contig_order: list[str],
-                  span: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Split code of each row and whether the row is kept.
-
-    Test: whole contigs (``chrom``) or random blocks (``random``); validation: random blocks
-    of the remaining rows. A row is dropped when its window (``span`` nt on its strand,
-    centred as the dataset centres it) reaches into a block with another split.
-
-    Returns
-    -------
-    split : (N,) uint8 codes 0/1/2
-    keep : (N,) bool
-    test_chroms : the test contigs (``chrom`` mode), else []
-    """
-    rng = np.random.default_rng([options.seed, 7])
-    chroms = rows["chrom"].to_numpy()
-    centers = rows["center"].to_numpy(np.int64)
-    lo = window_start(centers, span, rows["strand"].to_numpy())
-    hi = lo + span - 1
-    test_chroms: list[str] = []
-    if options.split == "chrom":
-        if options.test_chroms is None:
-            counts = rows["chrom"].value_counts()
-            test_chroms = choose_test_chroms(counts, contig_order, options.test_fraction)
-        else:
-            test_chroms = list(options.test_chroms)
-    block = options.split_block or auto_block(span, rows)
-    # a split code per (contig, block), keyed as one int64 per (contig, block)
-    chrom_code = pd.factorize(chroms)[0].astype(np.int64) << 40
-
-    def keys(positions):
-        return chrom_code + np.maximum(positions, 0) // block
-
-    test_contig = np.isin(chroms, test_chroms)
-    uniq = np.unique(np.concatenate([keys(centers), keys(lo), keys(hi)]))
-    codes = np.zeros(len(uniq), dtype=np.uint8)
-    # blocks in a random order take test (random mode) then validation until those hold their
-    # share of the rows, so the shares come out close to the fractions asked for
-    held_out = ~test_contig
-    block_of_row = np.searchsorted(uniq, keys(centers))
-    counts = np.bincount(block_of_row[held_out], minlength=len(uniq))
-    order = rng.permutation(len(uniq))
-    order = order[counts[order] > 0]
-    # a block joins a split while its middle row falls within that split's share
-    mid = np.cumsum(counts[order]) - counts[order] / 2
-    total = counts.sum()
-    shares = [(1, options.val_fraction)]
-    if options.split == "random":
-        shares = [(2, options.test_fraction), (1, options.val_fraction)]
-    start = 0.0
-    for code, share in shares:
-        take = (mid >= start * total) & (mid < (start + share) * total)
-        codes[order[take]] = code
-        start += share
-    test_contig = np.isin(chroms, test_chroms)
-
-    def split_of(positions):
-        c = codes[np.searchsorted(uniq, keys(positions))]
-        c[test_contig] = 2
-        return c
-
-    split = split_of(centers)
-    keep = (split_of(lo) == split) & (split_of(hi) == split)
-    if options.split == "chrom" and len(rows) and not (split[keep] == 2).any():
-        log.warning("the test split is empty (test contigs: %s); pass --test-chroms with "
-                    "contigs that hold windows, or --split random",
-                    ", ".join(test_chroms) or "none: all windows are on one contig")
-    return split, keep, test_chroms
-
-
-# ----------------------------------------------------------------------------- writing
-
-
-def _string_array(values, min_len: int = 1) -> np.ndarray:
-    values = [str(v) for v in values]
-    width = max([min_len] + [len(v.encode()) for v in values])
-    return np.array(values, dtype=f"S{width}")
-
-
-def _create(group, name: str, shape: tuple, dtype, chunk_rows: int):
-    chunks = (max(1, min(shape[0], chunk_rows)),) + tuple(shape[1:]) if shape[0] else None
-    kwargs = {"compression": "gzip", "compression_opts": 4, "shuffle": False} if chunks else {}
-    return group.create_dataset(name, shape=shape, dtype=dtype, chunks=chunks, **kwargs)
-
-
-def write_rows(group, rows: pd.DataFrame, labels: np.ndarray, split: np.ndarray,
-               genome: Genome, index: AnnotationIndex, gene_expression: np.ndarray,
-               gene_ids: np.ndarray, options: DatasetOptions, progress: bool = False,
-               desc: str = "windows") -> None:
-    """Fetch each row's windows and write every dataset of the layout into ``group``.
-
-    Parameters
-    ----------
-    group : h5py File or Group
-    rows : DataFrame[chrom, strand, center, ...] (N rows, FASTA contig names)
-    labels : (N, K) uint8; split : (N,) uint8
-    gene_expression : (G,) log1p TPM per row of ``index.genes`` (for the nearest gene)
-    gene_ids : (G,) the same genes' ids
-    """
-    from tqdm import tqdm
-
-    n, ls, lr = len(rows), options.seq_length, options.region_length
-    chunk = options.chunk_rows
-    d_seq = _create(group, "seq", (n, ls), "u1", chunk)
-    d_reg = _create(group, "region", (n, lr), "i1", chunk)
-    d_expr = _create(group, "expression", (n,), "f4", chunk)
-    _create(group, "labels", labels.shape, "u1", chunk)[...] = labels
-    _create(group, "split", (n,), "u1", chunk)[...] = split
-    _create(group, "center", (n,), "i8", chunk)[...] = rows["center"].to_numpy(np.int64)
-    group.create_dataset("chrom", data=_string_array(rows["chrom"]))
-    group.create_dataset("strand", data=_string_array(rows["strand"]))
-    genes = np.full(n, "", dtype=object)
-    chroms = rows["chrom"].to_numpy()
-    strands = rows["strand"].to_numpy()
-    centers = rows["center"].to_numpy(np.int64)
-    bar = tqdm(total=n, desc=desc, unit="win", disable=not progress, file=sys.stderr,
-               leave=False)
-    for lo in range(0, n, chunk):
-        sl = slice(lo, min(n, lo + chunk))
-        seq = np.empty((sl.stop - lo, ls), dtype=np.uint8)
-        reg = np.empty((sl.stop - lo, lr), dtype=np.int8)
-        expr = np.zeros(sl.stop - lo, dtype=np.float32)
-        for chrom in pd.unique(chroms[sl]):
-            idx = np.flatnonzero(chroms[sl] == chrom)
-            c, s = centers[sl][idx], strands[sl][idx]
-            seq[idx] = fetch_windows(genome, chrom, c, ls, s)
-            reg[idx] = index.region_codes(chrom, window_start(c, lr, s), lr, s)
-            gene_rows = index.nearest_gene_rows(chrom, c, s, score=gene_expression)
-            has = gene_rows >= 0
-            expr[idx[has]] = gene_expression[gene_rows[has]]
-            genes[lo + idx[has]] = gene_ids[gene_rows[has]]
-        d_seq[sl] = seq
-        d_reg[sl] = reg
-        d_expr[sl] = expr
-        bar.update(sl.stop - lo)
-    bar.close()
-    group.create_dataset("gene_id", data=_string_array(genes))
-
-
-# ----------------------------------------------------------------------------- reading
-
-
-def read_batches(h5, split: str | int, batch_size: int, group: str | None = None,
-                 shuffle: bool = False, seed: int = 0,
-                 block_rows: int = 16384) -> Iterator[tuple[WindowBatch, np.ndarray]]:
-    """Stream ``(WindowBatch, labels)`` batches of one split from a training HDF5.
-
-    Parameters
-    ----------
-    h5 : path, or an open ``h5py.File``
-    split : ``"train"``, ``"validation"``, ``"test"`` or the code 0/1/2
-    batch_size : rows per batch (the last may be smaller)
-    group : the RBP group of a per-RBP file (required there)
-    shuffle : visit blocks and rows within blocks in a random order (seeded)
-    block_rows : rows read from disk at a time
-
-    Yields
-    ------
-    WindowBatch (seq (B, Ls) u1, region (B, Lr) i1, expression (B,) f4; ``extra`` holds
-    chrom, center, strand and gene_id), labels (B, K) uint8
-    """
-    import h5py
-
-    if isinstance(h5, (str, os.PathLike)):
-        with h5py.File(h5, "r") as fh:
-            yield from read_batches(fh, split, batch_size, group, shuffle, seed, block_rows)
-        return
-    code = SPLITS.get(split, split) if isinstance(split, str) else int(split)
-    if code not in (0, 1, 2):
-        raise VarbindError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    g = _group(h5, group)
-    split_codes = g["split"][...]
-    n = len(split_codes)
-    rng = np.random.default_rng(seed)
-    starts = np.arange(0, n, block_rows)
-    if shuffle:
-        rng.shuffle(starts)
-    names = ("seq", "region", "expression", "labels", "chrom", "center", "strand", "gene_id")
-    buffer: dict | None = None  # rows read but not yet yielded
-    for lo in starts:
-        hi = min(n, lo + block_rows)
-        rows = np.flatnonzero(split_codes[lo:hi] == code)
-        if rows.size == 0:
-            continue
-        if shuffle:
-            rng.shuffle(rows)
-        block = {name: g[name][lo:hi][rows] for name in names}
-        buffer = block if buffer is None else {k: np.concatenate([buffer[k], block[k]])
-                                               for k in names}
-        full = len(buffer["seq"]) // batch_size * batch_size
-        for b in range(0, full, batch_size):
-            yield _to_batch({k: v[b:b + batch_size] for k, v in buffer.items()})
-        buffer = {k: v[full:] for k, v in buffer.items()}
-    if buffer is not None and len(buffer["seq"]):
-        yield _to_batch(buffer)
-
-
-def _group(h5, group: str | None):
-    kind = str(h5.attrs.get("kind", "multilabel"))
-    if kind == "per-rbp":
-        if group is None or group not in h5:
-            names = ", ".join(json.loads(h5.attrs.get("rbps", "[]")))
-            raise VarbindError(f"per-RBP dataset {h5.filename}: choose a group (RBP) among "
-                               f"{names}; got {group!r}")
-        return h5[group]
-    return h5 if group is None else h5[group]
-
-
-def _to_batch(d: dict) -> tuple[WindowBatch, np.ndarray]:
-    extra = {"chrom": d["chrom"].astype(str), "center": d["center"],
-             "strand": d["strand"].astype(str), "gene_id": d["gene_id"].astype(str)}
-    return (WindowBatch(seq=d["seq"], region=d["region"], expression=d["expression"],
-                        extra=extra), d["labels"])
 
 
 # ----------------------------------------------------------------------------- the build
@@ -543,7 +310,7 @@ def build_dataset(output: str | os.PathLike, peaks: str | os.PathLike, fasta: st
                          len(rows), int((~keep).sum()), len(labels_order))
                 write_rows(h5, rows, labels, split, genome, index, gene_expr,
                            index.genes["gene_id"].to_numpy(), options, progress, "bins")
-                _create(h5, "bin_start", (len(rows),), "i8", options.chunk_rows)[...] = \
+                chunked_dataset(h5, "bin_start", (len(rows),), "i8", options.chunk_rows)[...] = \
                     rows["bin_start"].to_numpy(np.int64)
                 h5.attrs["cell_type"] = ",".join(cells)
                 summary.rows[""] = _split_counts(split)
@@ -585,7 +352,7 @@ def _per_rbp(h5, peaksets, genome, index, table, options, span, summary, progres
         g = h5.create_group(ps.label)
         write_rows(g, rows, labels, split, genome, index, gene_expr,
                    index.genes["gene_id"].to_numpy(), options, progress, ps.label)
-        _create(g, "gc", (len(rows),), "f4", options.chunk_rows)[...] = \
+        chunked_dataset(g, "gc", (len(rows),), "f4", options.chunk_rows)[...] = \
             rows["gc"].to_numpy(np.float32)
         g.attrs["rbp"] = ps.rbp
         g.attrs["cell_line"] = ps.cell_line

@@ -31,7 +31,7 @@ def predict(model, specs: list[InputSpec], batch: WindowBatch,
     -------
     np.ndarray, shape (N, K) float32
     """
-    from varbind.training.train import take
+    from varbind.training.training_data import take
 
     n = len(batch)
     chunks = []
@@ -80,7 +80,7 @@ def _mean(values: dict) -> float | None:
 
 def evaluate_split(model, specs: list[InputSpec], split, rbps: list[str],
                    name: str = "test") -> dict:
-    """Metrics of ``model`` on a :class:`~varbind.training.train.SplitData`."""
+    """Metrics of ``model`` on a :class:`~varbind.training.training_data.SplitData`."""
     return score_metrics(split.labels, predict(model, specs, split.batch), rbps, name)
 
 
@@ -177,7 +177,7 @@ def evaluate_bundle(bundle, dataset: str | os.PathLike, split: str = "test"):
     (one tuple for a multi-label dataset, one per RBP for a per-RBP one); ``labels[i]`` and
     ``predictions[i]`` are (N_i, len(groups[i])).
     """
-    from varbind.training.train import (
+    from varbind.training.training_data import (
         add_structure_if_needed,
         check_lengths,
         dataset_kind,

@@ -34,8 +34,11 @@ from dataclasses import dataclass, field
 from varbind.encoding import REGION_SCHEMES
 from varbind.errors import VarbindError
 from varbind.inputs import Component, InputSpec
+from varbind.model.architectures import (  # last_conv_layer: re-exported, it lived here
+    ARCHITECTURES,
+    last_conv_layer,  # noqa: F401
+)
 
-ARCHITECTURES = ("multiresbind", "deepripe", "polaris", "residualbind")
 INPUT_KINDS = ("sequence", "region", "structure", "expression")
 #: Region channels of the per-position models (Multi-resBind and ResidualBind follow DeepRiPe).
 PER_POSITION_REGIONS = REGION_SCHEMES["deepripe"]
@@ -306,12 +309,6 @@ def _polaris_body(inputs, specs: list[InputSpec], p: dict, prefix: str):
     if len(parts) == 1:
         return nn
     return layers.Concatenate(name=prefix + "join")(parts)
-
-
-def last_conv_layer(arch: str, prefix: str = "") -> str:
-    """Name of the last convolutional feature map (for GradCAM)."""
-    return {"multiresbind": "res_out", "residualbind": "res_out", "deepripe": "conv_merged",
-            "polaris": f"{prefix}conv2"}[arch]
 
 
 def join_polaris(models: Sequence, rbps: Sequence[str], specs: list[InputSpec]):

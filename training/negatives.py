@@ -22,10 +22,10 @@ import logging
 import numpy as np
 import pandas as pd
 from varbind.annotations.index import AnnotationIndex
-from varbind.training.peaks import PeakSet
 
 from varbind.encoding import N_CODE
 from varbind.genome import Genome, window_start
+from varbind.genomics.peaks import PeakSet
 
 log = logging.getLogger(__name__)
 

@@ -331,13 +331,12 @@ def _column_source(tensor, column: int):
 
 
 def _declared_layer(model, arch: str | None, rbp: str | None, allowed):
-    """The architecture's own GradCAM feature map (``varbind.training.models.last_conv_layer``,
-    e.g. Multi-resBind's residual output, POLARIS's ``<RBP>.conv2`` in joined models) when the
-    model has it and it sees only the sequence input."""
-    try:
-        from varbind.training.models import ARCHITECTURES, last_conv_layer
-    except ImportError:
-        return None
+    """The architecture's own GradCAM feature map
+    (:func:`varbind.model.architectures.last_conv_layer`, e.g. Multi-resBind's residual output,
+    POLARIS's ``<RBP>.conv2`` in joined models) when the model has it and it sees only the
+    sequence input."""
+    from varbind.model.architectures import ARCHITECTURES, last_conv_layer
+
     if arch not in ARCHITECTURES:
         return None
     names = ([last_conv_layer(arch, f"{rbp}.")] if rbp else []) + [last_conv_layer(arch)]

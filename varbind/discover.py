@@ -88,7 +88,7 @@ def read_sites(source: str, scorer) -> pd.DataFrame:
     Centres are the peak summits; peaks on contigs the genome lacks are dropped (logged)."""
     from pathlib import Path
 
-    from varbind.training.peaks import load_peaks, match_contigs, read_peak_file
+    from varbind.genomics.peaks import load_peaks, match_contigs, read_peak_file
 
     if source == "demo" and not Path(source).exists():
         from varbind.demo import demo_file

@@ -367,7 +367,7 @@ class Scorer:
     def _fold(self, seq: np.ndarray, length: int) -> np.ndarray:
         """RNAplfold profiles of each model's own window, padded back to the full width."""
         if self._structure is None:
-            from varbind.training.structure import StructureProfiler
+            from varbind.model.structure import StructureProfiler
 
             self._structure = StructureProfiler()
         profiles = self._structure.profiles(crop_center(seq, length))

@@ -81,8 +81,8 @@ def register(subparsers) -> None:
 
 def options_from_args(args: argparse.Namespace):
     """DatasetOptions from the parsed command line."""
+    from varbind.genomics.peaks import PeakFilters, parse_thresholds
     from varbind.training.datasets import DatasetOptions
-    from varbind.training.peaks import PeakFilters, parse_thresholds
 
     if args.per_rbp and args.kind == "multilabel":
         raise VarbindError("--per-rbp contradicts --kind multilabel", fix="give one of them")

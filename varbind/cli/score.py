@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from varbind.cli.workflow import add_dask_arguments, score_on_dask, wants_dask
+from varbind.cli.dask_options import add_dask_arguments, score_on_dask, wants_dask
 from varbind.errors import VarbindError
 from varbind.explain import add_arguments as add_explain_arguments
 
