@@ -1,13 +1,13 @@
 """End-to-end scoring on a hand-built world (see scoring_world.py) with toy models."""
 
 import json
-import shutil
 import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
 import scoring_world as sw
+from external_tools import bcftools
 
 from varbind.cli import main
 from varbind.score import ScoreOptions, score_vcf
@@ -162,9 +162,7 @@ def test_vcf_reads_with_pysam_and_bcftools_split_vep(scored):
     entries = [e.split("|") for e in snv.info["VARBIND"]]
     assert [e[5] for e in entries] == ["EXON", "EXPR", "AFRAC", "GFRAC"]
     assert entries[2][:5] == ["A", "binding_unchanged", "+", "GENE1", "ncrna_exon"]
-    if shutil.which("bcftools") is None:
-        pytest.skip("bcftools is not installed (CI installs it)")
-    out = subprocess.run(["bcftools", "+split-vep", "-a", "VARBIND", "-d", "-f",
+    out = subprocess.run([bcftools(), "+split-vep", "-a", "VARBIND", "-d", "-f",
                           "%ID\t%STRAND\t%RBP\t%DELTA\t%Consequence\n", str(scored["vcf"])],
                          capture_output=True, text=True, check=True).stdout
     lines = [line.split("\t") for line in out.strip().splitlines()]

@@ -267,6 +267,8 @@ def add_explanations(info: list[dict], table, result):
     import numpy as np
     import pandas as pd
 
+    from varbind.writers import info_escape
+
     explained = getattr(result, "explained", None)
     table = table.copy()
     for col in EXPLAIN_COLUMNS:
@@ -280,11 +282,11 @@ def add_explanations(info: list[dict], table, result):
         rec = result.records[int(u["record"])]
         alt = result.alleles.loc[u["allele"], "alt"]
         entry = "|".join([alt, CONSEQUENCES.get(row.motif_call or "", "motif_not_called"),
-                          u["strand"], row.rbp, _fmt(row.ig_at_variant),
+                          u["strand"], info_escape(row.rbp), _fmt(row.ig_at_variant),
                           _fmt(row.ig_max_delta),
                           "." if row.ig_max_offset is None or pd.isna(row.ig_max_offset)
                           else str(int(row.ig_max_offset)),
-                          row.motif_call or ".", row.known_motif or "."])
+                          row.motif_call or ".", info_escape(row.known_motif or ".")])
         record = int(u["record"])
         existing = info[record].get("VARBIND_EXPLAIN")
         info[record]["VARBIND_EXPLAIN"] = entry if not existing else f"{existing},{entry}"

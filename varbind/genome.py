@@ -1,5 +1,8 @@
 """Reference genome access through pyfaidx, with contig-name aliasing and padding.
 
+Contig names are matched across files as :mod:`varbind.contig_names` describes
+(``contig_aliases`` is re-exported here).
+
 Coordinates here are 0-based, half-open ``[start, end)``. Windows on the transcript strand
 put their centre base at index ``L // 2`` (see :func:`window_start`).
 """
@@ -12,21 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from varbind.contig_names import contig_aliases
 from varbind.encoding import N_CODE, encode, reverse_complement_codes
 from varbind.errors import InputFileError
-
-
-def contig_aliases(name: str) -> list[str]:
-    """Names under which ``name`` may appear in another file (``chr1``/``1``, ``chrM``/``MT``)."""
-    bare = name[3:] if name.lower().startswith("chr") else name
-    names = [name, bare, f"chr{bare}"]
-    if bare in ("M", "MT"):
-        names += ["chrM", "MT", "M", "chrMT"]
-    seen: list[str] = []
-    for n in names:
-        if n not in seen:
-            seen.append(n)
-    return seen
 
 
 class ContigResolver:

@@ -38,6 +38,7 @@ import pandas as pd
 
 from varbind import __version__
 from varbind.context import Annotation
+from varbind.contig_names import check_annotation_contigs
 from varbind.deltas import DEFAULT_EFFECT_THRESHOLD, compute_deltas, consequence
 from varbind.encoding import REGION_CLASSES, encode
 from varbind.errors import InputFileError, ModelBundleError, VarbindError
@@ -53,7 +54,14 @@ from varbind.windows import (
     allele_windows,
     gather_spans,
 )
-from varbind.writers import TABLE_COLUMNS, TableWriter, VcfWriter, table_kind, vcf_kind
+from varbind.writers import (
+    TABLE_COLUMNS,
+    TableWriter,
+    VcfWriter,
+    info_escape_all,
+    table_kind,
+    vcf_kind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -811,9 +819,10 @@ def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
         alt_text = alleles["alt"].to_numpy()[allele_of]
         gene = units["gene_name"].to_numpy()[u]
         gene = np.where(gene == "", units["gene_id"].to_numpy()[u], gene)
+        info_labels = info_escape_all(labels)
         texts = (alt_text + "|" + consequence(delta, opts.effect_threshold) + "|"
-                 + units["strand"].to_numpy()[u].astype(object) + "|" + gene + "|"
-                 + units["region"].to_numpy()[u] + "|" + labels + "|"
+                 + units["strand"].to_numpy()[u].astype(object) + "|" + info_escape_all(gene)
+                 + "|" + units["region"].to_numpy()[u] + "|" + info_labels + "|"
                  + format_floats(effects["ref_score"]) + "|"
                  + format_floats(effects["alt_score"]) + "|" + format_floats(delta) + "|"
                  + format_floats(effects["logit_delta"]))
@@ -826,7 +835,7 @@ def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
             first = np.r_[True, allele_of[order][1:] != allele_of[order][:-1]]
             best = order[first]
             arr[allele_of[best]] = values[best]
-            lab[allele_of[best]] = np.where(values[best] > 0, labels[best], ".")
+            lab[allele_of[best]] = np.where(values[best] > 0, info_labels[best], ".")
         for i in np.argsort(-np.abs(delta), kind="stable")[:5]:
             rec = result.records[record_of[i]]
             top.append((abs(float(delta[i])), {
@@ -990,6 +999,7 @@ def score_vcf(options: ScoreOptions,
             progress.update(len(result.records))
 
         stream = chunks(iter_records(vcf, options.vcf, region), options.batch_size)
+        stream = check_contig_names(scorer, list(vcf.seqnames), stream)
         # Three stages overlap: reading + windows (prefetch thread), the models (this
         # thread), formatting + writing (writer thread), so the model is rarely idle.
         with InOrderWorker(emit) as writer:
@@ -1011,6 +1021,28 @@ def score_vcf(options: ScoreOptions,
                 tmp_s.write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     log.info("scored %d records in %.1f s", summary.records, summary.seconds)
     return summary
+
+
+def check_contig_names(scorer: Scorer, vcf_contigs: list[str],
+                       stream: Iterator[list]) -> Iterator[list]:
+    """``stream`` after checking that the annotation names the VCF's contigs (see
+    :func:`varbind.contig_names.check_annotation_contigs`); the contigs come from the VCF's
+    index or header, else from the first chunk's records. No check with --all-strands."""
+    index = scorer.annotation.index
+    if index is None or scorer.options.all_strands:
+        yield from stream
+        return
+
+    def check(names) -> None:
+        check_annotation_contigs(scorer.genome.lengths, scorer.genome.resolve, index.resolve,
+                                 names, scorer.options.gtf)
+
+    if vcf_contigs:
+        check(vcf_contigs)
+    for n, chunk in enumerate(stream):
+        if n == 0 and not vcf_contigs:
+            check(dict.fromkeys(rec.CHROM for rec in chunk))
+        yield chunk
 
 
 class InOrderWorker:

@@ -54,6 +54,30 @@ TABLE_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "strand", "gene_id", "gene_
 _FLOAT_COLUMNS = ["ref_score", "alt_score", "delta", "logit_delta"]
 
 
+#: Characters left as they are in INFO text values; everything else (``,`` ``;`` ``=`` ``|``
+#: ``%`` space, control characters, non-ASCII) is percent-encoded as UTF-8 bytes.
+_INFO_SAFE = frozenset(chr(c) for c in range(0x21, 0x7F)) - set(",;=|%")
+
+
+def info_escape(text: str) -> str:
+    """``text`` for an INFO value or a field of a VARBIND entry, percent-encoded as VEP does
+    (``GENE,1`` -> ``GENE%2C1``; ``urllib.parse.unquote`` gives it back)."""
+    if all(ch in _INFO_SAFE for ch in text):
+        return text
+    return "".join(ch if ch in _INFO_SAFE else "".join(f"%{b:02X}" for b in ch.encode())
+                   for ch in text)
+
+
+def info_escape_all(values) -> np.ndarray:
+    """:func:`info_escape` of each value (object array; each distinct value encoded once)."""
+    values = np.asarray(values, dtype=object)
+    if values.size == 0:
+        return values
+    unique, inverse = np.unique(values.astype(str), return_inverse=True)
+    return np.array([info_escape(u) for u in unique], dtype=object)[inverse.ravel()].reshape(
+        values.shape)
+
+
 def format_float(x: float, digits: int = 4) -> str:
     """A float for VCF INFO: ``digits`` significant digits, ``.`` for NaN."""
     if x is None or not np.isfinite(x):

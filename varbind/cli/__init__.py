@@ -29,9 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Which variants change how RNA-binding proteins bind RNA.",
     )
     parser.add_argument("--version", action="version", version=f"varbind {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    add_global_options(parser, default_verbose=0, default_quiet=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -41,7 +39,31 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # subcommand not built yet
             raise
         module.register(subparsers)
+    for sub in _subparsers(parser):  # -q / -v also after the subcommand
+        add_global_options(sub, default_verbose=argparse.SUPPRESS,
+                           default_quiet=argparse.SUPPRESS)
     return parser
+
+
+def add_global_options(parser: argparse.ArgumentParser, default_verbose,
+                       default_quiet) -> None:
+    """``-v/--verbose`` and ``-q/--quiet``. Subcommand parsers get them with SUPPRESS
+    defaults, so a flag given before the subcommand is not reset by the subparser."""
+    parser.add_argument("-v", "--verbose", action="count", default=default_verbose,
+                        help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default_quiet,
+                        help="warnings and errors only")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand parser below ``parser``, nested ones included."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found.append(sub)
+                found.extend(_subparsers(sub))
+    return found
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
