@@ -20,6 +20,8 @@ TINY = {
     "residualbind": {"filters": 8, "dense_units": 32, "bn_momentum": 0.8},
     "deepripe": {"filters": 8, "merged_filters": 8, "dense_units": 16},
     "polaris": {"filters": 16, "kernel_size": 6, "dense_units": (32, 16, 8), "l2": 0.001},
+    "rnassr": {"filters": 8, "kernel_size": 7, "second_kernel": 3, "pool_size": 2,
+               "gcn_units": 8, "gcn_layers": 2, "gcn_pool": 4, "dense_units": 16},
 }
 
 

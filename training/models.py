@@ -19,17 +19,22 @@ polaris        sequence (1000, 4 [+2]), region side (7),        2 x (Conv 100x8 
 residualbind   one per-position tensor (41, d) as Multi-resBind Conv 96x11, residual block
                                                                 dilations 1/2/4, AvgPool 10,
                                                                 Dense 256, sigmoid/linear
+rnassr         sequence (375, 4) and RNA graph (375, 3)         CNN 2 x (Conv, MaxPool) and
+               (backbone + MFE pairs, :mod:`varbind.rna_graph`) 4 GCN layers scaled by the
+                                                                CNN's base weights, Dense 128
 =============  ===============================================  ==========================
 
 Sources: Multi-resBind (Zhao et al. 2022 and its public code), DeepRiPe (Ghanbari & Ohler
 2020, ``create_diff_model6``), POLARIS (ShenLab ``cnn_models.py`` plus the paper's dropout
-of .15), ResidualBind (Koo et al. 2021).
+of .15), ResidualBind (Koo et al. 2021), RNASSR-Net (Qiu et al. 2021; :mod:`.rnassr`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from varbind.training import rnassr
 
 from varbind.encoding import REGION_SCHEMES
 from varbind.errors import VarbindError
@@ -38,6 +43,7 @@ from varbind.model.architectures import (  # last_conv_layer: re-exported, it li
     ARCHITECTURES,
     last_conv_layer,  # noqa: F401
 )
+from varbind.rna_graph import PAIR_CHANNELS
 
 INPUT_KINDS = ("sequence", "region", "structure", "expression")
 #: Region channels of the per-position models (Multi-resBind and ResidualBind follow DeepRiPe).
@@ -100,6 +106,11 @@ ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
              pool_size=10, dense_units=256, dropouts=(0.1, 0.2, 0.5), residual_dropout=0.1,
              bn_momentum=0.99),
         "Koo et al. 2021, PLoS Comput Biol 17:e1008925 (ResidualBind)"),
+    "rnassr": ArchitectureInfo(
+        "rnassr", ("sequence", "structure"), 375, 375,
+        TrainingDefaults("adam", 1e-3, 128, 20, 4, False, False, lr_decay=0.5,
+                         lr_patience=2),
+        dict(rnassr.HYPERPARAMETERS), rnassr.CITATION),
 }
 
 
@@ -128,12 +139,16 @@ def parse_inputs(text: str | Sequence[str] | None, arch: str) -> tuple[str, ...]
     if arch in ("deepripe", "polaris") and "sequence" not in names:
         raise VarbindError(f"{arch} needs the sequence input",
                            fix="add 'sequence' to --inputs")
+    if arch == "rnassr" and sorted(names) != ["sequence", "structure"]:
+        raise VarbindError("rnassr takes exactly the inputs sequence,structure (its RNA graph)",
+                           fix="drop --inputs or pass --inputs sequence,structure")
     return tuple(k for k in INPUT_KINDS if k in names)
 
 
 _SEQUENCE = Component("sequence", tuple("ACGT"))
 _STRUCTURE = Component("structure", ("paired", "unpaired"))
 _EXPRESSION = Component("expression", ("log1p_tpm",))
+_PAIRS = Component("pairs", PAIR_CHANNELS)
 
 
 def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
@@ -154,6 +169,9 @@ def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
     inputs = parse_inputs(list(inputs), arch)
     ls = seq_length or info.seq_length
     lr = region_length or info.region_length
+    if arch == "rnassr":
+        return [InputSpec("sequence", "per_position", (_SEQUENCE,), ls),
+                InputSpec("graph", "per_position", (_PAIRS,), ls)]
     if arch in ("multiresbind", "residualbind"):
         comps = []
         if "sequence" in inputs:
@@ -215,6 +233,8 @@ def build_model(arch: str, specs: list[InputSpec], n_outputs: int,
         x = _residual_body(inputs[0], params, prefix="")
     elif arch == "deepripe":
         x = _deepripe_body(inputs, specs, params)
+    elif arch == "rnassr":
+        x = rnassr.rnassr_body(inputs, params)
     else:
         if n_outputs != 1:
             raise VarbindError(f"POLARIS predicts one RBP per model, asked for {n_outputs}",

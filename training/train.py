@@ -362,8 +362,9 @@ class TrainResult:
 def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
     """Train one multi-label model (Multi-resBind, DeepRiPe, ResidualBind) and evaluate it."""
     from varbind.training.evaluate import evaluate_split, predict
+    from varbind.training.sequences import dataset_defaults
 
-    config = config.resolve()
+    config = dataset_defaults(config, data).resolve()
     if arch_models.ARCHITECTURE_INFO[config.arch].training.per_rbp:
         raise VarbindError(f"{config.arch} trains one model per RBP",
                            fix="use train_per_rbp (a per-RBP dataset)")
@@ -405,8 +406,9 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
     datasets : {rbp: its per-RBP TrainingData (labels (N, 1))}
     """
     from varbind.training.evaluate import evaluate_split, merge_metrics
+    from varbind.training.sequences import dataset_defaults
 
-    config = config.resolve()
+    config = dataset_defaults(config, next(iter(datasets.values()))).resolve()
     specs = arch_models.input_specs(config.arch, config.inputs, config.seq_length,
                                     config.region_length)
     results = []

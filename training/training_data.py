@@ -41,6 +41,7 @@ class TrainingData:
     rbp_groups: dict = field(default_factory=dict)
     source: str = ""  # digest of the dataset file
     source_name: str = ""  # its file name
+    sequences: bool = False  # built from labelled sequences (training.sequences)
 
     def select(self, rbps: list[str]) -> TrainingData:
         """The same windows with only the label columns of ``rbps``."""
@@ -54,7 +55,8 @@ def take(batch: WindowBatch, idx: np.ndarray) -> WindowBatch:
     def pick(a):
         return None if a is None else a[idx]
     return WindowBatch(seq=batch.seq[idx], region=pick(batch.region),
-                       expression=pick(batch.expression), structure=pick(batch.structure))
+                       expression=pick(batch.expression), structure=pick(batch.structure),
+                       pairs=pick(batch.pairs))
 
 
 def _read_group(grp, path, where) -> tuple[dict[str, SplitData], np.ndarray]:
@@ -126,7 +128,8 @@ def load_dataset(path: str | os.PathLike, rbp: str | None = None) -> TrainingDat
     reg_len = int(attrs.get("region_length", 0))
     return TrainingData(rbps=list(rbps), splits=splits, seq_length=seq_len,
                         region_length=reg_len, provenance=prov, rbp_groups=groups,
-                        source=file_digest(path), source_name=path.name)
+                        source=file_digest(path), source_name=path.name,
+                        sequences=str(attrs.get("source", "")) == "sequences")
 
 
 def build_training_dataset(out: str | os.PathLike, peaks, fasta, gtf, expression=None,
@@ -179,6 +182,13 @@ def check_lengths(specs: list[InputSpec], data: TrainingData) -> None:
 
 def add_structure_if_needed(specs: list[InputSpec], data: TrainingData,
                             cache_dir: str | None) -> None:
+    from varbind.rna_graph import PairFolder, add_pairs, default_cache_dir
+
+    if any("pairs" in s.kinds() for s in specs):
+        folder = PairFolder(cache_dir=cache_dir or default_cache_dir())
+        for name, split in data.splits.items():
+            log.info("folding %d %s windows (RNA graph, MFE)", len(split), name)
+            add_pairs(specs, split.batch, folder)
     if not any("structure" in s.kinds() for s in specs):
         return
     from varbind.model.structure import StructureProfiler

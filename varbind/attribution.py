@@ -91,7 +91,17 @@ def _n_outputs(model) -> int:
 
 
 def baseline_arrays(specs: Sequence[InputSpec], kind: str, bundle=None,
-                    rbp: str | None = None) -> list[np.ndarray]:
+                    rbp: str | None = None) -> list[np.ndarray | None]:
+    """IG baselines, one array per model input, shaped like one example (no batch axis);
+    None for an RNA-graph input (RNASSR-Net), which IG holds at each window's own graph.
+    See :func:`_baseline_values` for ``kind``."""
+    values = _baseline_values(specs, kind, bundle, rbp)
+    return [None if spec.kinds() == {"pairs"} else arr
+            for spec, arr in zip(specs, values, strict=True)]
+
+
+def _baseline_values(specs: Sequence[InputSpec], kind: str, bundle=None,
+                     rbp: str | None = None) -> list[np.ndarray]:
     """IG baselines, one array per model input, shaped like one example (no batch axis).
 
     kind : ``zeros`` (everything 0); ``uniform`` (0.25 on sequence and region channels, as
@@ -107,13 +117,13 @@ def baseline_arrays(specs: Sequence[InputSpec], kind: str, bundle=None,
         declared = (bundle.meta.baselines or {}).get(rbp) if bundle is not None else None
         if declared is None:
             if kind == "auto":
-                return baseline_arrays(specs, "zeros")
+                return _baseline_values(specs, "zeros")
             name = bundle.name if bundle is not None else "?"
             raise ModelBundleError(f"model {name} declares no IG baseline for {rbp}",
                                    path=getattr(bundle, "path", None),
                                    fix="use --ig-baseline zeros or uniform")
         if declared in ("zeros", "uniform"):
-            return baseline_arrays(specs, declared)
+            return _baseline_values(specs, declared)
         return _bundle_baseline(specs, Path(bundle.path) / declared)
     out = []
     for spec in specs:
@@ -197,7 +207,8 @@ def integrated_gradients(model, arrays: Sequence[np.ndarray], baselines: Sequenc
     Parameters
     ----------
     arrays : model inputs, each (N, ...)
-    baselines : one per input, (...) or (N, ...)
+    baselines : one per input, (...) or (N, ...); None holds that input at its value (its
+        attribution is 0)
     targets : output columns to explain (T,)
     steps : path points; rule : ``midpoint`` (default: second-order accurate, same cost as the
         paper's right Riemann sum), ``riemann_right`` (Sundararajan et al.) or ``trapezoid``
@@ -208,7 +219,7 @@ def integrated_gradients(model, arrays: Sequence[np.ndarray], baselines: Sequenc
     weights = np.concatenate([weights, [0.0, 0.0]])
     n_rows = len(alphas)
     n = len(arrays[0])
-    base = [np.broadcast_to(np.asarray(b, np.float32), a.shape)
+    base = [a if b is None else np.broadcast_to(np.asarray(b, np.float32), a.shape)
             for a, b in zip(arrays, baselines, strict=True)]
     per_chunk = max(1, batch_size // n_rows)
     t = len(targets)
@@ -837,4 +848,5 @@ def _stack_rows(ref, alt, rows: np.ndarray):
 
     return WindowBatch(seq=pick(ref.seq, alt.seq), region=pick(ref.region, alt.region),
                        expression=pick(ref.expression, alt.expression),
-                       structure=pick(ref.structure, alt.structure))
+                       structure=pick(ref.structure, alt.structure),
+                       pairs=pick(ref.pairs, alt.pairs))

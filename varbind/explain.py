@@ -135,6 +135,7 @@ def _subset(batch: WindowBatch, rows: np.ndarray) -> WindowBatch:
 
     return WindowBatch(seq=batch.seq[rows], region=pick(batch.region),
                        expression=pick(batch.expression), structure=pick(batch.structure),
+                       pairs=pick(batch.pairs),
                        extra={k: np.asarray(v)[rows] for k, v in batch.extra.items()})
 
 

@@ -30,10 +30,12 @@ import numpy as np
 from varbind.encoding import ALPHABET, N_CODE, REGION_CODE, encode
 from varbind.errors import InputFileError, VarbindError
 from varbind.inputs import WindowBatch, build_inputs, crop_center, required_lengths
+from varbind.rna_graph import PairFolder, add_pairs
 
 log = logging.getLogger(__name__)
 
 BACKGROUNDS = ("profile", "shuffle", "dinuc", "data")
+_FOLDER = PairFolder(processes=1)  # RNA graphs of GIA sequences, cached in memory for the process
 
 
 # ----------------------------------------------------------------------------- backgrounds
@@ -236,6 +238,7 @@ def _scores(bundle, batch: WindowBatch, targets: Sequence[int], batch_size: int)
     """(N, T) predictions of output columns ``targets``."""
     from varbind.attribution import predict_arrays
 
+    batch = add_pairs(bundle.meta.inputs, batch, _FOLDER)  # RNASSR-Net: fold each sequence
     return predict_arrays(bundle.model, build_inputs(bundle.meta.inputs, batch),
                           batch_size)[:, list(targets)]
 

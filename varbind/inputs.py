@@ -15,7 +15,7 @@ import numpy as np
 
 from varbind.encoding import ALPHABET, one_hot, one_hot_regions
 
-COMPONENT_KINDS = ("sequence", "region", "structure", "expression")
+COMPONENT_KINDS = ("sequence", "region", "structure", "expression", "pairs")
 LAYOUTS = ("per_position", "side")
 
 
@@ -23,10 +23,10 @@ LAYOUTS = ("per_position", "side")
 class Component:
     """One part of a model input.
 
-    kind : ``sequence`` | ``region`` | ``structure`` | ``expression``
+    kind : ``sequence`` | ``region`` | ``structure`` | ``expression`` | ``pairs``
     channels : sequence: alphabet letters in channel order (``"ACGT"``); region: class or
         group names in channel order; structure: ``["paired", "unpaired"]``;
-        expression: ``["log1p_tpm"]``.
+        expression: ``["log1p_tpm"]``; pairs: the RNA graph of :mod:`varbind.rna_graph`.
     unknown : sequence only; the row for N, ``zeros`` or ``uniform``.
     """
 
@@ -102,12 +102,14 @@ class WindowBatch:
     region : (N, Lr) int8 region class codes, or None
     expression : (N,) float32 log1p TPM of the gene, or None
     structure : (N, Ls, 2) float32 paired/unpaired probabilities, or None
+    pairs : (N, Ls, 3) float32 RNA graph channels (:mod:`varbind.rna_graph`), or None
     """
 
     seq: np.ndarray
     region: np.ndarray | None = None
     expression: np.ndarray | None = None
     structure: np.ndarray | None = None
+    pairs: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -158,6 +160,10 @@ def _component_array(comp: Component, batch: WindowBatch, spec: InputSpec) -> np
         if batch.structure is None:
             raise ValueError(f"input {spec.name!r} needs structure; the batch has none")
         return crop_center(batch.structure, spec.length).astype(np.float32)
+    if comp.kind == "pairs":
+        if batch.pairs is None:
+            raise ValueError(f"input {spec.name!r} needs the RNA graph; the batch has none")
+        return crop_center(batch.pairs, spec.length).astype(np.float32)
     if comp.kind == "expression":
         if batch.expression is None:
             raise ValueError(f"input {spec.name!r} needs expression; the batch has none")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from varbind.graph_layers import GRAPH_OBJECTS
+
 
 @keras.saving.register_keras_serializable(package="varbind")
 class WeightedBinaryCrossentropy(keras.losses.Loss):
@@ -47,4 +49,5 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
 CUSTOM_OBJECTS: dict = {
     "varbind>WeightedBinaryCrossentropy": WeightedBinaryCrossentropy,
     "WeightedBinaryCrossentropy": WeightedBinaryCrossentropy,
+    **GRAPH_OBJECTS,
 }

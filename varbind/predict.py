@@ -144,4 +144,5 @@ def concat_batches(a: WindowBatch, b: WindowBatch) -> WindowBatch:
     extra = {k: np.concatenate([a.extra[k], b.extra[k]]) for k in a.extra if k in b.extra}
     return WindowBatch(seq=join(a.seq, b.seq), region=join(a.region, b.region),
                        expression=join(a.expression, b.expression),
-                       structure=join(a.structure, b.structure), extra=extra)
+                       structure=join(a.structure, b.structure),
+                       pairs=join(a.pairs, b.pairs), extra=extra)

@@ -46,6 +46,7 @@ from varbind.files import atomic_output, file_digest
 from varbind.genome import ContigResolver, Genome
 from varbind.inputs import WindowBatch, crop_center, required_lengths
 from varbind.predict import BatchFunction, build_allele_inputs, forward, predict_built
+from varbind.rna_graph import add_pairs
 from varbind.variants import Event, Record, Variant, classify_alt, normalize
 from varbind.windows import (
     N_RICH_FRACTION,
@@ -215,6 +216,7 @@ class Scorer:
             self.annotation.cell_type = next(iter(self.cell_types.values()), None)
         self.labels = self._rbp_labels()
         self._structure = None
+        self._pairs = None
 
     def _load_annotation(self) -> Annotation:
         opts = self.options
@@ -369,8 +371,15 @@ class Scorer:
                                                        self.cell_types[bundle.name])
         if "structure" in kinds:
             structure = self._fold(batch.seq, required_lengths(bundle.meta.inputs)["structure"])
-        return WindowBatch(seq=batch.seq, region=batch.region, expression=expression,
-                           structure=structure, extra=batch.extra)
+        prepared = WindowBatch(seq=batch.seq, region=batch.region, expression=expression,
+                               structure=structure, extra=batch.extra)
+        if "pairs" in kinds:  # ref and alt windows each folded: RNASSR-Net's graph
+            if self._pairs is None:
+                from varbind.rna_graph import PairFolder, default_cache_dir
+
+                self._pairs = PairFolder(cache_dir=default_cache_dir(), processes=1)
+            add_pairs(bundle.meta.inputs, prepared, self._pairs)
+        return prepared
 
     def _fold(self, seq: np.ndarray, length: int) -> np.ndarray:
         """RNAplfold profiles of each model's own window, padded back to the full width."""

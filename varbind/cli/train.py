@@ -86,7 +86,7 @@ def config_from_args(args):
     from varbind.training.train import TrainConfig
 
     check_architecture(args.arch)
-    inputs = parse_inputs(args.inputs, args.arch)
+    inputs = parse_inputs(args.inputs, args.arch) if args.inputs else None
     hparams = parse_hparams(args.hparam)
     hyperparameters(args.arch, hparams)  # unknown keys fail here, before any data is read
     return TrainConfig(
@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from varbind.training import train as tr
     from varbind.training.evaluate import format_table
     from varbind.training.models import ARCHITECTURE_INFO
+    from varbind.training.sequences import is_sequence_dataset
 
     config = config_from_args(args)
     per_rbp = ARCHITECTURE_INFO[args.arch].training.per_rbp
@@ -135,15 +136,17 @@ def run(args: argparse.Namespace) -> int:
             raise VarbindError(f"{args.arch} trains one model per RBP and needs a per-RBP "
                                "dataset", path=dataset,
                                fix="build one with 'varbind dataset --per-rbp' or pass --peaks")
-        if not per_rbp and kind == "per-rbp":
+        sequences = kind == "per-rbp" and len(rbps) == 1 and is_sequence_dataset(dataset)
+        if not per_rbp and kind == "per-rbp" and not sequences:
             raise VarbindError(f"{args.arch} is a multi-label model and needs a multi-label "
                                "dataset", path=dataset,
                                fix="build one with 'varbind dataset' (without --per-rbp)")
         if per_rbp:
             datasets = {r: tr.load_dataset(dataset, rbp=r) for r in rbps}
             result = tr.train_per_rbp(datasets, config, join=not args.no_join)
-        else:
-            result = tr.train_multilabel(tr.load_dataset(dataset), config)
+        else:  # a sequence dataset's one RBP is one label
+            result = tr.train_multilabel(tr.load_dataset(dataset, rbp=rbps[0] if sequences
+                                                         else None), config)
     results = result if isinstance(result, list) else [result]
     for res in results:
         out = args.out / tr.safe_name(res.meta.rbps[0]) if args.no_join and per_rbp \

@@ -1,0 +1,190 @@
+"""RNASSR-Net: the RNA graph (ViennaRNA MFE pairs), the graph convolution, and the model as a
+first-class architecture (train, bundle, reload on TensorFlow and JAX, score, explain, GIA)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import cyvcf2
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import scoring_world as sw
+from planted import TINY
+from varbind.training import models as arch_models
+
+from varbind import gia
+from varbind.attribution import baseline_arrays, integrated_gradients
+from varbind.bundle import ModelMeta, load_bundle, save_bundle
+from varbind.encoding import encode, encode_batch
+from varbind.graph_layers import propagate
+from varbind.inputs import WindowBatch, build_inputs
+from varbind.rna_graph import PairFolder, add_pairs, pair_channels, partners
+from varbind.score import ScoreOptions, score_vcf
+
+W = 31
+
+
+def test_hairpin_gives_the_expected_pairs():
+    assert partners("((..))").tolist() == [5, 4, -1, -1, 1, 0]
+    graph = pair_channels(encode("NNGGGGAAAACCCCN"))  # padding on both sides
+    offsets, paired, node = graph.T
+    assert offsets.tolist() == [0, 0, 11, 9, 7, 5, 0, 0, 0, 0, -5, -7, -9, -11, 0]
+    assert paired.tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0]
+    assert node.tolist() == [0, 0] + [1] * 12 + [0]
+    assert not pair_channels(encode("AAAAAAAA"))[:, 1].any()  # nothing to pair
+
+
+def test_folder_caches_on_disk_and_in_memory(tmp_path):
+    codes = encode_batch(["GGGGAAAACCCC", "ACGUACGUACGU", "GGGGAAAACCCC"])
+    folder = PairFolder(cache_dir=tmp_path, processes=1)
+    first = folder.pairs(codes)
+    assert folder.folded == 2  # the repeated window is folded once
+    again = PairFolder(cache_dir=tmp_path, processes=1)
+    np.testing.assert_array_equal(again.pairs(codes), first)
+    assert again.folded == 0 and (tmp_path / "rna-pairs.sqlite").exists()
+
+
+def _dense_gcn(h, graph):
+    """D^-1/2 (A + I) D^-1/2 h with an explicit (L, L) adjacency, per window."""
+    out = np.zeros_like(h)
+    for n in range(len(h)):
+        offsets, weight, node = graph[n].T
+        length = len(node)
+        adj = np.eye(length) * node
+        for i in range(length - 1):
+            adj[i, i + 1] = adj[i + 1, i] = node[i] * node[i + 1]
+        for i in np.flatnonzero(weight):
+            adj[i, i + int(offsets[i])] = weight[i]
+        d = adj.sum(axis=1)
+        inv = np.where(d > 0, 1 / np.sqrt(np.maximum(d, 1e-9)), 0)
+        out[n] = (inv[:, None] * adj * inv[None, :]) @ h[n]
+    return out
+
+
+def test_graph_convolution_equals_the_dense_renormalised_adjacency():
+    codes = encode_batch(["NNGGGGAAAACCCCAAGGGAAACCCN", "ACGUAGGCCAAAGGCCUUUUGGCCNN"])
+    graph = np.stack([pair_channels(c) for c in codes])
+    h = np.random.default_rng(0).normal(size=(2, codes.shape[1], 3)).astype(np.float32)
+    got = np.asarray(propagate(keras.ops.convert_to_tensor(h),
+                               keras.ops.convert_to_tensor(graph)))
+    np.testing.assert_allclose(got, _dense_gcn(h, graph), atol=1e-5)
+
+
+def _tiny_rnassr():
+    specs = arch_models.input_specs("rnassr", ("sequence", "structure"), W)
+    keras.utils.set_random_seed(3)
+    model = arch_models.build_model("rnassr", specs, 1, TINY["rnassr"])
+    return model, specs
+
+
+def _windows(n, seed=0):
+    rng = np.random.default_rng(seed)
+    seq = rng.integers(0, 4, (n, W)).astype(np.uint8)
+    seq[::2, 10:22] = encode("GGGGAAAACCCC")  # half of them carry a hairpin
+    return seq
+
+
+def test_trains_saves_and_reloads_on_tensorflow_and_jax(tmp_path):
+    from varbind.training.train import (
+        SplitData,
+        TrainConfig,
+        TrainingData,
+        train_multilabel,
+        write_bundle,
+    )
+
+    seq = _windows(120)
+    labels = (np.arange(120) % 2 == 0).astype(np.uint8)[:, None]
+    splits = {name: SplitData(WindowBatch(seq=seq[sl]), labels[sl]) for name, sl in
+              (("train", slice(0, 80)), ("validation", slice(80, 100)),
+               ("test", slice(100, 120)))}
+    data = TrainingData(rbps=["HP"], splits=splits, seq_length=W, region_length=0)
+    config = TrainConfig(arch="rnassr", epochs=2, batch_size=16, min_positives=5, seq_length=W,
+                         hparams=TINY["rnassr"], progress=False,
+                         structure_cache=str(tmp_path / "cache"))
+    result = train_multilabel(data, config)
+    out = write_bundle(result, tmp_path / "bundle")
+    bundle = load_bundle(out)
+    assert bundle.meta.window == W and bundle.meta.architecture == "rnassr"
+    batch = add_pairs(bundle.meta.inputs, WindowBatch(seq=seq[100:]))
+    x = build_inputs(bundle.meta.inputs, batch)
+    want = np.asarray(result.model.predict(x, verbose=0))
+    np.testing.assert_allclose(np.asarray(bundle.model.predict(x, verbose=0)), want, atol=1e-6)
+    np.savez(tmp_path / "x.npz", *x)
+    script = textwrap.dedent(f"""
+        import json, numpy as np
+        from varbind.bundle import load_bundle
+        b = load_bundle({str(out)!r})
+        d = np.load({str(tmp_path / 'x.npz')!r})
+        got = np.asarray(b.model([d["arr_0"], d["arr_1"]], training=False))
+        import keras
+        print(json.dumps([keras.backend.backend(), got.ravel().tolist()]))
+    """)
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, check=True)
+    backend, got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert backend == "jax"
+    np.testing.assert_allclose(got, want.ravel(), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def rnassr_bundle(tmp_path_factory):
+    model, specs = _tiny_rnassr()
+    meta = ModelMeta(name="rnassr", architecture="rnassr", rbps=["HP"], inputs=specs)
+    path = save_bundle(model, meta, tmp_path_factory.mktemp("rnassr") / "rnassr")
+    return load_bundle(path)
+
+
+def test_scores_a_vcf_with_each_allele_folded(rnassr_bundle, tmp_path):
+    world = sw.build_world(tmp_path / "world")
+    models = tmp_path / "models"
+    models.mkdir()
+    os.symlink(rnassr_bundle.path, models / "rnassr")
+    options = ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=models,
+                           gtf=world["gtf"], table=tmp_path / "t.tsv",
+                           annotation_cache=tmp_path / "cache")
+    score_vcf(options)
+    table = pd.read_csv(tmp_path / "t.tsv", sep="\t", keep_default_na=False)
+    row = table[table["id"] == "snv_plus"].iloc[0]
+    pos = 50  # 0-based position of the SNV; G1 is on '+'
+    ref = sw.CHR1[pos - W // 2:pos + W // 2 + 1]
+    alt = ref[:W // 2] + sw.other(sw.CHR1[pos]) + ref[W // 2 + 1:]
+    batch = add_pairs(rnassr_bundle.meta.inputs, WindowBatch(seq=encode_batch([ref, alt])))
+    want = rnassr_bundle.model.predict(build_inputs(rnassr_bundle.meta.inputs, batch),
+                                       verbose=0)[:, 0]
+    assert float(row["ref_score"]) == pytest.approx(want[0], abs=1e-4)
+    assert float(row["alt_score"]) == pytest.approx(want[1], abs=1e-4)
+    records = {r.ID for r in cyvcf2.VCF(str(world["vcf"]))}
+    assert records >= set(table["id"])  # every record scored or marked
+
+
+def test_integrated_gradients_over_the_sequence_hold_the_graph(rnassr_bundle):
+    specs = rnassr_bundle.meta.inputs
+    batch = add_pairs(specs, WindowBatch(seq=_windows(3, seed=1)))
+    arrays = build_inputs(specs, batch)
+    base = baseline_arrays(specs, "zeros")
+    assert base[1] is None  # the graph is held at each window's own
+    ig = integrated_gradients(rnassr_bundle.model, arrays, base, [0], steps=64)
+    assert ig.attributions[0].shape == (1, 3, W, 4)
+    assert not ig.attributions[1].any()
+    # completeness: the sequence attributions sum to F(x) - F(x with zero sequence)
+    np.testing.assert_allclose(ig.attributions[0].sum(axis=(2, 3))[0],
+                               ig.predictions[0] - ig.baseline_predictions[0], atol=5e-3)
+
+
+def test_gia_folds_each_sequence(rnassr_bundle):
+    specs = rnassr_bundle.meta.inputs
+    background = gia.make_background(specs, "profile", 6, np.random.default_rng(0))
+    hairpin = [("hairpin", [(encode("GGGGAAAACCCC"), W // 2 - 6)])]
+    res = gia.importance(rnassr_bundle, background, 0, hairpin)[0]
+    seqs = gia.embed(background.seq, hairpin[0][1])
+    with_pairs = add_pairs(specs, WindowBatch(seq=seqs))
+    plain = add_pairs(specs, WindowBatch(seq=background.seq))
+    want = (rnassr_bundle.model.predict(build_inputs(specs, with_pairs), verbose=0)
+            - rnassr_bundle.model.predict(build_inputs(specs, plain), verbose=0))[:, 0]
+    np.testing.assert_allclose(res.local, want, atol=1e-5)
