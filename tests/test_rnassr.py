@@ -20,9 +20,9 @@ from varbind import gia
 from varbind.attribution import baseline_arrays, integrated_gradients
 from varbind.bundle import ModelMeta, load_bundle, save_bundle
 from varbind.encoding import encode, encode_batch
-from varbind.graph_layers import propagate
 from varbind.inputs import WindowBatch, build_inputs
-from varbind.rna_graph import PairFolder, add_pairs, pair_channels, partners
+from varbind.model.graph_layers import propagate
+from varbind.model.rna_graph import PairFolder, add_pairs, pair_channels, partners
 from varbind.score import ScoreOptions, score_vcf
 
 W = 31

@@ -20,7 +20,7 @@ residualbind   one per-position tensor (41, d) as Multi-resBind Conv 96x11, resi
                                                                 dilations 1/2/4, AvgPool 10,
                                                                 Dense 256, sigmoid/linear
 rnassr         sequence (375, 4) and RNA graph (375, 3)         CNN 2 x (Conv, MaxPool) and
-               (backbone + MFE pairs, :mod:`varbind.rna_graph`) 4 GCN layers scaled by the
+               (backbone + MFE pairs, :mod:`varbind.model.rna_graph`) 4 GCN layers scaled by the
                                                                 CNN's base weights, Dense 128
 =============  ===============================================  ==========================
 
@@ -43,7 +43,7 @@ from varbind.model.architectures import (  # last_conv_layer: re-exported, it li
     ARCHITECTURES,
     last_conv_layer,  # noqa: F401
 )
-from varbind.rna_graph import PAIR_CHANNELS
+from varbind.model.rna_graph import PAIR_CHANNELS
 
 INPUT_KINDS = ("sequence", "region", "structure", "expression")
 #: Region channels of the per-position models (Multi-resBind and ResidualBind follow DeepRiPe).

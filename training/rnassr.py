@@ -1,7 +1,7 @@
 """RNASSR-Net (Qiu et al. 2021): a CNN over the sequence guides a GCN over the RNA structure.
 
 Inputs: the one-hot sequence (N, L, 4) and the RNA graph (N, L, 3) of
-:mod:`varbind.rna_graph` (backbone plus MFE base pairs, folded by varbind). The body follows
+:mod:`varbind.model.rna_graph` (backbone plus MFE base pairs, folded by varbind). The body follows
 the paper's description:
 
 - CNN branch: Conv(filters, kernel) -> ReLU -> max-pool -> Conv -> ReLU -> max-pool, flattened;
@@ -26,7 +26,7 @@ def rnassr_body(inputs, p: dict):
     """``[sequence (N, L, 4), graph (N, L, 3)] -> (N, dense_units)``."""
     from keras import layers
 
-    from varbind.graph_layers import ChannelMean, GraphConv, ScaleNodes
+    from varbind.model.graph_layers import ChannelMean, GraphConv, ScaleNodes
 
     seq, graph = inputs
     conv1 = layers.Conv1D(p["filters"], p["kernel_size"], padding="same", activation="relu",

@@ -182,7 +182,7 @@ def check_lengths(specs: list[InputSpec], data: TrainingData) -> None:
 
 def add_structure_if_needed(specs: list[InputSpec], data: TrainingData,
                             cache_dir: str | None) -> None:
-    from varbind.rna_graph import PairFolder, add_pairs, default_cache_dir
+    from varbind.model.rna_graph import PairFolder, add_pairs, default_cache_dir
 
     if any("pairs" in s.kinds() for s in specs):
         folder = PairFolder(cache_dir=cache_dir or default_cache_dir())

@@ -30,7 +30,7 @@ import numpy as np
 from varbind.encoding import ALPHABET, N_CODE, REGION_CODE, encode
 from varbind.errors import InputFileError, VarbindError
 from varbind.inputs import WindowBatch, build_inputs, crop_center, required_lengths
-from varbind.rna_graph import PairFolder, add_pairs
+from varbind.model.rna_graph import PairFolder, add_pairs
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ class Component:
     kind : ``sequence`` | ``region`` | ``structure`` | ``expression`` | ``pairs``
     channels : sequence: alphabet letters in channel order (``"ACGT"``); region: class or
         group names in channel order; structure: ``["paired", "unpaired"]``;
-        expression: ``["log1p_tpm"]``; pairs: the RNA graph of :mod:`varbind.rna_graph`.
+        expression: ``["log1p_tpm"]``; pairs: the RNA graph of :mod:`varbind.model.rna_graph`.
     unknown : sequence only; the row for N, ``zeros`` or ``uniform``.
     """
 
@@ -102,7 +102,7 @@ class WindowBatch:
     region : (N, Lr) int8 region class codes, or None
     expression : (N,) float32 log1p TPM of the gene, or None
     structure : (N, Ls, 2) float32 paired/unpaired probabilities, or None
-    pairs : (N, Ls, 3) float32 RNA graph channels (:mod:`varbind.rna_graph`), or None
+    pairs : (N, Ls, 3) float32 RNA graph channels (:mod:`varbind.model.rna_graph`), or None
     """
 
     seq: np.ndarray

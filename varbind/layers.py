@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from varbind.graph_layers import GRAPH_OBJECTS
+from varbind.model.graph_layers import GRAPH_OBJECTS
 
 
 @keras.saving.register_keras_serializable(package="varbind")

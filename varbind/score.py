@@ -45,8 +45,8 @@ from varbind.errors import InputFileError, ModelBundleError, VarbindError
 from varbind.files import atomic_output, file_digest
 from varbind.genome import ContigResolver, Genome
 from varbind.inputs import WindowBatch, crop_center, required_lengths
+from varbind.model.rna_graph import add_pairs
 from varbind.predict import BatchFunction, build_allele_inputs, forward, predict_built
-from varbind.rna_graph import add_pairs
 from varbind.variants import Event, Record, Variant, classify_alt, normalize
 from varbind.windows import (
     N_RICH_FRACTION,
@@ -375,7 +375,7 @@ class Scorer:
                                structure=structure, extra=batch.extra)
         if "pairs" in kinds:  # ref and alt windows each folded: RNASSR-Net's graph
             if self._pairs is None:
-                from varbind.rna_graph import PairFolder, default_cache_dir
+                from varbind.model.rna_graph import PairFolder, default_cache_dir
 
                 self._pairs = PairFolder(cache_dir=default_cache_dir(), processes=1)
             add_pairs(bundle.meta.inputs, prepared, self._pairs)

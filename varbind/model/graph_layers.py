@@ -1,6 +1,6 @@
 """Graph-convolution layers for RNASSR-Net, from ``keras.ops`` only (any Keras backend).
 
-The RNA graph arrives per position as :data:`varbind.rna_graph.PAIR_CHANNELS` (``(N, L, 3)``:
+The RNA graph arrives per position as :data:`varbind.model.rna_graph.PAIR_CHANNELS` (``(N, L, 3)``:
 partner offset, pair weight, node flag). :class:`GraphConv` is Kipf & Welling's graph
 convolution ``H' = act(D^-1/2 (A + I) D^-1/2 H W + b)`` over backbone edges ``(i, i +- 1)``
 between nodes and one base-pair edge per paired base, computed by shifts and one gather
