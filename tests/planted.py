@@ -6,10 +6,10 @@ import json
 
 import keras
 import numpy as np
-from varbind.training.train import SplitData, TrainingData
 
 from varbind.encoding import encode_batch, one_hot
-from varbind.inputs import WindowBatch
+from varbind.model.inputs import WindowBatch
+from varbind.training.train import SplitData, TrainingData
 
 MOTIFS = {"UUUUUU": np.array([3, 3, 3, 3, 3, 3], np.uint8),
           "GAGAGA": np.array([2, 0, 2, 0, 2, 0], np.uint8)}

@@ -137,8 +137,8 @@ def ctx_model(length: int = 7):
 
 
 def save_models(folder: Path) -> Path:
-    from varbind.bundle import ModelMeta, save_bundle
-    from varbind.inputs import Component, InputSpec
+    from varbind.model.bundle import ModelMeta, save_bundle
+    from varbind.model.inputs import Component, InputSpec
 
     seq = Component("sequence", tuple("ACGT"))
     save_bundle(frac_model(), ModelMeta(

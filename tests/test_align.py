@@ -1,22 +1,23 @@
-"""varbind.align: ref/alt maps on genome coordinates, worked out by hand (W = 7, centre 3)."""
+"""varbind.interpret.align: ref/alt maps on genome coordinates, worked out by hand (W = 7, center
+3)."""
 
 import numpy as np
 import pytest
 
-from varbind.align import align_maps, allele_coordinates, summarize_diff, variant_mask
+from varbind.interpret.align import align_maps, site_coordinates, summarize_diff, variant_mask
 
 
 def test_snv_coordinates_are_the_same_on_both_alleles():
-    ref = allele_coordinates(103, 104, None, "+", 7)
-    alt = allele_coordinates(103, 104, "G", "+", 7)
+    ref = site_coordinates(103, 104, None, "+", 7)
+    alt = site_coordinates(103, 104, "G", "+", 7)
     assert ref.tolist() == alt.tolist() == list(range(100, 107))
-    assert allele_coordinates(103, 104, "G", "-", 7).tolist() == list(range(106, 99, -1))
+    assert site_coordinates(103, 104, "G", "-", 7).tolist() == list(range(106, 99, -1))
 
 
 def test_insertion_plus_strand():
     # TT inserted after base 103: event [104, 104) -> "TT"
-    ref_c = allele_coordinates(104, 104, None, "+", 7)
-    alt_c = allele_coordinates(104, 104, "TT", "+", 7)
+    ref_c = site_coordinates(104, 104, None, "+", 7)
+    alt_c = site_coordinates(104, 104, "TT", "+", 7)
     assert ref_c.tolist() == list(range(101, 108))
     assert alt_c.tolist() == [101, 102, 103, -1, -1, 104, 105]
     al = align_maps(np.arange(7.0), ref_c, np.arange(7.0) * 10, alt_c, "+")
@@ -30,8 +31,8 @@ def test_insertion_plus_strand():
 
 def test_deletion_plus_strand():
     # bases 104 and 105 deleted: event [104, 106) -> ""
-    ref_c = allele_coordinates(104, 106, None, "+", 7)
-    alt_c = allele_coordinates(104, 106, "", "+", 7)
+    ref_c = site_coordinates(104, 106, None, "+", 7)
+    alt_c = site_coordinates(104, 106, "", "+", 7)
     assert ref_c.tolist() == list(range(101, 108))
     assert alt_c.tolist() == [101, 102, 103, 106, 107, 108, 109]
     al = align_maps(np.ones(7), ref_c, np.full(7, 2.0), alt_c, "+")
@@ -43,8 +44,8 @@ def test_deletion_plus_strand():
 
 
 def test_insertion_minus_strand_sits_between_its_neighbours():
-    ref_c = allele_coordinates(104, 104, None, "-", 7)
-    alt_c = allele_coordinates(104, 104, "TT", "-", 7)
+    ref_c = site_coordinates(104, 104, None, "-", 7)
+    alt_c = site_coordinates(104, 104, "TT", "-", 7)
     assert ref_c.tolist() == list(range(106, 99, -1))
     assert alt_c.tolist() == [106, 105, 104, -1, -1, 103, 102]
     al = align_maps(np.arange(7.0), ref_c, np.arange(7.0), alt_c, "-")
@@ -55,8 +56,8 @@ def test_insertion_minus_strand_sits_between_its_neighbours():
 
 
 def test_channels_are_carried_and_summed_in_summaries():
-    ref_c = allele_coordinates(2, 3, None, "+", 5)
-    alt_c = allele_coordinates(2, 3, "G", "+", 5)
+    ref_c = site_coordinates(2, 3, None, "+", 5)
+    alt_c = site_coordinates(2, 3, "G", "+", 5)
     assert ref_c.tolist() == alt_c.tolist() == [0, 1, 2, 3, 4]
     ref = np.zeros((5, 4))
     ref[2, 1] = 1.0  # the C carried attribution 1

@@ -7,12 +7,12 @@ import logging
 
 import numpy as np
 import pytest
+
 from varbind.annotations.gtf import read_annotation, sniff_format
 from varbind.annotations.index import AnnotationIndex, cache_path, paint
-
 from varbind.encoding import REGION_CODE
 from varbind.errors import InputFileError
-from varbind.genome import window_start
+from varbind.genomics.genome import window_start
 
 # GTF (1-based, inclusive). Gene GA (+): coding TA1 with GENCODE "UTR" lines and a stop codon
 # outside CDS, and a non-coding TA2 that disagrees with it. Gene GB (-): Ensembl-style
@@ -118,7 +118,7 @@ def test_every_base_minus_strand(index):
 
 
 def test_minus_windows_are_reversed_to_transcript_strand(index):
-    # a window centred on the GB stop codon: on the transcript strand CDS comes first
+    # a window centered on the GB stop codon: on the transcript strand CDS comes first
     starts = np.array([window_start(10098, 11, "-")])
     row = index.region_codes("chr1", starts, 11, np.array(["-"]))[0]
     # genomic [10093, 10104): 3utr x4 (10093..10096), cds x7 (10097..10103); reversed

@@ -18,10 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"varbind": ROOT / "varbind", "varbind.training": ROOT / "training",
            "varbind.annotations": ROOT / "annotations", "varbind.workflows": ROOT / "workflows"}
 MAX_LINES = 500
-#: Modules still over MAX_LINES, split by the rest of issue 10; each fails the length test
-#: when it no longer is (strict xfail), so the list can only shrink.
-TOO_LONG_TODAY = {"varbind.score", "varbind.parallel", "varbind.attribution",
-                  "varbind.annotations.index"}
+#: Old import paths kept as thin re-exports for one release; the package itself must not use
+#: them (they would hide where a name lives and could close a cycle).
+COMPAT_MODULES = {
+    "varbind.align", "varbind.attr_store", "varbind.attribution", "varbind.bundle",
+    "varbind.context", "varbind.deltas", "varbind.discover", "varbind.explain",
+    "varbind.genome", "varbind.gia", "varbind.gradcam_motifs", "varbind.gradients",
+    "varbind.inputs", "varbind.layers", "varbind.motifs", "varbind.plot", "varbind.predict",
+    "varbind.score", "varbind.variants", "varbind.windows", "varbind.writers",
+    "varbind.training.peaks", "varbind.training.structure",
+}
 
 
 def package_modules() -> dict[str, Path]:
@@ -126,12 +132,64 @@ def test_only_training_and_cli_import_training():
     assert not offenders, "the core must not import varbind.training:\n" + "\n".join(offenders)
 
 
+def test_compat_modules_are_thin_and_unused():
+    graph, modules = import_graph(), package_modules()
+    users = sorted(f"{module} imports {target}" for module, targets in graph.items()
+                   if module not in COMPAT_MODULES for target in targets & COMPAT_MODULES)
+    assert not users, "import the new path, not the re-export:\n" + "\n".join(users)
+    for name in COMPAT_MODULES:
+        body = ast.parse(modules[name].read_text()).body
+        assert all(isinstance(n, (ast.Expr, ast.ImportFrom)) for n in body), name
+
+
+#: Layers of docs/ARCHITECTURE.md, highest first: (module prefix, layer). A module imports
+#: only from its own layer and those below.
+LAYERS = [("varbind.cli", 7), ("varbind.__main__", 7), ("varbind.workflows", 6),
+          ("varbind.training", 6), ("varbind.parallel", 5), ("varbind.interpret", 4),
+          ("varbind.scoring", 3), ("varbind.model", 2), ("varbind.genomics", 1),
+          ("varbind.annotations", 1), ("varbind.simulate", 1), ("varbind.demo", 1),
+          ("varbind.config", 1)]
+
+
+def layer_of(module: str) -> int:
+    """The layer of ``module`` (0: the base modules directly under ``varbind/``)."""
+    for prefix, layer in LAYERS:
+        if module == prefix or module.startswith(prefix + "."):
+            return layer
+    return 0
+
+
+def test_imports_point_down_the_layers():
+    upward = sorted(f"{module} (layer {layer_of(module)}) imports {target} "
+                    f"(layer {layer_of(target)})"
+                    for module, targets in import_graph().items()
+                    if module not in COMPAT_MODULES
+                    for target in targets if layer_of(target) > layer_of(module))
+    assert not upward, "imports against the layering:\n" + "\n".join(upward)
+
+
+def test_readme_python_imports_work():
+    """Every ``from varbind... import ...`` line of the README's Python examples imports."""
+    import importlib
+    import re
+
+    lines = re.findall(r"^from (varbind[\w.]*) import ([\w, ]+)", (ROOT / "README.md").read_text(),
+                       flags=re.M)
+    assert lines, "the README has Python examples"
+    for module, names in lines:
+        imported = importlib.import_module(module)
+        for name in (n.strip() for n in names.split(",")):
+            assert hasattr(imported, name), f"README: {name} not in {module}"
+
+
 def test_no_import_cycle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
 def test_the_checks_catch_what_they_look_for(tmp_path):
+    assert layer_of("varbind.scoring.run") == 3 and layer_of("varbind.errors") == 0
+    assert layer_of("varbind.training.train") == 6 and layer_of("varbind.cli.score") == 7
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
     modules = {"varbind.x": Path("x.py"), "varbind.training": Path("t/__init__.py"),
@@ -142,9 +200,7 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     assert imported_modules("varbind.y", probe, modules) == {"varbind.training.models"}
 
 
-@pytest.mark.parametrize("module", [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="split pending (issue 10)"))
-    if m in TOO_LONG_TODAY else m for m in sorted(package_modules())])
+@pytest.mark.parametrize("module", sorted(package_modules()))
 def test_module_is_short(module):
     path = package_modules()[module]
     n = len(path.read_text().splitlines())

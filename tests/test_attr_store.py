@@ -1,4 +1,4 @@
-"""varbind.attr_store: the attribution HDF5 layout, written and read back with plain h5py."""
+"""varbind.interpret.store: the attribution HDF5 layout, written and read back with plain h5py."""
 
 import json
 
@@ -6,11 +6,11 @@ import h5py
 import numpy as np
 import pytest
 
-from varbind.attr_store import AttributionWriter, list_rows, read_explanation
-from varbind.attribution import VariantExplanation, VariantSite
 from varbind.encoding import encode
 from varbind.errors import InputFileError
-from varbind.gradcam_motifs import Cluster
+from varbind.interpret.gradcam_motifs import Cluster
+from varbind.interpret.store import AttributionWriter, list_rows, read_explanation
+from varbind.interpret.variant_maps import VariantExplanation, VariantSite
 
 L = 12
 
@@ -111,7 +111,7 @@ def test_interrupted_write_leaves_no_file(tmp_path):
 
 
 def test_merge_shards_in_order(tmp_path):
-    from varbind.attr_store import merge_stores
+    from varbind.interpret.store import merge_stores
 
     a, b = tmp_path / "a.h5", tmp_path / "b.h5"
     with AttributionWriter(a, models={"toy": "sha256:1"}) as w:

@@ -1,4 +1,4 @@
-"""varbind.attribution: IG, GradCAM and ISM against independent computations."""
+"""varbind.interpret: IG, GradCAM and ISM against independent computations."""
 
 import json
 
@@ -7,20 +7,16 @@ import numpy as np
 import pytest
 from planted import motif_detector
 
-from varbind.attribution import (
-    baseline_arrays,
-    gradcam,
-    gradcam_layers,
-    integrated_gradients,
-    ism,
-    predict_arrays,
-    sequence_slot,
-    stretch,
-)
-from varbind.bundle import ModelBundle, ModelMeta
 from varbind.encoding import encode_batch, one_hot
 from varbind.errors import ModelBundleError, VarbindError
-from varbind.inputs import Component, InputSpec
+from varbind.interpret.baselines import baseline_arrays, predict_arrays, sequence_slot
+from varbind.interpret.gradcam import gradcam
+from varbind.interpret.gradcam_layers import gradcam_layers
+from varbind.interpret.ig import integrated_gradients
+from varbind.interpret.ism import ism
+from varbind.interpret.receptive import stretch
+from varbind.model.bundle import ModelBundle, ModelMeta
+from varbind.model.inputs import Component, InputSpec
 
 L = 12
 SEQ = InputSpec("seq", "per_position", (Component("sequence", tuple("ACGT")),), L)
@@ -115,7 +111,7 @@ def test_gradcam_of_a_linear_head_by_hand():
     w = model.layers[-1].get_weights()[0][:, 1]  # (3,)
     expected = np.maximum(acts @ (w / (L - 3)), 0)  # (N, L')
     np.testing.assert_allclose(res.coarse[0], expected, rtol=1e-4, atol=1e-6)
-    # a valid conv of width 4: map position j is centred on input position j + 1.5
+    # a valid conv of width 4: map position j is centered on input position j + 1.5
     placed = np.array([np.interp(np.arange(L) - 1.5, np.arange(L - 3), row) for row in expected])
     np.testing.assert_allclose(res.maps[0], placed, rtol=1e-4, atol=1e-6)
     assert res.layers == ["conv"]
@@ -177,12 +173,12 @@ def test_gradcam_unknown_layer_names_the_conv_layers():
 def test_stretch_by_hand():
     np.testing.assert_allclose(stretch(np.array([0.0, 1.0]), 4), [0, 0.25, 0.75, 1])
     np.testing.assert_allclose(stretch(np.array([[2.0, 3.0, 4.0]]), 3), [[2, 3, 4]])
-    # centres at input 1 and 3 (a = 2, b = 1)
+    # centers at input 1 and 3 (a = 2, b = 1)
     np.testing.assert_allclose(stretch(np.array([0.0, 1.0]), 5, (2, 1)), [0, 0, 0.5, 1, 1])
 
 
 def test_position_map_composes_strides_and_paddings():
-    from varbind.attribution import position_map
+    from varbind.interpret.receptive import position_map
 
     inp = keras.Input((1000, 4))
     c1 = keras.layers.Conv1D(2, 8, name="c1")(inp)  # POLARIS: valid convs, pool 4
@@ -193,14 +189,14 @@ def test_position_map_composes_strides_and_paddings():
     strided = keras.layers.Conv1D(2, 3, strides=2, padding="same")(keras.Input((9, 4)))
     flat = keras.layers.Flatten()(c1)
     assert position_map(c1) == (1, 3.5)
-    assert position_map(c2) == (4, 19)  # j -> 4 j + 19: the centre of its 39-nt field
+    assert position_map(c2) == (4, 19)  # j -> 4 j + 19: the center of its 39-nt field
     assert position_map(same) == (1, 0) and position_map(even) == (1, 0.5)
     assert position_map(strided) == (2, 0)  # 'same', stride 2 on 9: pad 1 left
     assert position_map(keras.layers.Reshape((-1, 1))(flat)) is None
 
 
 def test_receptive_field_composes_kernels_strides_and_branches():
-    from varbind.attribution import receptive_field
+    from varbind.interpret.receptive import receptive_field
 
     inp = keras.Input((1000, 4))
     c1 = keras.layers.Conv1D(2, 8, name="c1")(inp)
@@ -297,7 +293,7 @@ def motif_model(length=30):
 
 
 def motif_bundle(tmp_path, length=30):
-    from varbind.bundle import ModelBundle, ModelMeta
+    from varbind.model.bundle import ModelBundle, ModelMeta
 
     spec = InputSpec("seq", "per_position", (Component("sequence", tuple("ACGT")),), length)
     meta = ModelMeta(name="toy", architecture="imported", rbps=["RBFOX1"], inputs=[spec])
@@ -305,16 +301,16 @@ def motif_bundle(tmp_path, length=30):
 
 
 def test_explain_variants_calls_a_destroyed_motif_lost(tmp_path):
-    from varbind.attribution import ExplainOptions, VariantSite, explain_variants
-    from varbind.inputs import WindowBatch
+    from varbind.interpret.variant_maps import ExplainOptions, VariantSite, explain_variants
+    from varbind.model.inputs import WindowBatch
 
     bundle = motif_bundle(tmp_path)
-    ref_seq = "ACACACACACACA" + MOTIF + "CACACACACAC"  # the centre (15) is the motif's C
+    ref_seq = "ACACACACACACA" + MOTIF + "CACACACACAC"  # the center (15) is the motif's C
     assert len(ref_seq) == 30 and ref_seq[15] == "C"
     alt_seq = ref_seq[:15] + "A" + ref_seq[16:]
     ref = WindowBatch(seq=encode_batch([ref_seq, ref_seq]))
     alt = WindowBatch(seq=encode_batch([alt_seq, ref_seq]))
-    # chr1 position 1000 (0-based) is the window centre; row 1 is a silent control
+    # chr1 position 1000 (0-based) is the window center; row 1 is a silent control
     sites = [VariantSite("chr1:1001:C>A", "chr1", 1000, 1001, "A", "+"),
              VariantSite("chr1:1001:C>C", "chr1", 1000, 1001, "C", "+")]
     out = explain_variants(bundle, ref, alt, sites, [(0, "RBFOX1"), (1, "RBFOX1")],

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scoring_world as sw
 
-from varbind.context import Annotation
+from varbind.scoring.context import SiteContext
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def annotation(tmp_path_factory):
     expr = d / "expression.tsv"
     expr.write_text("gene_id\tHepG2\nG1\t9\nG2\t99\nG3\t0\nG4\t500\n")
     index = AnnotationIndex.from_gtf(gtf, use_cache=False)
-    return Annotation(index, ExpressionTable.read(expr), cell_type="HepG2")
+    return SiteContext(index, ExpressionTable.read(expr), cell_type="HepG2")
 
 
 def test_strands_follow_the_genes(annotation):
@@ -57,7 +57,7 @@ def test_region_reader_and_region_at(annotation):
 
 
 def test_without_an_index_nothing_is_transcribed():
-    a = Annotation()
+    a = SiteContext()
     s = a.site_strands("chr1", np.array([1, 2]))
     assert len(s.site) == 0
     s = a.site_strands("chr1", np.array([1, 2]), all_strands=True)

@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from varbind.annotations.index import AnnotationIndex
+from varbind.cli import main
+from varbind.encoding import decode, reverse_complement, reverse_complement_codes
+from varbind.errors import VarbindError
+from varbind.genomics.genome import Genome, window_start
+from varbind.genomics.peaks import PeakFilters, load_peaks
 from varbind.training.bins import bin_center, multilabel_rows, peak_bins
 from varbind.training.datasets import (
     DatasetOptions,
@@ -20,12 +26,6 @@ from varbind.training.datasets import (
     read_batches,
 )
 from varbind.training.negatives import fetch_windows, match_gc
-
-from varbind.cli import main
-from varbind.encoding import decode, reverse_complement, reverse_complement_codes
-from varbind.errors import VarbindError
-from varbind.genome import Genome, window_start
-from varbind.genomics.peaks import PeakFilters, load_peaks
 
 CONTIGS = {"chr1": 20_000, "chr2": 20_000, "chr3": 12_000}
 # GTF rows (1-based inclusive): chr1 G1 '+' three exons (coding), G2 '-' at 10-19 kb;
@@ -132,11 +132,11 @@ def test_multilabel_rows_by_hand(world, tmp_path):
                strict=True)]
     assert got == [("chr1", "+", 1000, (1, 0)), ("chr1", "+", 1050, (1, 1)),
                    ("chr1", "-", 12000, (0, 1))]
-    # the centre base sits so that the 150-nt window has the bin in its middle on both strands
+    # the center base sits so that the 150-nt window has the bin in its middle on both strands
     assert rows["center"].tolist() == [1025, 1075, 12024]
 
 
-def test_bin_centre_windows_cover_the_same_span_on_both_strands():
+def test_bin_center_windows_cover_the_same_span_on_both_strands():
     centers = bin_center(np.array([1000, 1000]), 50, np.array(["+", "-"]))
     starts = window_start(centers, 150, np.array(["+", "-"]))
     assert starts.tolist() == [950, 950]
@@ -255,7 +255,7 @@ def test_per_rbp_positives_negatives_gc_and_strands(per_rbp_h5, world):
         lo = window_start(center, 200, s)
         same = peaks[(peaks.chrom == c) & (peaks.strand == s)]
         assert not ((same.start < lo + 200) & (same.end > lo)).any()
-    # positives are centred on the peak midpoints (no summit in the file)
+    # positives are centered on the peak midpoints (no summit in the file)
     mids = {(c, s, (a + b) // 2) for c, a, b, s, _ in world["c_peaks"]}
     assert {(c, s, int(x)) for c, s, x in zip(chroms[pos], strands[pos], centers[pos],
                                                strict=True)} <= mids
@@ -354,7 +354,7 @@ def test_minus_window_is_reverse_complement_of_the_same_span(world_genome, cente
     minus = world_genome.window_codes("chr1", np.array([center]), length, np.array(["-"]))[0]
     span = world_genome.fetch_codes("chr1", minus_start, minus_start + length)
     np.testing.assert_array_equal(minus, reverse_complement_codes(span))
-    # both strands put the centre base at index L // 2
+    # both strands put the center base at index L // 2
     plus = world_genome.window_codes("chr1", np.array([center]), length, np.array(["+"]))[0]
     base = world_genome.fetch_codes("chr1", center, center + 1)[0]
     assert plus[length // 2] == base and plus_start + length // 2 == center

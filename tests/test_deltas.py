@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from varbind.deltas import LOGIT_EPS, compute_deltas, consequence, logit
+from varbind.scoring.deltas import LOGIT_EPS, compute_deltas, consequence, logit
 
 
 def test_deltas_index_the_shared_reference():

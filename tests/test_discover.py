@@ -1,4 +1,4 @@
-"""varbind.discover and ``varbind motifs``: GradCAM motif discovery on a toy model with a
+"""varbind.interpret.discover and ``varbind motifs``: GradCAM motif discovery on a toy model with a
 known answer (it responds to UGCAUG only, planted at half of the peaks)."""
 
 import numpy as np
@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from planted import motif_detector
 
-from varbind.bundle import ModelMeta, save_bundle
 from varbind.cli import main
 from varbind.encoding import reverse_complement
-from varbind.inputs import Component, InputSpec
+from varbind.model.bundle import ModelMeta, save_bundle
+from varbind.model.inputs import Component, InputSpec
 
 L = 60
 MOTIF = "TGCATG"
@@ -32,13 +32,13 @@ def world(tmp_path_factory):
     seq = list(text)
     rows = []
     for k in range(60):
-        centre = 300 + 480 * k
+        center = 300 + 480 * k
         strand = "+" if k % 2 == 0 else "-"
         if k < 30:
             shift = int(rng.integers(-12, 7))
             site = MOTIF if strand == "+" else reverse_complement(MOTIF)
-            seq[centre + shift:centre + shift + 6] = list(site)
-        rows.append(f"chr1\t{centre - 20}\t{centre + 20}\tp{k}\t0\t{strand}\t1\t1\t1\t20")
+            seq[center + shift:center + shift + 6] = list(site)
+        rows.append(f"chr1\t{center - 20}\t{center + 20}\tp{k}\t0\t{strand}\t1\t1\t1\t20")
     rows.append("chrUn\t100\t140\tother\t0\t+\t1\t1\t1\t20")  # a contig the genome lacks
     (root / "genome.fa").write_text(">chr1\n" + "".join(seq) + "\n")
     (root / "peaks").mkdir()
@@ -100,8 +100,9 @@ def test_a_single_peak_file_of_another_rbp_applies_to_every_rbp(world, tmp_path)
 
 
 def test_site_scores_do_not_depend_on_the_chunk_size(world):
-    from varbind.discover import read_sites, site_scores
-    from varbind.score import ScoreOptions, Scorer
+    from varbind.interpret.discover import read_sites, site_scores
+    from varbind.scoring.options import ScoreOptions
+    from varbind.scoring.scorer import Scorer
 
     scorer = Scorer(ScoreOptions(vcf="", fasta=world / "genome.fa", models=world / "toy",
                                  all_strands=True))

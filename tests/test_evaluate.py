@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from planted import TINY, planted_data, write_dataset
-from varbind.training import evaluate as ev
-from varbind.training import train as tr
 
 from varbind.cli import main
+from varbind.training import evaluate as ev
+from varbind.training import train as tr
 
 
 def test_auroc_and_ap_hand_worked():
@@ -70,7 +70,7 @@ def bundle_and_data(tmp_path_factory):
 
 
 def test_evaluate_bundle_matches_the_stored_test_metrics(bundle_and_data):
-    from varbind.bundle import load_bundle
+    from varbind.model.bundle import load_bundle
 
     out, data, result = bundle_and_data
     metrics, groups, labels, preds = ev.evaluate_bundle(load_bundle(out), data, "test")

@@ -1,4 +1,5 @@
-"""varbind.explain: attribution inside a scoring run, on a hand-built world and a toy model.
+"""varbind.interpret.explain: attribution inside a scoring run, on a hand-built world and a toy
+model.
 
 chr1 (300 nt, one '+' gene over all of it) carries TGCATG at [150, 156) and the one-off
 TGCTTG at [220, 226). The toy model scores ~0.98 when a 30-nt window holds TGCATG, ~0.02 when
@@ -15,11 +16,9 @@ import pytest
 from external_tools import bcftools
 from planted import motif_detector
 
-from varbind.attr_store import read_explanation
-from varbind.attribution import ExplainOptions
-from varbind.bundle import ModelMeta, save_bundle
 from varbind.errors import VarbindError
-from varbind.explain import (
+from varbind.genomics.variants import Record
+from varbind.interpret.explain import (
     EXPLAIN_COLUMNS,
     ChunkExplainer,
     ExplainSettings,
@@ -27,9 +26,14 @@ from varbind.explain import (
     header_lines,
     parse_methods,
 )
-from varbind.inputs import Component, InputSpec
-from varbind.score import ChunkScorer, ScoreOptions, Scorer, format_chunk
-from varbind.variants import Record
+from varbind.interpret.store import read_explanation
+from varbind.interpret.variant_maps import ExplainOptions
+from varbind.model.bundle import ModelMeta, save_bundle
+from varbind.model.inputs import Component, InputSpec
+from varbind.scoring.chunk import ChunkScorer
+from varbind.scoring.formatting import format_chunk
+from varbind.scoring.options import ScoreOptions
+from varbind.scoring.scorer import Scorer
 
 W = 30
 
@@ -105,7 +109,7 @@ def test_explained_pairs_calls_and_outputs(world, tmp_path):
     # the maps are in the HDF5 file under the VCF's own spelling of the variant
     stored = read_explanation(tmp_path / "attr.h5", "chr1:153:C>A", "RBFOX1")
     assert stored.maps["ig_ref"].shape == (W, 4)
-    assert stored.maps["ref_coord"][W // 2] == 152  # the window is centred on the variant
+    assert stored.maps["ref_coord"][W // 2] == 152  # the window is centered on the variant
     deletion = read_explanation(tmp_path / "attr.h5", f"chr1:153:{CHR1[152:154]}>C", "RBFOX1")
     assert -1 not in deletion.maps["alt_coord"] and 153 not in deletion.maps["alt_coord"]
 
@@ -131,7 +135,7 @@ def _args(**kw):
     import argparse
 
     parser = argparse.ArgumentParser()
-    from varbind.explain import add_arguments
+    from varbind.interpret.explain import add_arguments
 
     add_arguments(parser)
     argv = []
@@ -142,7 +146,7 @@ def _args(**kw):
 
 
 def test_flags_to_settings():
-    from varbind.explain import settings_from_args
+    from varbind.interpret.explain import settings_from_args
 
     assert settings_from_args(_args()) is None
     s = settings_from_args(_args(explain="gradcam,ig", explain_out="a.h5", ig_steps=20,
@@ -159,7 +163,7 @@ def test_flags_to_settings():
     (dict(explain="lime", explain_out="a.h5"), "--explain 'lime' names no known method"),
 ])
 def test_bad_flags(flags, message):
-    from varbind.explain import settings_from_args
+    from varbind.interpret.explain import settings_from_args
 
     with pytest.raises(VarbindError, match=message):
         settings_from_args(_args(**flags))
@@ -184,7 +188,7 @@ def test_flags_that_do_not_fit_the_models_fail_before_any_work(world, tmp_path):
 def test_score_vcf_with_explanations_writes_all_outputs(world, tmp_path):
     import pandas as pd
 
-    from varbind.explain import score_with_explanations
+    from varbind.interpret.explain import score_with_explanations
 
     options = ScoreOptions(vcf=world / "v.vcf", fasta=world / "g.fa", models=world / "models",
                            gtf=world / "g.gtf", output=tmp_path / "o.vcf.gz",
@@ -217,7 +221,7 @@ def test_a_model_without_convolutions_gets_ig_but_no_gradcam(world, tmp_path, ca
 
     import pandas as pd
 
-    from varbind.explain import score_with_explanations
+    from varbind.interpret.explain import score_with_explanations
 
     models = tmp_path / "models"
     shutil.copytree(world / "models" / "toy", models / "toy")

@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 import pytest
-from varbind.annotations.expression import ExpressionTable, column_units, strip_version
 
+from varbind.annotations.expression import ExpressionTable, column_units, strip_version
 from varbind.errors import InputFileError, VarbindError
 
 WIDE = (

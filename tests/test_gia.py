@@ -1,4 +1,5 @@
-"""varbind.gia and ``varbind gia``: backgrounds, embedding, k-mer discovery on a toy model."""
+"""varbind.interpret.gia and ``varbind gia``: backgrounds, embedding, k-mer discovery on a toy
+model."""
 
 from collections import Counter
 
@@ -8,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from planted import motif_detector
 
-from varbind import gia
-from varbind.bundle import ModelBundle, ModelMeta, save_bundle
 from varbind.cli import main
 from varbind.encoding import decode, encode
 from varbind.errors import VarbindError
-from varbind.inputs import Component, InputSpec
+from varbind.interpret import gia
+from varbind.model.bundle import ModelBundle, ModelMeta, save_bundle
+from varbind.model.inputs import Component, InputSpec
 
 L = 30
 MOTIF = "TGCATG"
@@ -76,7 +77,7 @@ def test_embed_and_positions():
     assert [decode(r) for r in out] == ["AAACGAAAAT"] * 2 and not codes.any()
     with pytest.raises(VarbindError, match="a pattern of 2 nt at 9 does not fit a 10-nt window"):
         gia.embed(codes, [(encode("CG"), 9)])
-    assert gia.centred_start(30, 6) == 12
+    assert gia.centered_start(30, 6) == 12
     assert gia.count_positions(30, 6, 3) == [12, 20, 4]
 
 
@@ -115,12 +116,12 @@ def test_cli_motif_experiments_and_plot(tmp_path):
 
 
 def test_known_motif_sites_follow_their_matrix():
-    from varbind.motifs import read_meme
+    from varbind.genomics.motifs import read_meme
 
     motif = next(m for m in read_meme() if m.rbp == "RBFOX1")
     (label, [(sites, start)]), = gia.known_motif_arrangements([motif], 4000, L,
                                                                np.random.default_rng(0))
-    assert label == f"RBFOX1:{motif.id}" and start == gia.centred_start(L, motif.width)
+    assert label == f"RBFOX1:{motif.id}" and start == gia.centered_start(L, motif.width)
     assert sites.shape == (4000, motif.width) and sites.dtype == np.uint8
     freq = np.stack([(sites == b).mean(axis=0) for b in range(4)], axis=1)
     np.testing.assert_allclose(freq, motif.pfm, atol=0.03)

@@ -1,10 +1,12 @@
-"""varbind.gradcam_motifs: clustering on synthetic maps, motif matching, diffusion, calls."""
+"""varbind.interpret.gradcam_motifs: clustering on synthetic maps, motif matching, diffusion,
+calls."""
 
 import numpy as np
 import pytest
 
 from varbind.encoding import encode
-from varbind.gradcam_motifs import (
+from varbind.genomics.motifs import read_meme
+from varbind.interpret.gradcam_motifs import (
     base_composition,
     call_motif_change,
     cluster_map,
@@ -17,7 +19,6 @@ from varbind.gradcam_motifs import (
     span_sequences,
     touch_pad,
 )
-from varbind.motifs import read_meme
 
 
 def test_distance_matrix_is_the_appendix_example():
@@ -55,7 +56,7 @@ def test_synthetic_peaks_are_found_as_motifs_with_defaults():
 
 
 def test_strongest_motif_of_a_map():
-    from varbind.gradcam_motifs import strongest_motif
+    from varbind.interpret.gradcam_motifs import strongest_motif
 
     best = strongest_motif(_two_peaks())
     assert (best.start, best.end) == (10, 17)
@@ -131,11 +132,11 @@ def test_rank_known_motifs_background_and_short_spans():
 
 
 def test_match_span_covers_the_receptive_field():
-    from varbind.gradcam_motifs import MATCH_WIDTH, Cluster
+    from varbind.interpret.gradcam_motifs import MATCH_WIDTH, Cluster
 
     c = Cluster(60, 66, 0.9, True, tuple(range(60, 66)))
     wide = match_span(c, 39, 400)
-    assert (wide.start, wide.end) == (43, 82)  # 39 nt around the cluster (centre 62.5)
+    assert (wide.start, wide.end) == (43, 82)  # 39 nt around the cluster (center 62.5)
     assert match_span(c, 0, 400).end - match_span(c, 0, 400).start == MATCH_WIDTH
     edge = match_span(Cluster(0, 4, 0.9, True, (0, 1, 2, 3)), 41, 150)
     assert (edge.start, edge.end) == (0, 41)  # kept inside the window
@@ -192,7 +193,7 @@ def test_banded_linkage_equals_scipy_complete_linkage():
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    from varbind.gradcam_motifs import complete_linkage_labels
+    from varbind.interpret.gradcam_motifs import complete_linkage_labels
 
     for seed in range(60):
         rng = np.random.default_rng(seed)

@@ -1,4 +1,4 @@
-"""varbind.gradients: input and layer gradients on toy models with known derivatives."""
+"""varbind.interpret.gradients: input and layer gradients on toy models with known derivatives."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ import textwrap
 import keras
 import numpy as np
 
-from varbind.gradients import gradients
+from varbind.interpret.gradients import gradients
 
 
 def _linear_model(length=6):
@@ -59,7 +59,7 @@ def test_jax_backend_gives_the_same_gradients(tmp_path):
         import os
         os.environ["KERAS_BACKEND"] = "jax"
         import keras, numpy as np
-        from varbind.gradients import gradients
+        from varbind.interpret.gradients import gradients
         inp = keras.Input((5, 4))
         conv = keras.layers.Conv1D(2, 3, name="c")(inp)
         out = keras.layers.Dense(2)(keras.layers.Flatten()(conv))

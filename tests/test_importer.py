@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from varbind.training.importer import custom_layer_classes, import_h5
 
-from varbind.bundle import load_bundle, read_meta
 from varbind.cli import main
 from varbind.errors import InputFileError, ModelBundleError
+from varbind.model.bundle import load_bundle, read_meta
+from varbind.training.importer import custom_layer_classes, import_h5
 
 pytestmark = pytest.mark.filterwarnings("ignore:You are saving your model as an HDF5:UserWarning")
 

@@ -10,10 +10,10 @@ import textwrap
 import numpy as np
 import pytest
 from planted import TINY
-from varbind.training import models as M
 
 from varbind.errors import VarbindError
-from varbind.inputs import WindowBatch, build_inputs
+from varbind.model.inputs import WindowBatch, build_inputs
+from varbind.training import models as M
 
 
 def shapes(specs):
@@ -130,7 +130,7 @@ def test_join_polaris_rejects_models_with_other_inputs():
 
 
 def test_weighted_bce_hand_worked():
-    from varbind.layers import WeightedBinaryCrossentropy
+    from varbind.model.layers import WeightedBinaryCrossentropy
 
     loss = WeightedBinaryCrossentropy([2.0, 1.0])
     y = np.array([[1.0, 0.0]], np.float32)
@@ -154,7 +154,7 @@ def test_saved_model_predicts_the_same_on_the_jax_backend(tmp_path):
     model.save(tmp_path / "m.keras")
     script = textwrap.dedent(f"""
         import json, numpy as np, keras
-        from varbind.layers import CUSTOM_OBJECTS
+        from varbind.model.layers import CUSTOM_OBJECTS
         m = keras.saving.load_model({str(tmp_path / 'm.keras')!r}, custom_objects=CUSTOM_OBJECTS)
         d = np.load({str(tmp_path / 'x.npz')!r})
         got = np.asarray(m([d[f"arr_{{i}}"] for i in range(3)], training=False))

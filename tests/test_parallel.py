@@ -24,13 +24,9 @@ import pytest
 from varbind import parallel
 from varbind.errors import InputFileError, VarbindError
 from varbind.files import atomic_output
-from varbind.parallel import (
-    OPEN_END,
-    ClusterSettings,
-    Partition,
-    ShardPaths,
-    ShardResult,
-)
+from varbind.parallel.cluster import ClusterSettings
+from varbind.parallel.partitions import OPEN_END, Partition
+from varbind.parallel.shards import ShardPaths, ShardResult
 
 # ----------------------------------------------------------------------------- toy data
 
@@ -72,7 +68,7 @@ def write_toy_vcf(path: Path, records=None, index: bool = True) -> Path:
 
 @dataclasses.dataclass
 class ToyOptions:
-    """The fields of varbind.score.ScoreOptions that the Dask layer touches."""
+    """The fields of varbind.scoring.options.ScoreOptions that the Dask layer touches."""
 
     vcf: Path
     output: Path | None
@@ -186,14 +182,21 @@ def client():
 
 
 def test_parse_region_forms():
-    assert parallel.parse_region("chr1") == ("chr1", 1, OPEN_END)
-    assert parallel.parse_region("chr1:1,000-2,000") == ("chr1", 1000, 2000)
-    assert parallel.parse_region("chr1:5-") == ("chr1", 5, OPEN_END)
-    assert parallel.parse_region("{HLA-A*01:01}:5-9") == ("HLA-A*01:01", 5, 9)
+    from varbind.genomics.region import Region, parse_region
+
+    assert parse_region("chr1") == Region("chr1")
+    assert parse_region("chr1").bounds(OPEN_END) == (1, OPEN_END)
+    assert parse_region("chr1:1,000-2,000") == Region("chr1", 1000, 2000)
+    assert parse_region("chr1:5-").bounds(OPEN_END) == (5, OPEN_END)
+    assert parse_region("chr1:5") == Region("chr1", 5) == parse_region("chr1:5-")
+    assert parse_region("{HLA-A*01:01}:5-9") == Region("HLA-A*01:01", 5, 9)
+    assert str(parse_region("{HLA-A*01:01}:5-9")) == "{HLA-A*01:01}:5-9"
+    assert str(parse_region(" chr1:1,000-2,000 ")) == "chr1:1000-2000"
     with pytest.raises(VarbindError, match="cannot read region 'chr1:x-y'"):
-        parallel.parse_region("chr1:x-y")
-    with pytest.raises(VarbindError, match="is empty"):
-        parallel.parse_region("chr1:20-10")
+        parse_region("chr1:x-y")
+    for empty in ("chr1:20-10", "chr1:0-5"):
+        with pytest.raises(VarbindError, match="is empty"):
+            parse_region(empty)
 
 
 def test_parse_size_and_dask_spec():
@@ -272,7 +275,7 @@ def test_ensure_index_read_only_folder_indexes_a_link(tmp_path, monkeypatch):
     Path(str(vcf) + ".tbi").unlink()
     # root writes through chmod 555, so the read-only folder is what os.access reports
     real_access = os.access
-    monkeypatch.setattr(parallel.os, "access",
+    monkeypatch.setattr(os, "access",
                         lambda p, mode: False if Path(p) == folder else real_access(p, mode))
     indexed = parallel.ensure_index(vcf, tmp_path / "work")
     assert not Path(str(vcf) + ".tbi").exists()
@@ -358,7 +361,7 @@ def test_merge_copies_bgzf_blocks_of_large_shards_verbatim(tmp_path):
     with gzip.open(out, "rt") as fh:
         assert fh.read() == HEAD + rows(range(1, 5_001, 2)) + rows(range(5_002, 12_001, 2))
     with open(paths[1], "rb") as fh:
-        blocks = list(parallel._BgzfReader(fh)._next_block() for _ in range(4))
+        blocks = list(parallel.BgzfReader(fh)._next_block() for _ in range(4))
     assert len(blocks[2]) > 1000 and blocks[2] in out.read_bytes()  # copied, not recompressed
     assert [r.pos for r in pysam.VariantFile(str(out)).fetch("chr1", 9_000, 9_010)] == \
         [9_002, 9_004, 9_006, 9_008, 9_010]
@@ -549,7 +552,7 @@ def scoring_world(tmp_path_factory):
 
 
 def _score_options(world, out: Path, name: str):
-    from varbind.score import ScoreOptions
+    from varbind.scoring.options import ScoreOptions
 
     return ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=world["models"],
                         gtf=world["gtf"], expression=world["expression"],
@@ -558,7 +561,7 @@ def _score_options(world, out: Path, name: str):
 
 
 def test_real_scoring_sharded_equals_single_process(scoring_world, tmp_path, client):
-    from varbind.score import score_vcf
+    from varbind.scoring.run import score_vcf
 
     single = _score_options(scoring_world, tmp_path, "single")
     expected = score_vcf(single).to_json()
@@ -593,7 +596,7 @@ def simulated_world(tmp_path_factory, scoring_world):
 
 def test_simulated_world_sharded_equals_single_process_despite_a_killed_worker(
         simulated_world, tmp_path, client):
-    from varbind.score import score_vcf
+    from varbind.scoring.run import score_vcf
 
     single = _score_options(simulated_world, tmp_path, "single")
     expected = score_vcf(single).to_json()
@@ -615,7 +618,7 @@ def test_simulated_world_sharded_equals_single_process_despite_a_killed_worker(
 
 
 def test_real_scoring_of_one_region_on_dask(scoring_world, tmp_path, client):
-    from varbind.score import score_vcf
+    from varbind.scoring.run import score_vcf
 
     single = dataclasses.replace(_score_options(scoring_world, tmp_path, "single"),
                                  region="chr1:30-130")
@@ -660,8 +663,8 @@ def test_cli_score_explain_on_dask_equals_single_process(scoring_world, tmp_path
     holds the same rows and maps, in the same order, as one process writes."""
     import h5py
 
-    from varbind.attr_store import list_rows
     from varbind.cli import main
+    from varbind.interpret.store import list_rows
 
     w = scoring_world
     runs = {}

@@ -1,15 +1,15 @@
-"""varbind.plot and ``varbind plot``: the figure's content, PNG/PDF output, CLI errors."""
+"""varbind.interpret.plot and ``varbind plot``: the figure's content, PNG/PDF output, CLI errors."""
 
 import numpy as np
 import pytest
 
-from varbind.align import allele_coordinates
-from varbind.attr_store import AttributionWriter, read_explanation
-from varbind.attribution import VariantExplanation, VariantSite
 from varbind.cli import main
 from varbind.encoding import encode
-from varbind.gradcam_motifs import Cluster
-from varbind.plot import TRACKS, plot_explanation, save_figure
+from varbind.interpret.align import site_coordinates
+from varbind.interpret.gradcam_motifs import Cluster
+from varbind.interpret.plot import TRACKS, plot_explanation, save_figure
+from varbind.interpret.store import AttributionWriter, read_explanation
+from varbind.interpret.variant_maps import VariantExplanation, VariantSite
 
 L = 40
 
@@ -22,8 +22,8 @@ def _write(path, label="chr1:1001:C>CTT", start=1001, end=1001, inserted="TT"):
     site = VariantSite(label, "chr1", start, end, inserted, "+")
     ex = VariantExplanation(
         site=site, rbp="RBFOX1", model="toy", ref_seq=ref_seq, alt_seq=alt_seq,
-        ref_coord=allele_coordinates(start, end, None, "+", L),
-        alt_coord=allele_coordinates(start, end, inserted, "+", L),
+        ref_coord=site_coordinates(start, end, None, "+", L),
+        alt_coord=site_coordinates(start, end, inserted, "+", L),
         region=np.r_[np.full(20, 5), np.full(20, 3)].astype(np.int8), ref_score=0.91,
         alt_score=0.12, ig_ref=ig, ig_alt=ig * 0.5, ig_gap=np.zeros(2),
         gradcam_ref=np.r_[np.zeros(17), np.ones(6), np.zeros(17)],

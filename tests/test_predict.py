@@ -5,8 +5,8 @@ import pytest
 import scoring_world as sw
 
 from varbind.encoding import encode
-from varbind.inputs import Component, InputSpec, WindowBatch
-from varbind.predict import concat_batches, forward, predict, predict_alleles
+from varbind.model.inputs import Component, InputSpec, WindowBatch
+from varbind.scoring.predict import concat_batches, forward, predict, predict_alleles
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ class Bundle:
     """The parts of a ModelBundle that predict_alleles uses."""
 
     def __init__(self, name, model, inputs):
-        from varbind.bundle import ModelMeta
+        from varbind.model.bundle import ModelMeta
 
         self.name, self.model = name, model
         self.meta = ModelMeta(name=name, architecture="imported", rbps=["A", "G"],
@@ -66,7 +66,7 @@ def test_predict_alleles_crops_each_model_and_splits_ref_alt(frac_model):
     np.testing.assert_allclose(out["wide"].ref, [[10 / 11, 0]], atol=1e-6)
     np.testing.assert_allclose(out["wide"].alt, [[10 / 11, 1 / 11], [1 / 11, 10 / 11]],
                                atol=1e-6)
-    # the narrow model sees the centre 3 bases: ACA, AGA, GAG
+    # the narrow model sees the center 3 bases: ACA, AGA, GAG
     np.testing.assert_allclose(out["narrow"].ref, [[2 / 3, 0]], atol=1e-6)
     np.testing.assert_allclose(out["narrow"].alt, [[2 / 3, 1 / 3], [1 / 3, 2 / 3]], atol=1e-6)
 

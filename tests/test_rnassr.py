@@ -14,16 +14,18 @@ import pandas as pd
 import pytest
 import scoring_world as sw
 from planted import TINY
-from varbind.training import models as arch_models
 
-from varbind import gia
-from varbind.attribution import baseline_arrays, integrated_gradients
-from varbind.bundle import ModelMeta, load_bundle, save_bundle
 from varbind.encoding import encode, encode_batch
-from varbind.inputs import WindowBatch, build_inputs
+from varbind.interpret import gia
+from varbind.interpret.baselines import baseline_arrays
+from varbind.interpret.ig import integrated_gradients
+from varbind.model.bundle import ModelMeta, load_bundle, save_bundle
 from varbind.model.graph_layers import propagate
+from varbind.model.inputs import WindowBatch, build_inputs
 from varbind.model.rna_graph import PairFolder, add_pairs, pair_channels, partners
-from varbind.score import ScoreOptions, score_vcf
+from varbind.scoring.options import ScoreOptions
+from varbind.scoring.run import score_vcf
+from varbind.training import models as arch_models
 
 W = 31
 
@@ -117,7 +119,7 @@ def test_trains_saves_and_reloads_on_tensorflow_and_jax(tmp_path):
     np.savez(tmp_path / "x.npz", *x)
     script = textwrap.dedent(f"""
         import json, numpy as np
-        from varbind.bundle import load_bundle
+        from varbind.model.bundle import load_bundle
         b = load_bundle({str(out)!r})
         d = np.load({str(tmp_path / 'x.npz')!r})
         got = np.asarray(b.model([d["arr_0"], d["arr_1"]], training=False))

@@ -10,7 +10,8 @@ import scoring_world as sw
 from external_tools import bcftools
 
 from varbind.cli import main
-from varbind.score import ScoreOptions, score_vcf
+from varbind.scoring.options import ScoreOptions
+from varbind.scoring.run import score_vcf
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -86,11 +87,11 @@ def test_deletion_recomputes_region_classes_on_the_alt_allele(scored):
         (sw.frac(ref_w)[0], sw.frac(alt_w)[0]), abs=1e-5)
 
 
-def test_insertion_window_is_centred_on_the_inserted_bases(scored):
+def test_insertion_window_is_centered_on_the_inserted_bases(scored):
     # chr1:36 G>GGG inserts GG; left-aligned it sits before 0-based 35 (a G).
-    # alt allele ...30..34 | G G | 35 36..., centre on the first inserted G:
+    # alt allele ...30..34 | G G | 35 36..., center on the first inserted G:
     alt_w = sw.CHR1[30:35] + "GG" + sw.CHR1[35:39]
-    ref_w = sw.CHR1[30:41]  # empty ref block: centre on 35, the base after the junction
+    ref_w = sw.CHR1[30:41]  # empty ref block: center on 35, the base after the junction
     g = rows(scored["table"], "ins", "GFRAC").iloc[0]
     assert (g["ref_score"], g["alt_score"]) == pytest.approx(
         (sw.frac(ref_w)[1], sw.frac(alt_w)[1]), abs=1e-5)
@@ -302,7 +303,7 @@ def test_bad_options_are_one_line_errors(world, tmp_path):
                 gtf=world["gtf"], expression=world["expression"])
     with pytest.raises(VarbindError, match="must end in .vcf or .vcf.gz"):
         score_vcf(ScoreOptions(**base, output=tmp_path / "o.bcf"))
-    with pytest.raises(VarbindError, match="--region 'chr1:9-5' has an empty"):
+    with pytest.raises(VarbindError, match="--region 'chr1:9-5' is empty"):
         score_vcf(ScoreOptions(**base, output=tmp_path / "o.vcf", region="chr1:9-5"))
     with pytest.raises(VarbindError, match="no model predicts NOPE"):
         score_vcf(ScoreOptions(**base, output=tmp_path / "o.vcf", rbps=["NOPE"]))
@@ -317,8 +318,8 @@ def test_bad_options_are_one_line_errors(world, tmp_path):
 def test_structure_model_gets_rnaplfold_profiles_of_its_own_window(world, tmp_path):
     import keras
 
-    from varbind.bundle import ModelMeta, save_bundle
-    from varbind.inputs import Component, InputSpec
+    from varbind.model.bundle import ModelMeta, save_bundle
+    from varbind.model.inputs import Component, InputSpec
     from varbind.model.structure import StructureProfiler
 
     x = keras.Input((11, 6), name="seq_structure")
@@ -374,7 +375,7 @@ def test_region_needs_an_index(world, tmp_path):
 def test_hooks_add_info_keys_and_table_columns(world, tmp_path):
     import pysam
 
-    from varbind.score import ScoreHooks
+    from varbind.scoring.options import ScoreHooks
 
     seen = []
 
@@ -416,12 +417,12 @@ def test_header_values_with_commas_are_quoted(tmp_path):
     # regression: a model trained on two cell lines ("SIM1,SIM2") broke the header
     from cyvcf2 import VCF
 
-    from varbind.score import _hval
-    from varbind.writers import VcfWriter
+    from varbind.scoring.scorer import header_value
+    from varbind.scoring.writers import VcfWriter
 
-    assert _hval("SIM1,SIM2") == '"SIM1,SIM2"' and _hval("HepG2") == "HepG2"
+    assert header_value("SIM1,SIM2") == '"SIM1,SIM2"' and header_value("HepG2") == "HepG2"
     src = sw.write_vcf(tmp_path / "in.vcf", sw.vcf_records()[:1])
-    line = f"##varbind_model=<ID=m,CellLine={_hval('SIM1,SIM2')},RBPs={_hval('A/B')}>"
+    line = f"##varbind_model=<ID=m,CellLine={header_value('SIM1,SIM2')},RBPs={header_value('A/B')}>"
     writer = VcfWriter(tmp_path / "o.vcf", VCF(str(src)), [line], compressed=False)
     writer.close()
     assert line in (tmp_path / "o.vcf").read_text()
@@ -448,7 +449,7 @@ def test_vcf_without_contig_or_info_header_lines(world, tmp_path):
 
 def test_an_error_in_the_writer_thread_leaves_no_output(world, tmp_path):
     from varbind.errors import VarbindError
-    from varbind.score import ScoreHooks
+    from varbind.scoring.options import ScoreHooks
 
     def on_output(result, out):
         raise VarbindError("boom in the writer")
@@ -480,11 +481,15 @@ def test_chrm_and_mt_are_the_same_contig(world, tmp_path):
 
 def test_region_forms_including_contigs_with_colons():
     from varbind.errors import VarbindError
-    from varbind.score import parse_region
+    from varbind.genomics.region import parse_region
 
     contigs = ["chr1", "HLA-A*01:01:01:01"]
-    assert parse_region("1:1,000-2,000", contigs) == "chr1:1000-2000"
-    assert parse_region("chr1", contigs) == "chr1"
-    assert parse_region("{HLA-A*01:01:01:01}:5-10", contigs) == "{HLA-A*01:01:01:01}:5-10"
+
+    def resolved(text):
+        return str(parse_region(text).resolve(contigs))
+
+    assert resolved("1:1,000-2,000") == "chr1:1000-2000"
+    assert resolved("chr1") == "chr1"
+    assert resolved("{HLA-A*01:01:01:01}:5-10") == "{HLA-A*01:01:01:01}:5-10"
     with pytest.raises(VarbindError, match="not in the VCF"):
-        parse_region("chr9:1-5", contigs)
+        parse_region("chr9:1-5").resolve(contigs)

@@ -1,5 +1,5 @@
 """Sequence datasets (``varbind dataset --positives/--negatives``): FASTA reading, viewpoint
-centring, splits, one-line errors, and training every architecture from one."""
+centering, splits, one-line errors, and training every architecture from one."""
 
 import gzip
 import re
@@ -8,20 +8,20 @@ import h5py
 import numpy as np
 import pytest
 from planted import TINY
+
+from varbind.cli import main
+from varbind.encoding import decode
+from varbind.errors import InputFileError
 from varbind.training.models import ARCHITECTURES
 from varbind.training.sequences import (
     FastaRecord,
     SequenceOptions,
     SequenceSources,
     build_sequence_dataset,
-    centred_codes,
+    centered_codes,
     read_fasta,
     viewpoint_center,
 )
-
-from varbind.cli import main
-from varbind.encoding import decode
-from varbind.errors import InputFileError
 
 MOTIF = "TGCATG"
 
@@ -53,21 +53,21 @@ def _planted(tmp_path, n=60, seed=0):
     return pos, neg
 
 
-def test_viewpoint_centring_and_rna_letters(tmp_path):
+def test_viewpoint_centering_and_rna_letters(tmp_path):
     path = _write(tmp_path / "a.fa", [("vp", "aaaaCCGGuuuuuuuuuu"), ("plain", "ACGUACGUA"),
                                       ("lower", "acgu")])
     recs = read_fasta(path)
     assert [r.name for r in recs] == ["vp;chr1,1,2,+", "plain;chr1,1,2,+", "lower;chr1,1,2,+"]
     assert viewpoint_center(recs[0].seq) == 6  # middle of CCGG at [4, 8)
     assert viewpoint_center(recs[1].seq) == 4  # no case difference: the whole sequence
-    codes = centred_codes(recs, 11)
+    codes = centered_codes(recs, 11)
     # the viewpoint's middle lands on index 5; U reads as T; padding is N
     assert decode(codes[0]) == "AAACCGGTTTT"
     assert decode(codes[1]) == "NACGTACGTAN"
     assert decode(codes[2]) == "NNNACGTNNNN"
     # crop: a long record keeps the window around its viewpoint
     long = FastaRecord("x", "a" * 50 + "GC" + "c" * 50, 1)
-    assert decode(centred_codes([long], 6)[0]) == "AAGCCC"
+    assert decode(centered_codes([long], 6)[0]) == "AAGCCC"
 
 
 @pytest.mark.parametrize("text, message", [
@@ -111,9 +111,9 @@ def test_dataset_splits_name_and_window(tmp_path):
         width = h5.attrs["seq_length"]
         assert width == g["length"][:].max() and h5.attrs["source"] == "sequences"
         seq, labels = g["seq"][:], g["labels"][:, 0]
-        centre = [decode(s[width // 2 - 5:width // 2 + 5]) for s in seq]
-    # the viewpoint (10 nt) is centred in every window; positives carry the motif there
-    assert all(c[2:8] == MOTIF for c, y in zip(centre, labels, strict=True) if y)
+        center = [decode(s[width // 2 - 5:width // 2 + 5]) for s in seq]
+    # the viewpoint (10 nt) is centered in every window; positives carry the motif there
+    assert all(c[2:8] == MOTIF for c, y in zip(center, labels, strict=True) if y)
     # test files given: they are the test split
     tpos, tneg = _planted(tmp_path / "t" if (tmp_path / "t").mkdir() is None else None, n=7,
                           seed=1)

@@ -13,7 +13,7 @@ import pytest
 
 from varbind.cli import main
 from varbind.errors import VarbindError
-from varbind.motifs import read_meme
+from varbind.genomics.motifs import read_meme
 from varbind.simulate import RBP_PANEL, World, simulate_world
 
 COMP = str.maketrans("ACGTN", "TGCAN")
@@ -253,7 +253,7 @@ def test_every_site_reads_back_from_the_genome_on_its_strand(sites, genome, info
 
 def test_sites_read_through_varbind_genome_windows(tiny, sites):
     from varbind.encoding import decode
-    from varbind.genome import Genome
+    from varbind.genomics.genome import Genome
 
     genome = Genome(tiny.genome)
     for chrom, rows in sites.groupby("chrom"):

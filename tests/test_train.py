@@ -7,12 +7,12 @@ import logging
 import numpy as np
 import pytest
 from planted import TINY, planted_data, write_dataset
-from varbind.training import train as tr
-from varbind.training.evaluate import predict
 
-from varbind.bundle import load_bundle, read_meta
 from varbind.cli import main
 from varbind.errors import VarbindError
+from varbind.model.bundle import load_bundle, read_meta
+from varbind.training import train as tr
+from varbind.training.evaluate import predict
 
 
 def tiny_config(arch="multiresbind", **kw):
@@ -63,7 +63,7 @@ def test_baselines_are_the_mean_of_the_lowest_scoring_training_windows(trained):
     train = data.splits["train"]
     scores = predict(result.model, meta.inputs, train.batch)[:, 1]
     lowest = np.sort(np.argsort(scores, kind="stable")[:20])
-    from varbind.inputs import build_inputs
+    from varbind.model.inputs import build_inputs
 
     want = build_inputs(meta.inputs, tr.take(train.batch, lowest))[0].mean(axis=0)
     np.testing.assert_allclose(stored, want, atol=1e-6)
@@ -269,11 +269,11 @@ def test_cli_train_and_evaluate_from_peaks_of_the_tiny_world(tmp_path, capsys):
 
 
 def _shortcut_data(n: int, seed: int = 0):
-    """Planted motif data for one RBP where region (the centre class) and expression also
+    """Planted motif data for one RBP where region (the center class) and expression also
     carry signal, so that a model can score well while ignoring the sequence."""
     from planted import planted_arrays
 
-    from varbind.inputs import WindowBatch
+    from varbind.model.inputs import WindowBatch
 
     seq, region, expr, labels, split = planted_arrays(n, 60, 80, rbps=("U6",), rate=0.4,
                                                       seed=seed)

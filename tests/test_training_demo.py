@@ -5,10 +5,10 @@ import json
 
 import numpy as np
 import pytest
-from varbind.training import demo
 
-from varbind.bundle import load_bundle, load_model_set, read_meta
 from varbind.cli import main
+from varbind.model.bundle import load_bundle, load_model_set, read_meta
+from varbind.training import demo
 
 TINY_SETTINGS = demo.DemoSettings(
     multiresbind_epochs=1, multiresbind_hparams={"filters": 8, "dense_units": 16},

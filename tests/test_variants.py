@@ -2,7 +2,7 @@
 
 import pytest
 
-from varbind.variants import (
+from varbind.genomics.variants import (
     Event,
     Record,
     Variant,

@@ -21,7 +21,8 @@ import scoring_world as sw
 from external_tools import bcftools
 
 from varbind.cli import build_parser, main
-from varbind.score import ScoreOptions, score_vcf
+from varbind.scoring.options import ScoreOptions
+from varbind.scoring.run import score_vcf
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 #: Points of issue 13 fixed after the package reorganisation (their tests fail until then).
@@ -136,7 +137,7 @@ def test_long_ref_and_alt_alleles_do_not_grow_memory_with_the_chunk(tmp_path):
 @PENDING
 def test_deletion_windows_share_the_5prime_flank_on_the_plus_strand(world, tmp_path):
     # chr1:40 deletes 0-based [40, 44) in G1 (+). The first deleted base sits at the window
-    # centre (index 5 of 11): REF [35, 46); ALT [35, 40) + [44, 50).
+    # center (index 5 of 11): REF [35, 46); ALT [35, 40) + [44, 50).
     assert C[39] != C[43]  # not shifted by left-alignment
     rec = f"chr1\t40\tdel4\t{C[39:44]}\t{C[39]}\t.\tPASS\t."
     _, t, _ = score(world, tmp_path, [rec])
@@ -166,9 +167,9 @@ def test_deletion_windows_share_the_5prime_flank_on_the_minus_strand(world, tmp_
 @PENDING
 def test_insertion_windows_share_the_5prime_flank_on_the_minus_strand(world, tmp_path):
     # chr1:186 inserts GGA after 0-based 185 in G2 (-): the 5'-most inserted base on the
-    # transcript (genomic A, the last one) at the centre. ALT = rc([183, 186) + GGA +
+    # transcript (genomic A, the last one) at the center. ALT = rc([183, 186) + GGA +
     # [186, 191)); REF = rc([180, 191)) with the first base 3' of the junction (185) at
-    # the centre.
+    # the center.
     assert C[185] != "A"
     rec = f"chr1\t186\tins3m\t{C[185]}\t{C[185]}GGA\t.\tPASS\t."
     _, t, _ = score(world, tmp_path, [rec])
@@ -277,8 +278,8 @@ ODD_RBPS = ["A FRAC,1", "G|FRAC=é"]
 def test_gene_and_rbp_names_are_percent_encoded_in_info(world, tmp_path):
     from cyvcf2 import VCF
 
-    from varbind.bundle import ModelMeta, save_bundle
-    from varbind.inputs import Component, InputSpec
+    from varbind.model.bundle import ModelMeta, save_bundle
+    from varbind.model.inputs import Component, InputSpec
 
     gtf = Path(world["gtf"]).read_text()
     for gene, name in ODD_NAMES.items():
@@ -354,8 +355,8 @@ def _two_cell_world(world, folder: Path) -> dict:
     come from different cell lines and report the expression input."""
     import keras
 
-    from varbind.bundle import ModelMeta, save_bundle
-    from varbind.inputs import Component, InputSpec
+    from varbind.model.bundle import ModelMeta, save_bundle
+    from varbind.model.inputs import Component, InputSpec
 
     folder.mkdir(parents=True, exist_ok=True)
     gtf = Path(world["gtf"]).read_text() + "\t".join(

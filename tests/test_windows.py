@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from varbind.encoding import decode, encode, reverse_complement
-from varbind.windows import allele_centers, allele_windows, gather_spans
+from varbind.scoring.windows import allele_centers, allele_windows, gather_spans
 
 #      0         1
 #      01234567890123456789
@@ -42,15 +42,15 @@ def windows(starts, ends, blocks, strands, width, region_width=0):
 
 
 def test_snv_windows_on_both_strands():
-    # SNV C>G at 0-based 10; window of 5 centred on it.
+    # SNV C>G at 0-based 10; window of 5 centered on it.
     _, seqs = windows([10, 10, 10, 10], [11, 11, 11, 11], [None, "G", None, "G"],
                       ["+", "+", "-", "-"], 5)
     assert seqs == ["AGCTT", "AGGTT", "AAGCT", "AACCT"]
     assert seqs[2] == reverse_complement("AGCTT")
-    assert [s[2] for s in seqs] == ["C", "G", "G", "C"]  # centre base at L // 2
+    assert [s[2] for s in seqs] == ["C", "G", "G", "C"]  # center base at L // 2
 
 
-def test_even_width_keeps_centre_at_half_length():
+def test_even_width_keeps_center_at_half_length():
     _, seqs = windows([10, 10], [11, 11], [None, None], ["+", "-"], 4)
     assert seqs == ["AGCT", "AAGC"]  # + [8, 12); - [9, 13) reverse complemented
     assert seqs[0][2] == "C" and seqs[1][2] == "G"
@@ -60,10 +60,10 @@ def test_deletion_windows():
     # Delete 'CT' at [10, 12): alt allele ...A8 G9 | T12 A13 C14...
     _, seqs = windows([10, 10, 10, 10], [12, 12, 12, 12], [None, "", None, ""],
                       ["+", "+", "-", "-"], 5)
-    # ref +: centre is the block's middle base (C10) -> [8, 13)
-    # alt +: centre is the first base after the junction (T12) -> A8 G9 T12 A13 C14
-    # ref -: centre is T11 (the block's 5' base on '-') -> [9, 14) reverse complemented
-    # alt -: centre is G9 (first base 3' of the junction on '-') -> A7 A8 G9 T12 A13, rc
+    # ref +: center is the block's middle base (C10) -> [8, 13)
+    # alt +: center is the first base after the junction (T12) -> A8 G9 T12 A13 C14
+    # ref -: center is T11 (the block's 5' base on '-') -> [9, 14) reverse complemented
+    # alt -: center is G9 (first base 3' of the junction on '-') -> A7 A8 G9 T12 A13, rc
     assert seqs == ["AGCTT", "AGTAC", "TAAGC", "TACTT"]
 
 
@@ -75,7 +75,7 @@ def test_insertion_windows():
 
 
 def test_mnv_window():
-    # GC at [9, 11) -> TT: block of 2 centred on its first base on '+', second on '-'.
+    # GC at [9, 11) -> TT: block of 2 centered on its first base on '+', second on '-'.
     _, seqs = windows([9, 9], [11, 11], ["TT", "TT"], ["+", "-"], 5)
     assert seqs == ["AATTT", reverse_complement("ATTTT")]  # [7, 12) and [8, 13)
 
@@ -137,7 +137,7 @@ def test_gather_spans_reads_far_apart_rows_separately():
 @given(start=st.integers(0, 19), width=st.integers(1, 12), alt=st.sampled_from("ACGT"))
 def test_minus_window_is_plus_window_of_the_reverse_complement_contig(start, width, alt):
     """Property: a '-' window on the contig equals the '+' window of the same allele on the
-    reverse-complemented contig (where the centre's coordinate is mirrored)."""
+    reverse-complemented contig (where the center's coordinate is mirrored)."""
     rc = reverse_complement(SEQ)
     read_rc = reader(rc)
 

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_parallel import ToyOptions, body_and_header, toy_score, write_toy_vcf
-from varbind.workflows import denovo, jobqueue
-from varbind.workflows.genome_wide import GenomeWideRun, run_genome_wide
-from varbind.workflows.jobqueue import JobSpec
 
 from varbind.cli import main
 from varbind.errors import VarbindError
+from varbind.workflows import denovo, jobqueue
+from varbind.workflows.genome_wide import GenomeWideRun, run_genome_wide
+from varbind.workflows.jobqueue import JobSpec
 
 # ----------------------------------------------------------------------------- job scripts
 
@@ -258,7 +258,7 @@ def test_cli_genome_wide_on_a_running_scheduler(tmp_path, job_like_client, capsy
     shards = tmp_path / "gw.vcf.gz.shards"
     assert sorted(p.name for p in shards.glob("*.done.json"))[0] == "part-00000.done.json"
     # --explain on the workflow: one attribution shard per partition, merged in order
-    from varbind.attr_store import list_rows
+    from varbind.interpret.store import list_rows
 
     assert len(list(shards.glob("*.attr.h5"))) == len(list(shards.glob("*.done.json")))
     rows = list_rows(tmp_path / "a" / "attr.h5")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from varbind.errors import VarbindError
-from varbind.writers import (
+from varbind.scoring.writers import (
     INFO_FIELDS,
     TABLE_COLUMNS,
     TableWriter,

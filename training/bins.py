@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from varbind.annotations.index import AnnotationIndex
 
+from varbind.annotations.index import AnnotationIndex
 from varbind.genomics.peaks import PeakSet
 
 LABEL_RULES = ("half-peak", "summit")
@@ -56,8 +56,8 @@ def peak_bins(peaks: pd.DataFrame, bin_size: int, rule: str = "half-peak") -> np
 
 
 def bin_center(bin_start: np.ndarray, bin_size: int, strands: np.ndarray) -> np.ndarray:
-    """Centre base of each bin on its transcript strand, so that a window of even length L
-    centred on it (``Genome.window_codes``) covers the same genomic span on both strands."""
+    """Center base of each bin on its transcript strand, so that a window of even length L
+    centered on it (``Genome.window_codes``) covers the same genomic span on both strands."""
     bin_start = np.asarray(bin_start, dtype=np.int64)
     minus = np.asarray(strands) == "-"
     return np.where(minus, bin_start + bin_size - 1 - bin_size // 2, bin_start + bin_size // 2)

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
 from varbind.annotations.index import AnnotationIndex
+from varbind.errors import VarbindError
+from varbind.genomics.genome import Genome, window_start
+from varbind.model.inputs import WindowBatch
 from varbind.training.negatives import fetch_windows
 from varbind.training.splits import SPLITS
-
-from varbind.errors import VarbindError
-from varbind.genome import Genome, window_start
-from varbind.inputs import WindowBatch
 
 if TYPE_CHECKING:
     from varbind.training.datasets import DatasetOptions

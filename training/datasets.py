@@ -4,10 +4,10 @@ Two kinds (layout in docs/ARCHITECTURE.md and the README's "Training data" secti
 
 - ``multilabel`` (DeepRiPe / Multi-resBind): 50-nt bins with at least one positive RBP
   (:mod:`varbind.training.bins`); sequence window 150, region window 250 (DeepRiPe);
-- ``per-rbp`` (POLARIS): peak-centred 1 kb windows and GC-/strand-matched negatives from
+- ``per-rbp`` (POLARIS): peak-centered 1 kb windows and GC-/strand-matched negatives from
   transcribed sequence (:mod:`varbind.training.negatives`), one HDF5 group per RBP.
 
-Every window is on the transcript strand (reverse complement on ``-``) with its centre base
+Every window is on the transcript strand (reverse complement on ``-``) with its center base
 at index ``L // 2``; region codes line up with it. Rows are split into train (0), validation
 (1) and test (2): held-out test contigs (``split="chrom"``) or random genomic blocks
 (``split="random"``); validation is drawn by genomic blocks (``split_block``), and a window that
@@ -27,8 +27,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from varbind import __version__
 from varbind.annotations.expression import ExpressionTable
 from varbind.annotations.index import AnnotationIndex
+from varbind.errors import InputFileError, VarbindError
+from varbind.files import atomic_output, file_digest
+from varbind.genomics.genome import Genome
+from varbind.genomics.peaks import (
+    DEEPRIPE_GROUP_THRESHOLDS,
+    PeakFilters,
+    PeakSet,
+    load_peaks,
+    peak_sources,
+    rbp_groups,
+)
 from varbind.training.bins import LABEL_RULES, multilabel_rows
 from varbind.training.dataset_io import (  # read_batches: re-exported, it lived here
     chunked_dataset,
@@ -42,19 +55,6 @@ from varbind.training.splits import (
     assign_splits,
     auto_block,  # noqa: F401  (re-exported, it lived here)
     choose_test_chroms,
-)
-
-from varbind import __version__
-from varbind.errors import InputFileError, VarbindError
-from varbind.files import atomic_output, file_digest
-from varbind.genome import Genome
-from varbind.genomics.peaks import (
-    DEEPRIPE_GROUP_THRESHOLDS,
-    PeakFilters,
-    PeakSet,
-    load_peaks,
-    peak_sources,
-    rbp_groups,
 )
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from varbind.inputs import InputSpec, WindowBatch, build_inputs
+from varbind.model.inputs import InputSpec, WindowBatch, build_inputs
 
 log = logging.getLogger(__name__)
 
@@ -177,14 +177,13 @@ def evaluate_bundle(bundle, dataset: str | os.PathLike, split: str = "test"):
     (one tuple for a multi-label dataset, one per RBP for a per-RBP one); ``labels[i]`` and
     ``predictions[i]`` are (N_i, len(groups[i])).
     """
+    from varbind.errors import VarbindError
     from varbind.training.training_data import (
         add_structure_if_needed,
         check_lengths,
         dataset_kind,
         load_dataset,
     )
-
-    from varbind.errors import VarbindError
 
     kind, data_rbps = dataset_kind(dataset)
     shared = [r for r in bundle.meta.rbps if r in data_rbps]

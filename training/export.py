@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from varbind.bundle import save_bundle
 from varbind.errors import VarbindError
+from varbind.model.bundle import save_bundle
 
 if TYPE_CHECKING:
     from varbind.training.train import TrainResult
@@ -31,7 +31,7 @@ def inference_copy(model):
 
     if getattr(model, "optimizer", None) is None:
         return model
-    from varbind.layers import CUSTOM_OBJECTS
+    from varbind.model.layers import CUSTOM_OBJECTS
 
     bare = keras.Model.from_config(model.get_config(), custom_objects=CUSTOM_OBJECTS)
     bare.set_weights(model.get_weights())

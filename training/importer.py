@@ -3,7 +3,7 @@
 ``varbind models import model.h5 --meta meta.json --out BUNDLE``. The ``.h5`` holds the
 architecture and weights; ``meta.json`` says what Keras cannot: the RBP names in output
 order and how each input is encoded. Its keys are those of ``model.json``
-(:class:`varbind.bundle.ModelMeta`); ``inputs`` may be left out when ``architecture`` is one
+(:class:`varbind.model.bundle.ModelMeta`); ``inputs`` may be left out when ``architecture`` is one
 varbind knows (e.g. ``deepripe``), in which case the input specs are derived from the
 model's input shapes. Example for a DeepRiPe PAR-CLIP model::
 
@@ -20,10 +20,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from varbind.bundle import ModelMeta, save_bundle
 from varbind.errors import InputFileError, ModelBundleError, VarbindError
 from varbind.files import file_digest
-from varbind.inputs import InputSpec
+from varbind.model.bundle import ModelMeta, save_bundle
+from varbind.model.inputs import InputSpec
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def load_legacy_h5(path: str | os.PathLike):
     """Load a Keras 2 ``.h5`` model with Keras 3 (weights and architecture, not compiled)."""
     import keras
 
-    from varbind.layers import CUSTOM_OBJECTS
+    from varbind.model.layers import CUSTOM_OBJECTS
 
     path = Path(path)
     if not path.exists():

@@ -1,8 +1,8 @@
 """The seed papers' architectures as Keras 3 functional models (layers and ``keras.ops`` only).
 
-Each architecture declares its inputs as :class:`varbind.inputs.InputSpec` (built by
+Each architecture declares its inputs as :class:`varbind.model.inputs.InputSpec` (built by
 :func:`input_specs` from the input kinds a user picks) and builds a model whose Keras inputs
-follow those specs in order; :func:`varbind.inputs.build_inputs` makes the arrays for it.
+follow those specs in order; :func:`varbind.model.inputs.build_inputs` makes the arrays for it.
 
 =============  ===============================================  ==========================
 architecture   inputs (default lengths)                         body (paper defaults)
@@ -34,16 +34,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from varbind.training import rnassr
-
 from varbind.encoding import REGION_SCHEMES
 from varbind.errors import VarbindError
-from varbind.inputs import Component, InputSpec
 from varbind.model.architectures import (  # last_conv_layer: re-exported, it lived here
     ARCHITECTURES,
     last_conv_layer,  # noqa: F401
 )
+from varbind.model.inputs import Component, InputSpec
 from varbind.model.rna_graph import PAIR_CHANNELS
+from varbind.training import rnassr
 
 INPUT_KINDS = ("sequence", "region", "structure", "expression")
 #: Region channels of the per-position models (Multi-resBind and ResidualBind follow DeepRiPe).
@@ -189,7 +188,7 @@ def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
         if "region" in inputs:
             specs.append(InputSpec("region", "per_position",
                                    (Component("region", REGION_SCHEMES["deepripe"]),), lr))
-    elif "region" in inputs:  # polaris: the class at the window centre, a side input
+    elif "region" in inputs:  # polaris: the class at the window center, a side input
         specs.append(InputSpec("region", "side",
                                (Component("region", REGION_SCHEMES["polaris"]),)))
     if "expression" in inputs:

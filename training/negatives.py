@@ -1,10 +1,10 @@
-"""Per-RBP rows (POLARIS): peak-centred positives and GC-matched, strand-matched negatives.
+"""Per-RBP rows (POLARIS): peak-centered positives and GC-matched, strand-matched negatives.
 
-Positives are windows centred on each peak's summit (the midpoint where the file gives none),
+Positives are windows centered on each peak's summit (the midpoint where the file gives none),
 on the peak's strand. Negatives are drawn from transcribed sequence (pre-mRNA by default:
 exons and introns of annotated genes, on the gene's strand):
 
-1. draw ``candidate_factor`` times as many candidate centres as negatives are needed,
+1. draw ``candidate_factor`` times as many candidate centers as negatives are needed,
    uniformly over the transcribed bases of each strand;
 2. drop candidates whose window overlaps a peak of this RBP on the same strand, or whose
    window is more than ``max_n_fraction`` N;
@@ -21,10 +21,10 @@ import logging
 
 import numpy as np
 import pandas as pd
-from varbind.annotations.index import AnnotationIndex
 
+from varbind.annotations.index import AnnotationIndex
 from varbind.encoding import N_CODE
-from varbind.genome import Genome, window_start
+from varbind.genomics.genome import Genome, window_start
 from varbind.genomics.peaks import PeakSet
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def fetch_windows(genome: Genome, chrom: str, centers: np.ndarray, length: int,
 
 def sample_candidates(index: AnnotationIndex, genome: Genome, n_per_strand: dict[str, int],
                       rng: np.random.Generator, level: str = "premrna") -> pd.DataFrame:
-    """Uniform random centres over the transcribed bases of each strand.
+    """Uniform random centers over the transcribed bases of each strand.
 
     Returns
     -------
@@ -174,10 +174,10 @@ def match_gc(pos_gc: np.ndarray, pos_strand: np.ndarray, cand_gc: np.ndarray,
             missing = need - len(take)
             if missing:
                 short += missing
-                # borrow the unused candidates of this strand nearest in GC to the bin centre
+                # borrow the unused candidates of this strand nearest in GC to the bin center
                 rest = free[~used[free]]
-                centre = (b + 0.5) / n_bins
-                near = rest[np.argsort(np.abs(cand_gc[rest] - centre), kind="stable")[:missing]]
+                center = (b + 0.5) / n_bins
+                near = rest[np.argsort(np.abs(cand_gc[rest] - center), kind="stable")[:missing]]
                 used[near] = True
                 chosen.append(near)
     if short:

@@ -6,7 +6,7 @@ of genomic peaks, so every architecture trains from it through the same path.
 
 - FASTA or gzipped FASTA; DNA or RNA letters (``U`` reads as ``T``); ``N`` allowed.
 - GraphProt marks the binding site (the "viewpoint") in upper case inside lower-case flanks;
-  each record's window is centred on its viewpoint, or on the whole sequence when the record
+  each record's window is centered on its viewpoint, or on the whole sequence when the record
   has no case difference.
 - Records are padded with ``N`` (or cropped) to one window, by default the longest record
   (the published methods see the whole ~375-nt sequence).
@@ -103,7 +103,7 @@ def read_fasta(path: str | os.PathLike) -> list[FastaRecord]:
 
 
 def viewpoint_center(seq: str) -> int:
-    """Index of the window centre for a record: the middle of its upper-case span when it
+    """Index of the window center for a record: the middle of its upper-case span when it
     mixes cases (GraphProt's viewpoint), else the middle of the whole sequence."""
     upper = [i for i, c in enumerate(seq) if c.isupper()]
     if upper and len(upper) < len(seq):
@@ -111,13 +111,13 @@ def viewpoint_center(seq: str) -> int:
     return len(seq) // 2
 
 
-def centred_codes(records: list[FastaRecord], width: int) -> np.ndarray:
-    """Codes of each record placed so that its centre lands on index ``width // 2``.
+def centered_codes(records: list[FastaRecord], width: int) -> np.ndarray:
+    """Codes of each record placed so that its center lands on index ``width // 2``.
 
     Returns
     -------
     np.ndarray, shape (N, width) uint8; positions outside a record are ``N`` (4), a record
-    longer than the window on either side of its centre is cropped there.
+    longer than the window on either side of its center is cropped there.
     """
     out = np.full((len(records), width), N_CODE, dtype=np.uint8)
     for row, rec in enumerate(records):
@@ -181,7 +181,7 @@ def default_name(path: Path) -> str:
 def _check_same_format(pos: list[FastaRecord], neg: list[FastaRecord], pos_path: Path,
                        neg_path: Path) -> None:
     """Positives and negatives must both mark viewpoints, or neither (else the window
-    centring alone would tell the classes apart)."""
+    centering alone would tell the classes apart)."""
     pos_vp = any(r.has_viewpoint for r in pos)
     neg_vp = any(r.has_viewpoint for r in neg)
     if pos_vp != neg_vp:
@@ -242,7 +242,7 @@ def build_sequence_dataset(output: str | os.PathLike, sources: SequenceSources,
     split = _split_codes(len(train), len(test), options)
     if not (labels[split == SPLITS["validation"]].any() and labels[split == 2].any()):
         log.warning("%s: the validation or test split has no positive record", name)
-    seq = centred_codes(records, width)
+    seq = centered_codes(records, width)
     output = Path(output)
     with atomic_output(output) as tmp:
         import h5py

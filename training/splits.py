@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from varbind.genome import window_start
+from varbind.genomics.genome import window_start
 
 if TYPE_CHECKING:
     from varbind.training.datasets import DatasetOptions
@@ -48,7 +48,7 @@ def assign_splits(rows: pd.DataFrame, options: DatasetOptions, contig_order: lis
 
     Test: whole contigs (``chrom``) or random blocks (``random``); validation: random blocks
     of the remaining rows. A row is dropped when its window (``span`` nt on its strand,
-    centred as the dataset centres it) reaches into a block with another split.
+    centered as the dataset centers it) reaches into a block with another split.
 
     Returns
     -------

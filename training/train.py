@@ -3,7 +3,7 @@
 The flow is :func:`load_dataset` (a training HDF5 from :mod:`varbind.training.datasets`)
 -> :func:`train_multilabel` (Multi-resBind, DeepRiPe, ResidualBind) or
 :func:`train_per_rbp` (POLARIS, one model per RBP, joined) -> :func:`write_bundle`.
-Model inputs come only from :func:`varbind.inputs.build_inputs`, like scoring.
+Model inputs come only from :func:`varbind.model.inputs.build_inputs`, like scoring.
 
 Same seed, same model: :func:`set_determinism` seeds Python, NumPy and the backend and turns
 on deterministic kernels; batches are shuffled by a NumPy generator seeded per epoch.
@@ -19,6 +19,10 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from varbind.errors import VarbindError
+from varbind.model.bundle import ModelMeta
+from varbind.model.inputs import InputSpec, build_inputs
 from varbind.training import models as arch_models
 from varbind.training.export import (  # noqa: F401  (re-exported: they lived here)
     BASELINE_FILE,
@@ -38,10 +42,6 @@ from varbind.training.training_data import (  # noqa: F401  (re-exported: they l
     load_dataset,
     take,
 )
-
-from varbind.bundle import ModelMeta
-from varbind.errors import VarbindError
-from varbind.inputs import InputSpec, build_inputs
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ def _optimizer(config: TrainConfig):
 def _compile(model, config: TrainConfig, labels: np.ndarray):
     import keras
 
-    from varbind.layers import WeightedBinaryCrossentropy
+    from varbind.model.layers import WeightedBinaryCrossentropy
 
     if config.class_weight:
         loss = WeightedBinaryCrossentropy(positive_weights(labels).tolist())

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from varbind.training.splits import SPLITS
 
 from varbind.errors import InputFileError, VarbindError
 from varbind.files import file_digest
-from varbind.inputs import InputSpec, WindowBatch, required_lengths
+from varbind.model.inputs import InputSpec, WindowBatch, required_lengths
+from varbind.training.splits import SPLITS
 
 log = logging.getLogger(__name__)
 

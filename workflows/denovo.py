@@ -224,10 +224,10 @@ class DenovoResult:
 def score_sets(options, cases_vcf: Path, controls_vcf: Path, out_dir: Path,
                score=None) -> tuple[Path, Path]:
     """Score both VCFs with the same options into ``out_dir/{cases,controls}.vcf.gz`` and
-    ``.tsv``. ``score(options)`` is :func:`varbind.score.score_vcf` by default (or a Dask
-    runner, see :func:`varbind.parallel.score_parallel`)."""
+    ``.tsv``. ``score(options)`` is :func:`varbind.scoring.run.score_vcf` by default (or a Dask
+    runner, see :func:`varbind.parallel.run.score_parallel`)."""
     if score is None:
-        from varbind.score import score_vcf as score
+        from varbind.scoring.run import score_vcf as score
     tables = []
     for name, vcf in (("cases", cases_vcf), ("controls", controls_vcf)):
         table = out_dir / f"{name}.tsv"

@@ -1,5 +1,5 @@
 """Genome-wide scoring as a batch workflow: a local machine, an existing Dask cluster, or
-SLURM / PBS jobs through dask-jobqueue, all running :func:`varbind.parallel.score_parallel`.
+SLURM / PBS jobs through dask-jobqueue, all running :func:`varbind.parallel.run.score_parallel`.
 
 ``varbind workflow genome-wide input.vcf.gz --cluster slurm --jobs 20 ...`` starts the
 scheduler in this process, submits the worker jobs, scores the VCF partition by partition
@@ -14,18 +14,12 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from varbind.workflows.jobqueue import PARTITION_RESOURCE, JobSpec, make_cluster
-
 from varbind.errors import VarbindError
-from varbind.parallel import (
-    DEFAULT_PARTITION_SIZE,
-    ClusterSettings,
-    ParallelSummary,
-    ScoreFunction,
-    dask_client,
-    score_parallel,
-    worker_plugin,
-)
+from varbind.parallel.cluster import ClusterSettings, dask_client, worker_plugin
+from varbind.parallel.partitions import DEFAULT_PARTITION_SIZE
+from varbind.parallel.run import ParallelSummary, score_parallel
+from varbind.parallel.shards import ScoreFunction
+from varbind.workflows.jobqueue import PARTITION_RESOURCE, JobSpec, make_cluster
 
 log = logging.getLogger(__name__)
 
@@ -99,16 +93,16 @@ def run_genome_wide(options, run: GenomeWideRun, *, client=None,
 
     Parameters
     ----------
-    options : :class:`varbind.score.ScoreOptions` (its ``region``, if set, limits the run)
+    options : :class:`varbind.scoring.options.ScoreOptions` (its ``region``, if set, limits the run)
     run : where to run and how to shard
     client : an existing ``distributed.Client`` (then ``run.cluster`` is not started)
     task_resources : resources each partition holds on ``client``'s workers
-    score_fn : the scoring function (default :func:`varbind.score.score_vcf`)
-    explain : :class:`varbind.explain.ExplainSettings` (``--explain``), or None
+    score_fn : the scoring function (default :func:`varbind.scoring.run.score_vcf`)
+    explain : :class:`varbind.interpret.explain.ExplainSettings` (``--explain``), or None
 
     Returns
     -------
-    :class:`varbind.parallel.ParallelSummary`
+    :class:`varbind.parallel.run.ParallelSummary`
     """
     kwargs = dict(shard_dir=run.shard_dir, resume=run.resume,
                   partition_size=run.partition_size, keep_shards=run.keep_shards,

@@ -125,7 +125,7 @@ def _memory_for_pbs(memory: str) -> str:
 
 def cluster_kwargs(spec: JobSpec, scheduler_options: dict | None = None) -> dict:
     """Keyword arguments for ``SLURMCluster`` / ``PBSCluster`` (and their job classes)."""
-    from varbind.parallel import thread_environment
+    from varbind.parallel.cluster import thread_environment
 
     threads = spec.threads_per_worker
     exports = [f"export {k}={v}" for k, v in thread_environment(threads).items()]

@@ -77,7 +77,7 @@ def make_models(folder: Path, world, models: str) -> Path:
         return demo_file("models")
     import json
 
-    from varbind.bundle import ModelMeta, save_bundle
+    from varbind.model.bundle import ModelMeta, save_bundle
 
     target = folder / models
     if (target / f"{models}_random" / "model.json").exists():
@@ -91,7 +91,7 @@ def make_models(folder: Path, world, models: str) -> Path:
     else:
         import keras
 
-        from varbind.inputs import Component, InputSpec
+        from varbind.model.inputs import Component, InputSpec
 
         keras.utils.set_random_seed(0)
         x = keras.Input((150, 4), name="sequence")
@@ -142,7 +142,7 @@ def _record(genome, chrom: str, p: int, kind: str, rng, vid: str) -> str:
 
 
 def score_options(world, models: Path, vcf: Path, out: Path, batch_size: int):
-    from varbind.score import ScoreOptions
+    from varbind.scoring.options import ScoreOptions
 
     return ScoreOptions(vcf=vcf, fasta=world.genome, gtf=world.gtf, expression=world.expression,
                         models=models, output=out / "out.vcf.gz", table=out / "out.tsv",
@@ -170,9 +170,10 @@ def warm_cluster(options, n_workers: int, warm_region: str):
 
     from distributed import Client, LocalCluster
 
-    from varbind.parallel import _dask_log_level, score_parallel, thread_environment
+    from varbind.parallel.cluster import dask_log_level, thread_environment
+    from varbind.parallel.run import score_parallel
 
-    _dask_log_level(logging.ERROR)
+    dask_log_level(logging.ERROR)
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                            env=thread_environment(1), dashboard_address=None, memory_limit=0)
     client = Client(cluster)
@@ -191,7 +192,7 @@ def warm_cluster(options, n_workers: int, warm_region: str):
 
 
 def timed_run(client, options, partition_size: int):
-    from varbind.parallel import score_parallel
+    from varbind.parallel.run import score_parallel
 
     t0 = time.perf_counter()
     result = score_parallel(options, client=client, partition_size=partition_size,
@@ -201,8 +202,8 @@ def timed_run(client, options, partition_size: int):
 
 
 def _load_scorer(options) -> None:
-    from varbind.parallel import LOADED_FIELDS, WORKER_CACHE
-    from varbind.score import Scorer
+    from varbind.parallel.shards import LOADED_FIELDS, WORKER_CACHE
+    from varbind.scoring.scorer import Scorer
 
     key = ("scorer",) + tuple(repr(getattr(options, n, None)) for n in LOADED_FIELDS)
     if key not in WORKER_CACHE:
@@ -220,7 +221,7 @@ def noop_score(options) -> dict:
 
 def noop_overhead(client, options, scratch: Path) -> tuple[int, float]:
     """(partitions, seconds per partition) of the machinery alone, 10 kb partitions."""
-    from varbind.parallel import score_parallel
+    from varbind.parallel.run import score_parallel
 
     noop = dataclasses.replace(options, output=scratch / "noop.vcf", table=None)
     t0 = time.perf_counter()
@@ -257,7 +258,7 @@ def main() -> None:
                    help="interleaved repetitions of each measurement (best one reported)")
     args = p.parse_args()
 
-    from varbind.parallel import parse_size
+    from varbind.parallel.run import parse_size
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-dask-"))
     work.mkdir(parents=True, exist_ok=True)

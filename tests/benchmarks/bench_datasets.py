@@ -1,7 +1,7 @@
 """Training-data benchmark on the full simulated world.
 
     python tests/benchmarks/bench_datasets.py [--size full] [--seed 0] [--world DIR]
-        [--lookups 200000] [--centre 100]
+        [--lookups 200000] [--center 100]
 
 Simulates a world into a temporary folder (or uses ``--world``), then prints:
 
@@ -12,7 +12,7 @@ Simulates a world into a temporary folder (or uses ``--world``), then prints:
 - per RBP, the planted motif's hit rate in positive and negative windows and their ratio
   (target >= 5x). A hit is a window whose best log2-odds score (the RBP's RNAcompete PWM,
   transcript strand) reaches the score every planted site reaches (``score_site_min`` in
-  ``world.json``). Per-RBP windows are scored on their central ``--centre`` nt (the peak;
+  ``world.json``). Per-RBP windows are scored on their central ``--center`` nt (the peak;
   the 1-kb flanks hold background), multilabel windows on the 50-nt bin plus 25 nt each side
   (100 nt), with each RBP's negatives being the bins where it is 0;
 - per RBP, the GC difference between per-RBP positives and negatives (whole windows; target:
@@ -92,7 +92,7 @@ def gencode_like_gtf(path: Path, n_genes: int, seed: int = 0) -> int:
 
 
 def lookup_rate(index, genome, n: int, length: int, rng) -> float:
-    from varbind.genome import window_start
+    from varbind.genomics.genome import window_start
 
     contigs = [c for c in genome.contigs if index.resolve(c)]
     lengths = np.array([genome.lengths[c] for c in contigs], dtype=np.float64)
@@ -116,19 +116,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--world", type=Path, help="use this simulated world instead")
     parser.add_argument("--lookups", type=int, default=200_000)
-    parser.add_argument("--centre", type=int, default=100)
+    parser.add_argument("--center", "--centre", type=int, default=100)
     parser.add_argument("--gencode-genes", type=int, default=0,
                         help="also time parsing a GENCODE-style GTF of this many genes")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
     import h5py
-    from varbind.annotations.index import AnnotationIndex
-    from varbind.training.datasets import DatasetOptions, build_dataset
 
-    from varbind.genome import Genome
-    from varbind.motifs import read_meme
+    from varbind.annotations.index import AnnotationIndex
+    from varbind.genomics.genome import Genome
+    from varbind.genomics.motifs import read_meme
     from varbind.simulate import simulate_world
+    from varbind.training.datasets import DatasetOptions, build_dataset
 
     with tempfile.TemporaryDirectory(prefix="bench_datasets.") as tmp:
         tmp = Path(tmp)
@@ -196,7 +196,7 @@ def main() -> None:
                 g = h5[name]
                 r = rbps[name]
                 lab = g["labels"][...][:, 0]
-                seq = crop(g["seq"][...], args.centre)
+                seq = crop(g["seq"][...], args.center)
                 hits = best_scores(seq, motifs[r["motif_id"]].log_odds()) >= r["score_site_min"]
                 pos, neg = lab == 1, lab == 0
                 ratio = hits[pos].mean() / max(hits[neg].mean(), 1e-9)

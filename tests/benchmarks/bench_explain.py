@@ -8,7 +8,7 @@ For each architecture (random weights: cost does not depend on training) or each
 ``--models``, on the same windows and in one run:
 
 - forward: ``model.predict_on_batch`` (what ``varbind score`` runs), seconds per window;
-- GradCAM: one forward and one backward pass per RBP (:func:`varbind.attribution.gradcam`);
+- GradCAM: one forward and one backward pass per RBP (:func:`varbind.interpret.gradcam.gradcam`);
 - IG: ``steps`` path points (+2 end points) per window (:func:`integrated_gradients`);
 
 printed as ratios to one forward pass per window (the issue's target: GradCAM <= 3x), plus
@@ -23,8 +23,8 @@ bundled demo world and models; ``--world`` a ``varbind simulate`` folder):
 - GIA: the top 6-mer of each RBP (dinucleotide-shuffled genome backgrounds), inside the
   planted consensus or not and its rank among all 6-mers under the planted PWM; and the known
   motif with the highest GIA (``varbind gia --known``), against the RBP's planted motif;
-- GradCAM: what ``varbind motifs`` reports (:mod:`varbind.discover`): the strongest motif
-  cluster of each of the ``--top-windows`` best-scoring windows centred on the RBP's CLIP
+- GradCAM: what ``varbind motifs`` reports (:mod:`varbind.interpret.discover`): the strongest motif
+  cluster of each of the ``--top-windows`` best-scoring windows centered on the RBP's CLIP
   peak summits, widened to the GradCAM layer's receptive field; the best-matching known motif
   of those spans is the right RBP for >= 80 % of RBPs (the issue's target); a control ranks
   spans of the same widths at random positions of the same windows; and each RBP's GradCAM
@@ -56,7 +56,7 @@ def _timed(fn, repeat: int = 3) -> float:
 def _random_batch(specs, n: int, rng):
     import numpy as np
 
-    from varbind.inputs import WindowBatch, required_lengths
+    from varbind.model.inputs import WindowBatch, required_lengths
 
     need = required_lengths(specs)
     seq = rng.integers(0, 4, (n, need["sequence"])).astype(np.uint8)
@@ -67,9 +67,8 @@ def _random_batch(specs, n: int, rng):
 
 
 def _bundles(args):
+    from varbind.model.bundle import ModelBundle, ModelMeta, load_model_set
     from varbind.training.models import build_model, input_specs
-
-    from varbind.bundle import ModelBundle, ModelMeta, load_model_set
 
     if args.models:
         return load_model_set(args.models)
@@ -86,16 +85,11 @@ def _bundles(args):
 
 
 def bench(bundle, n: int, steps: int, batch_size: int, rng) -> dict:
-    from varbind.attribution import (
-        ExplainOptions,
-        VariantSite,
-        baseline_arrays,
-        explain_variants,
-        gradcam,
-        integrated_gradients,
-        sequence_slot,
-    )
-    from varbind.inputs import build_inputs
+    from varbind.interpret.baselines import baseline_arrays, sequence_slot
+    from varbind.interpret.gradcam import gradcam
+    from varbind.interpret.ig import integrated_gradients
+    from varbind.interpret.variant_maps import ExplainOptions, VariantSite, explain_variants
+    from varbind.model.inputs import build_inputs
 
     specs = bundle.meta.inputs
     batch = _random_batch(specs, n, rng)
@@ -122,8 +116,8 @@ def bench(bundle, n: int, steps: int, batch_size: int, rng) -> dict:
     ref = _random_batch(specs, half, rng)
     alt = _random_batch(specs, half, rng)
     alt.seq = ref.seq.copy()
-    centre = ref.seq.shape[1] // 2
-    alt.seq[:, centre] = (ref.seq[:, centre] + 1) % 4
+    center = ref.seq.shape[1] // 2
+    alt.seq[:, center] = (ref.seq[:, center] + 1) % 4
     if ref.region is not None:
         alt.region = ref.region
     sites = [VariantSite(f"chr1:{1000 + i}:A>C", "chr1", 999 + i, 1000 + i, "C", "+")
@@ -155,7 +149,8 @@ def _world_file(world, names):
 
 
 def _scorer(world, models):
-    from varbind.score import ScoreOptions, Scorer
+    from varbind.scoring.options import ScoreOptions
+    from varbind.scoring.scorer import Scorer
 
     return Scorer(ScoreOptions(vcf="", fasta=_world_file(world, ["genome.fa", "genome.fa.gz"]),
                                models=models, gtf=_world_file(world, ["genes.gtf", "genes.gtf.gz"]),
@@ -206,9 +201,9 @@ def _control(scorer, result, known, planted_motif, rng) -> tuple[bool, float, fl
     GradCAM spans carrying the planted motif, the same for the random spans)."""
     import numpy as np
 
-    from varbind.attribution import sequence_slot
-    from varbind.discover import site_windows
-    from varbind.gradcam_motifs import base_composition, rank_known_motifs
+    from varbind.interpret.baselines import sequence_slot
+    from varbind.interpret.discover import site_windows
+    from varbind.interpret.gradcam_motifs import base_composition, rank_known_motifs
 
     spans = result.spans
     if spans.empty:
@@ -232,11 +227,11 @@ def demo_checks(args) -> None:
 
     import numpy as np
 
-    from varbind import gia
-    from varbind.bundle import load_model_set
-    from varbind.discover import DiscoveryOptions, discover, read_sites
-    from varbind.inputs import required_lengths
-    from varbind.motifs import read_meme
+    from varbind.genomics.motifs import read_meme
+    from varbind.interpret import gia
+    from varbind.interpret.discover import DiscoveryOptions, discover, read_sites
+    from varbind.model.bundle import load_model_set
+    from varbind.model.inputs import required_lengths
 
     world = args.world
     if world is None:
@@ -327,10 +322,13 @@ def lost_fraction(world, models, args) -> None:
     import cyvcf2
     import pandas as pd
 
-    from varbind.attribution import ExplainOptions
-    from varbind.explain import ChunkExplainer, ExplainSettings
-    from varbind.score import ChunkScorer, ScoreOptions, Scorer, effect_table
-    from varbind.variants import Record
+    from varbind.genomics.variants import Record
+    from varbind.interpret.explain import ChunkExplainer, ExplainSettings
+    from varbind.interpret.variant_maps import ExplainOptions
+    from varbind.scoring.chunk import ChunkScorer
+    from varbind.scoring.formatting import effect_table
+    from varbind.scoring.options import ScoreOptions
+    from varbind.scoring.scorer import Scorer
 
     truth = pd.read_csv(_world_file(world, ["truth.tsv", "truth.tsv.gz"]), sep="\t")
     truth = truth[truth["effect"].isin(["loss", "gain"])]
@@ -355,11 +353,11 @@ def lost_fraction(world, models, args) -> None:
             effects = effect_table(scorer, result).set_index(["unit", "label", "model"])
             units = result.units
             for row in explained.itertuples(index=False):
-                u = units.iloc[int(row.unit)]
-                rec = result.records[int(u["record"])]
-                alt = result.alleles.loc[u["allele"], "alt"]
+                unit = int(row.unit)
+                rec = result.records[int(units.record[unit])]
+                alt = result.alleles.alt[units.allele[unit]]
                 delta = effects.loc[(row.unit, row.rbp, row.model), "delta"]
-                calls.append((rec.chrom, rec.pos, rec.ref, alt, u["strand"],
+                calls.append((rec.chrom, rec.pos, rec.ref, alt, units.strand[unit],
                               row.rbp.split("@")[0], row.model, delta, row.motif_call))
     got = pd.DataFrame(calls, columns=["chrom", "pos", "ref", "alt", "strand", "rbp", "model",
                                        "delta", "motif_call"])

@@ -3,10 +3,11 @@ and accuracy on the simulator's truth.
 
 Prints, in one run on the same model and batch size:
 
-1. end-to-end variants/s of :func:`varbind.score.score_vcf` (VCF in, annotated VCF.gz out),
+1. end-to-end variants/s of :func:`varbind.scoring.run.score_vcf` (VCF in, annotated VCF.gz out),
    with and without start-up (model loading, first graph trace);
 2. model-only forward throughput on the same number of windows (prepared inputs,
-   :func:`varbind.predict.predict`): the ratio end-to-end / model-only (target >= 0.8 on CPU);
+   :func:`varbind.scoring.predict.predict`): the ratio end-to-end / model-only (target >= 0.8 on
+   CPU);
 3. a one-variant-per-call loop as in the seed papers' notebooks (pyfaidx fetch, one-hot,
    ``model.predict`` on the ref/alt pair): speed-up (target >= 100x);
 4. peak memory (``ru_maxrss`` of a child process) scoring SMALL vs BIG variants
@@ -63,9 +64,8 @@ def make_world(folder: Path, size: str, seed: int):
 
 def random_multiresbind(folder: Path, rbps: list[str]) -> Path:
     """A randomly initialised Multi-resBind bundle (speed figures only)."""
+    from varbind.model.bundle import ModelMeta, save_bundle
     from varbind.training.models import build_model, input_specs
-
-    from varbind.bundle import ModelMeta, save_bundle
 
     specs = input_specs("multiresbind", ["sequence", "region"])
     model = build_model("multiresbind", specs, n_outputs=len(rbps))
@@ -78,8 +78,8 @@ def light_model(folder: Path, rbps: list[str]) -> Path:
     """A small random CNN bundle (sequence, 150 nt) for the long memory runs."""
     import keras
 
-    from varbind.bundle import ModelMeta, save_bundle
-    from varbind.inputs import Component, InputSpec
+    from varbind.model.bundle import ModelMeta, save_bundle
+    from varbind.model.inputs import Component, InputSpec
 
     x = keras.Input((150, 4), name="sequence")
     h = keras.layers.Conv1D(16, 11, activation="relu")(x)
@@ -116,7 +116,7 @@ def synthetic_vcf(world, n: int, path: Path, seed: int = 1) -> Path:
 
 
 def options_for(world, models, vcf, out, batch_size, **kw):
-    from varbind.score import ScoreOptions
+    from varbind.scoring.options import ScoreOptions
 
     return ScoreOptions(vcf=vcf, fasta=world.genome, gtf=world.gtf, expression=world.expression,
                         models=models, output=out, batch_size=batch_size, **kw)
@@ -128,7 +128,7 @@ def options_for(world, models, vcf, out, batch_size, **kw):
 def end_to_end(world, models, vcf, out, batch_size):
     """score_vcf on ``vcf``: (summary, total seconds, steady-state seconds, records after the
     first chunk)."""
-    from varbind.score import score_vcf
+    from varbind.scoring.run import score_vcf
 
     first = {}
 
@@ -146,7 +146,7 @@ def end_to_end(world, models, vcf, out, batch_size):
 def model_only(bundles, n_windows: int, batch_size: int) -> float:
     """Seconds to run every model on ``n_windows`` prepared random windows."""
     from varbind.encoding import one_hot
-    from varbind.predict import predict
+    from varbind.scoring.predict import predict
 
     rng = np.random.default_rng(0)
     total = 0.0
@@ -170,11 +170,11 @@ def one_per_call(files: dict, bundles, vcf, n: int) -> float:
     """Seconds for ``n`` variants scored one at a time, notebook style: per variant, look up
     the gene, fetch and one-hot the windows, and call ``model.predict`` on the ref/alt pair."""
     from cyvcf2 import VCF
+
     from varbind.annotations.expression import ExpressionTable
     from varbind.annotations.index import AnnotationIndex
-
     from varbind.encoding import encode, one_hot, one_hot_regions, reverse_complement
-    from varbind.genome import Genome
+    from varbind.genomics.genome import Genome
 
     genome = Genome(files["fasta"])
     index = AnnotationIndex.from_gtf(files["gtf"])
@@ -262,7 +262,8 @@ def auroc(files: dict, models, out_dir: Path, batch_size: int) -> list[str]:
     import pandas as pd
     from sklearn.metrics import roc_auc_score
 
-    from varbind.score import ScoreOptions, score_vcf
+    from varbind.scoring.options import ScoreOptions
+    from varbind.scoring.run import score_vcf
 
     table = out_dir / "truth_scores.tsv"
     score_vcf(ScoreOptions(vcf=files["vcf"], fasta=files["fasta"], gtf=files["gtf"],
@@ -334,8 +335,8 @@ def main() -> None:
         child_memory(args)
         return
 
-    from varbind.bundle import load_model_set
     from varbind.demo import demo_file
+    from varbind.model.bundle import load_model_set
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_score_"))
     world_dir = Path(args.world) if args.world else tmp / "world"

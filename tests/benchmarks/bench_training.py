@@ -61,10 +61,9 @@ def _row(name, result, data_rows):
 
 
 def _reload_check(result, data, work: Path) -> float:
+    from varbind.model.bundle import load_bundle
     from varbind.training.evaluate import predict
     from varbind.training.train import write_bundle
-
-    from varbind.bundle import load_bundle
 
     out = write_bundle(result, work / "reload_check")
     bundle = load_bundle(out)

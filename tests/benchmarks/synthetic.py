@@ -13,13 +13,12 @@ def gene_positions(world, n: int, rng: np.random.Generator):
 
     Returns
     -------
-    genome : varbind.genome.Genome of the world
+    genome : varbind.genomics.genome.Genome of the world
     chrom : (n,) contig of each position
     pos0 : (n,) int64 0-based positions
     """
     from varbind.annotations.index import AnnotationIndex
-
-    from varbind.genome import Genome
+    from varbind.genomics.genome import Genome
 
     genome = Genome(world.genome)
     genes = AnnotationIndex.from_gtf(world.gtf).genes

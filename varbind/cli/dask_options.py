@@ -66,7 +66,7 @@ def wants_dask(args) -> bool:
 
 
 def cluster_settings(args):
-    from varbind.parallel import ClusterSettings
+    from varbind.parallel.cluster import ClusterSettings
 
     return ClusterSettings(dask=args.dask or "local", scheduler=args.scheduler,
                            threads_per_worker=args.threads_per_worker,
@@ -74,7 +74,7 @@ def cluster_settings(args):
 
 
 def run_lines(args, cluster: str) -> list[str]:
-    from varbind.parallel import run_header_lines
+    from varbind.parallel.run import run_header_lines
 
     return run_header_lines(command=shlex.join(["varbind", *sys.argv[1:]]), dask=cluster)
 
@@ -82,9 +82,10 @@ def run_lines(args, cluster: str) -> list[str]:
 def score_on_dask(options, args, client=None, shard_dir: str | Path | None = None,
                   explain=None) -> str:
     """Run ``varbind score`` on Dask (on ``client``, else a cluster from the flags), with
-    attributions when ``explain`` (:class:`varbind.explain.ExplainSettings`) is given; returns
+    attributions when ``explain`` (:class:`varbind.interpret.explain.ExplainSettings`) is given;
+    returns
     the summary text for the terminal."""
-    from varbind.parallel import parse_size, score_parallel
+    from varbind.parallel.run import parse_size, score_parallel
 
     settings = cluster_settings(args)
     result = score_parallel(
@@ -97,7 +98,7 @@ def score_on_dask(options, args, client=None, shard_dir: str | Path | None = Non
 
 def summary_text(result) -> str:
     """The scoring summary of a sharded run, then its Dask figures."""
-    from varbind.score import RunSummary
+    from varbind.scoring.results import RunSummary
 
     fields = RunSummary.__dataclass_fields__
     core = RunSummary(**{k: v for k, v in result.summary.items() if k in fields})

@@ -16,10 +16,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "dataset", help="build a training dataset (HDF5) from CLIP peaks or labelled sequences",
         description="Build a multi-label (DeepRiPe / Multi-resBind: 50-nt bins, half-peak "
-                    "labels) or per-RBP (POLARIS: peak-centred windows with GC-matched "
+                    "labels) or per-RBP (POLARIS: peak-centered windows with GC-matched "
                     "negatives) training dataset. Windows are on the transcript strand; test "
                     "contigs are held out. Or, with --positives/--negatives, a per-RBP dataset "
-                    "from labelled FASTA sequences (GraphProt format: windows centred on the "
+                    "from labelled FASTA sequences (GraphProt format: windows centered on the "
                     "upper-case viewpoint).")
     p.add_argument("--kind", choices=("multilabel", "per-rbp"), default=None,
                    help="dataset kind (default multilabel)")

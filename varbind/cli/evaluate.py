@@ -42,8 +42,8 @@ def write_tsv(metrics: dict, path: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    from varbind.bundle import load_bundle, read_meta
     from varbind.errors import VarbindError
+    from varbind.model.bundle import load_bundle, read_meta
     from varbind.training.evaluate import curves_of, evaluate_bundle, format_table, plot_curves
 
     if args.dataset is None and args.peaks is None:
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             if missing:
                 raise VarbindError(f"--peaks needs {', '.join(missing)}",
                                    fix="see 'varbind evaluate --help'")
-            from varbind.inputs import required_lengths
+            from varbind.model.inputs import required_lengths
             from varbind.training.train import build_training_dataset
 
             per_rbp = bundle.meta.architecture == "polaris"

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("-n", "--n", dest="n", type=int, default=200,
                    help="background sequences (default 200)")
     p.add_argument("--offset", type=int, default=0,
-                   help="pattern position: nt from the window centre (default 0)")
+                   help="pattern position: nt from the window center (default 0)")
     p.add_argument("--max-count", type=int, default=4, help="motif copies tested (default 4)")
     p.add_argument("--max-spacing", type=int, default=20,
                    help="largest gap between two copies, in nt (default 20)")
@@ -66,8 +66,8 @@ def _motif(text: str) -> str:
 
 
 def _bundle(models: str, rbp: str, name: str | None):
-    from varbind.bundle import load_model_set
     from varbind.errors import VarbindError
+    from varbind.model.bundle import load_model_set
 
     if models == "demo":
         from varbind.demo import demo_file
@@ -88,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from varbind import gia
     from varbind.errors import VarbindError
     from varbind.files import atomic_output
-    from varbind.inputs import required_lengths
+    from varbind.interpret import gia
+    from varbind.model.inputs import required_lengths
 
     if args.n < 2:
         raise VarbindError(f"--n must be at least 2, got {args.n}")
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from pathlib import Path
 
-        from varbind.plot import FORMATS
+        from varbind.interpret.plot import FORMATS
 
         if Path(args.plot).suffix.lower() not in FORMATS:
             raise VarbindError(f"cannot write a figure as {Path(args.plot).suffix or 'no suffix'}",
@@ -130,14 +130,14 @@ def run(args: argparse.Namespace) -> int:
         rows += [("kmer", r) for r in kmers]
     known = []
     if args.known or args.meme:
-        from varbind.motifs import read_meme
+        from varbind.genomics.motifs import read_meme
 
         motifs = read_meme(args.meme) if args.meme else read_meme()
         known = gia.known_motif_importance(bundle, background, [target], motifs, rng,
                                            args.offset, args.batch_size)[target]
         rows += [("known", r) for r in known]
     tested = motif or kmers[0].label
-    start = gia.centred_start(length, len(tested), args.offset)
+    start = gia.centered_start(length, len(tested), args.offset)
     rows += [("motif", r) for r in gia.importance(bundle, background, target,
                                                   [(tested, [(gia.encode(tested), start)])])]
     counts = gia.count_effect(bundle, background, target, tested, args.max_count,
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     with atomic_output(args.output) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
     if args.plot:
-        from varbind.plot import save_figure
+        from varbind.interpret.plot import save_figure
 
         title = (f"GIA {args.rbp} ({bundle.name}), {args.background} background, "
                  f"n={args.n}; motif {tested.replace('T', 'U')}")

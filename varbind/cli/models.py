@@ -62,7 +62,7 @@ def _fmt(v) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from varbind.bundle import find_bundles, read_meta
+    from varbind.model.bundle import find_bundles, read_meta
 
     rows = []
     for path in find_bundles(resolve_set(args.set)):
@@ -82,7 +82,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from varbind.bundle import read_meta
+    from varbind.model.bundle import read_meta
     from varbind.training.importer import import_h5
 
     out = import_h5(args.model, args.meta, args.out)

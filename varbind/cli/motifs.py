@@ -15,7 +15,7 @@ from varbind.errors import VarbindError
 log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
-For each RBP: score windows centred on candidate sites (CLIP peak summits, or BED intervals),
+For each RBP: score windows centered on candidate sites (CLIP peak summits, or BED intervals),
 take GradCAM maps of the --top best-scoring windows, cluster each map (POLARIS appendix), widen
 its strongest motif cluster to the GradCAM layer's receptive field, and rank the known motifs
 (the packaged RNAcompete set, or --meme) by how well they explain those spans. Writes one row
@@ -30,7 +30,7 @@ def register(subparsers) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sites", required=True,
                    help="candidate sites, stranded: a folder or manifest of CLIP peaks (as "
-                        "'varbind dataset' reads; summits are the centres), one BED6 or "
+                        "'varbind dataset' reads; summits are the centers), one BED6 or "
                         "narrowPeak file (for the RBP its name names, e.g. PUM2.bed, else for "
                         "every RBP), or 'demo' (the demo world's peaks)")
     p.add_argument("--genome", default=None, help="named reference from the config file, or "
@@ -61,9 +61,10 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from varbind.cli.score import parse_rbps, resolve_inputs
-    from varbind.discover import DiscoveryOptions, discover, read_sites, write_tables
-    from varbind.motifs import packaged_meme_path, read_meme
-    from varbind.score import ScoreOptions, Scorer
+    from varbind.genomics.motifs import packaged_meme_path, read_meme
+    from varbind.interpret.discover import DiscoveryOptions, discover, read_sites, write_tables
+    from varbind.scoring.options import ScoreOptions
+    from varbind.scoring.scorer import Scorer
 
     if args.top < 1:
         raise VarbindError(f"--top must be at least 1, got {args.top}")

@@ -44,8 +44,8 @@ def _flank(text: str) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from varbind.attr_store import read_explanation
-    from varbind.plot import plot_explanation, save_figure
+    from varbind.interpret.plot import plot_explanation, save_figure
+    from varbind.interpret.store import read_explanation
 
     flank = _flank(args.flank)
     stored = read_explanation(args.attributions, args.variant, args.rbp, strand=args.strand,

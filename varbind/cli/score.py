@@ -9,7 +9,7 @@ from pathlib import Path
 
 from varbind.cli.dask_options import add_dask_arguments, score_on_dask, wants_dask
 from varbind.errors import VarbindError
-from varbind.explain import add_arguments as add_explain_arguments
+from varbind.interpret.explain import add_arguments as add_explain_arguments
 
 DESCRIPTION = """\
 Score every ALT allele of a VCF on its transcribed strand(s) with every model of a set, and
@@ -61,13 +61,13 @@ def register(subparsers) -> None:
     p.add_argument("--config", default=None, help="config file (default: $VARBIND_CONFIG or "
                                                   "~/.config/varbind/config.toml)")
     add_dask_arguments(p)
-    add_explain_arguments(p)  # --explain, --explain-out, ... (varbind.explain)
+    add_explain_arguments(p)  # --explain, --explain-out, ... (varbind.interpret.explain)
     p.set_defaults(func=run)
 
 
 def build_options(args):
     """ScoreOptions from parsed arguments, the config file and --genome."""
-    from varbind.score import ScoreOptions
+    from varbind.scoring.options import ScoreOptions
 
     s = resolve_inputs(args, {"batch_size": args.batch_size, "min_delta": args.min_delta,
                               "effect_threshold": args.effect_threshold,
@@ -143,15 +143,15 @@ def default_output(vcf: Path) -> Path:
 
 
 def run(args) -> int:
-    from varbind.explain import score_with_explanations, settings_from_args
-    from varbind.score import score_vcf
+    from varbind.interpret.explain import score_with_explanations, settings_from_args
+    from varbind.scoring.run import score_vcf
 
     options = build_options(args)
     explain = settings_from_args(args)
     if wants_dask(args):  # partitions on Dask workers, merged: same output (varbind.parallel)
         print(score_on_dask(options, args, explain=explain), file=sys.stderr)
         return 0
-    if explain is not None:  # attribution maps and summaries (varbind.explain)
+    if explain is not None:  # attribution maps and summaries (varbind.interpret.explain)
         summary = score_with_explanations(options, explain)
         print(summary.text(), file=sys.stderr)
         return 0

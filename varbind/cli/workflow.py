@@ -177,8 +177,8 @@ def _score_options(args, vcf: Path, output: Path | None, table: Path | None,
 
 
 def run_genome_wide(args) -> int:
-    from varbind.explain import settings_from_args
-    from varbind.parallel import parse_size
+    from varbind.interpret.explain import settings_from_args
+    from varbind.parallel.run import parse_size
     from varbind.workflows.genome_wide import GenomeWideRun
     from varbind.workflows.genome_wide import run_genome_wide as run_gw
 
@@ -234,7 +234,7 @@ def run_denovo(args) -> int:
     if not all(scored):
         options = _score_options(args, cases, None, None)
         if wants_dask(args):  # one cluster for both sets: models load once per worker
-            from varbind.parallel import dask_client
+            from varbind.parallel.cluster import dask_client
 
             with dask_client(cluster_settings(args)) as client:
                 def score(opts):

@@ -1,1 +1,2 @@
-"""The genomic data layer: reference sequence, regions, CLIP peaks (pure readers, no models)."""
+"""The genomic data layer: reference sequence, regions, VCF records as alleles, CLIP peaks
+and known motifs (pure readers and types, no models)."""

@@ -33,7 +33,7 @@ import pandas as pd
 
 from varbind.errors import InputFileError, VarbindError
 from varbind.files import open_text
-from varbind.genome import ContigResolver
+from varbind.genomics.genome import ContigResolver
 
 log = logging.getLogger(__name__)
 

@@ -219,9 +219,9 @@ def _expand(offsets: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def fold_window_pairs(folder: PairFolder, seq: np.ndarray, length: int) -> np.ndarray:
-    """Graph channels of each window's centred ``length`` nt, zero-padded back to the full
+    """Graph channels of each window's centered ``length`` nt, zero-padded back to the full
     width: (N, Lw) codes -> (N, Lw, 3), so a model folds exactly its own window."""
-    from varbind.inputs import crop_center
+    from varbind.model.inputs import crop_center
 
     graph = folder.pairs(crop_center(seq, length))
     out = np.zeros(seq.shape + (3,), dtype=np.float32)
@@ -238,7 +238,7 @@ def graph_length(specs) -> int | None:
 
 def add_pairs(specs, batch, folder: PairFolder | None = None):
     """Fill ``batch.pairs`` (N, Lw, 3) when the model ``specs`` take an RNA graph and the
-    batch has none; each window's centred model-length span is folded. Returns the batch."""
+    batch has none; each window's centered model-length span is folded. Returns the batch."""
     length = graph_length(specs)
     if length is not None and batch.pairs is None:
         folder = folder or PairFolder(cache_dir=default_cache_dir())

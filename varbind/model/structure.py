@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from varbind.inputs import WindowBatch
+from varbind.model.inputs import WindowBatch
 
 log = logging.getLogger(__name__)
 

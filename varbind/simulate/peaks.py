@@ -67,8 +67,8 @@ def draw_peaks(rng, sites: list[Site], site_index: np.ndarray, log_tpm: np.ndarr
     width = np.maximum(width, site_end - site_start + 2)
     lead = rng.integers(0, width - (site_end - site_start) + 1)
     start = site_start - lead
-    centre = (site_start + site_end) // 2 - start
-    summit = np.clip(centre + np.round(rng.normal(0, 2, n)).astype(np.int64), 0, width - 1)
+    center = (site_start + site_end) // 2 - start
+    summit = np.clip(center + np.round(rng.normal(0, 2, n)).astype(np.int64), 0, width - 1)
     pval = 2.3 + 0.6 * log_tpm + rng.gamma(2.0, 1.2, n)
     weak = rng.random(n) < PEAKS["weak_true"]
     pval[weak] = rng.uniform(0.8, 2.0, int(weak.sum()))

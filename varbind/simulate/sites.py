@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from varbind.encoding import N_CODE, REGION_CODE
-from varbind.motifs import Motif
+from varbind.genomics.motifs import Motif
 from varbind.simulate.genome import GenomeDraft, creates_stop, read_tx, write_tx
 from varbind.simulate.panel import SITE_CLASSES, RBPSpec
 from varbind.simulate.transcripts import Gene, RegionMap

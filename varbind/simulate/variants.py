@@ -31,7 +31,7 @@ class TruthRow:
 
 
 @dataclass
-class Record:
+class PlantedRecord:
     """One VCF record: pos global 0-based of the first REF base; ref/alts genomic codes."""
 
     pos: int
@@ -91,7 +91,7 @@ class VariantMaker:
                                       INTERGENIC_DISTANCE)
         # gene signals (splice sites, codons, poly(A) signals) and the N gap stay untouched
         self.bad = _dilate(((self.codes == N_CODE) | (draft.protected & ~draft.masked)), 8)
-        self.records: list[Record] = []
+        self.records: list[PlantedRecord] = []
 
     # --- scoring helpers -------------------------------------------------------------
     def _windows(self, pos: int, ref_len: int, alt: np.ndarray, strand: str, flank: int):
@@ -143,7 +143,7 @@ class VariantMaker:
     def _free(self, lo: int, hi: int) -> bool:
         return not self.used[lo - RECORD_GAP:hi + RECORD_GAP].any()
 
-    def _add(self, rec: Record) -> None:
+    def _add(self, rec: PlantedRecord) -> None:
         end = rec.pos + max(len(rec.ref), 1)
         self.used[rec.pos:end] = True
         if rec.gene >= 0:
@@ -186,7 +186,7 @@ class VariantMaker:
         return (a >= model.t_hi and after <= model.t_lo
                 and self._no_side_gain(pos, ref_len, [alt], site.strand, site.rbp))
 
-    def _loss_snv(self, site: Site) -> Record | None:
+    def _loss_snv(self, site: Site) -> PlantedRecord | None:
         model = self.models[site.rbp]
         tx = read_tx(self.codes, site.start, site.end, site.strand)
         broken = _break_one(model, tx)
@@ -197,10 +197,10 @@ class VariantMaker:
         alt = np.array([self._gbase(site, b)], dtype=np.uint8)
         if not self._confirm_loss(site, pos, 1, alt):
             return None
-        return Record(pos, self.codes[pos:pos + 1].copy(), [alt],
+        return PlantedRecord(pos, self.codes[pos:pos + 1].copy(), [alt],
                       [TruthRow("loss", model.spec.name, site, "loss_snv")], gene=site.gene)
 
-    def _loss_mnv(self, site: Site) -> Record | None:
+    def _loss_mnv(self, site: Site) -> PlantedRecord | None:
         model = self.models[site.rbp]
         w = model.width
         j = int(self.rng.integers(0, w - 1))
@@ -216,10 +216,10 @@ class VariantMaker:
         alt = gmut[glo:glo + 2].copy()
         if not self._confirm_loss(site, lo, 2, alt):
             return None
-        return Record(lo, self.codes[lo:lo + 2].copy(), [alt],
+        return PlantedRecord(lo, self.codes[lo:lo + 2].copy(), [alt],
                       [TruthRow("loss", model.spec.name, site, "loss_mnv")], gene=site.gene)
 
-    def _loss_del(self, site: Site) -> Record | None:
+    def _loss_del(self, site: Site) -> PlantedRecord | None:
         model = self.models[site.rbp]
         d = int(self.rng.integers(2, 6))
         g = int(self.rng.integers(site.start + 1, site.end - 1))
@@ -230,10 +230,10 @@ class VariantMaker:
             return None
         if not self._confirm_loss(site, pos, len(ref), alt):
             return None
-        return Record(pos, ref, [alt], [TruthRow("loss", model.spec.name, site, "loss_del")],
+        return PlantedRecord(pos, ref, [alt], [TruthRow("loss", model.spec.name, site, "loss_del")],
                       gene=site.gene)
 
-    def _loss_multi(self, site: Site) -> Record | None:
+    def _loss_multi(self, site: Site) -> PlantedRecord | None:
         model = self.models[site.rbp]
         tx = read_tx(self.codes, site.start, site.end, site.strand)
         info = model.information()
@@ -254,7 +254,7 @@ class VariantMaker:
                 if not self._no_side_gain(pos, 1, alts, site.strand, site.rbp):
                     continue
                 order = np.argsort([int(a[0]) for a in alts])
-                return Record(pos, self.codes[pos:pos + 1].copy(), [alts[i] for i in order],
+                return PlantedRecord(pos, self.codes[pos:pos + 1].copy(), [alts[i] for i in order],
                               [rows[i] for i in order], gene=site.gene)
         return None
 
@@ -274,7 +274,7 @@ class VariantMaker:
                 continue
             if not self._no_side_gain(pos, 1, [alt], site.strand, site.rbp):
                 continue
-            self._add(Record(pos, self.codes[pos:pos + 1].copy(), [alt],
+            self._add(PlantedRecord(pos, self.codes[pos:pos + 1].copy(), [alt],
                              [TruthRow("gain", model.spec.name, site, "gain_snv")],
                              gene=site.gene))
             made += 1
@@ -322,7 +322,7 @@ class VariantMaker:
                 self._add(rec)
                 made += 1
 
-    def _neutral_record(self, category: str, pos: int) -> Record | None:
+    def _neutral_record(self, category: str, pos: int) -> PlantedRecord | None:
         gene = int(self.regions.gene[pos])
         strand = self.genes[gene].strand if gene >= 0 else "."
         if category in ("neutral_snv", "neutral_intergenic"):
@@ -355,13 +355,13 @@ class VariantMaker:
         if gene >= 0 and int(self.regions.gene[pos + len(ref) - 1]) != gene:
             return None
         rows = [TruthRow("neutral", ".", None, category) for _ in alts]
-        rec = Record(pos, ref, alts, rows, strand=strand, gene=gene)
+        rec = PlantedRecord(pos, ref, alts, rows, strand=strand, gene=gene)
         return rec
 
 
 def make_variants(rng, draft: GenomeDraft, regions: RegionMap, genes: list[Gene],
                   models: list[MotifModel], sites: list[Site], counts: dict[str, int]
-                  ) -> list[Record]:
+                  ) -> list[PlantedRecord]:
     """All variant records, sorted by position."""
     maker = VariantMaker(rng, draft, regions, genes, models, sites)
     maker.loss(counts)

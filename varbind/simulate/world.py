@@ -11,7 +11,7 @@ import numpy as np
 
 from varbind import __version__
 from varbind.errors import VarbindError
-from varbind.motifs import motifs_by_rbp
+from varbind.genomics.motifs import motifs_by_rbp
 from varbind.simulate import writers
 from varbind.simulate.expression import EXPRESSION, draw_expression
 from varbind.simulate.genome import CPG_LOSS, REGION_GC, draw_genome
@@ -186,6 +186,7 @@ def _description(seed, size, layout, genes, models, sites, peak_tables, records)
             "region_precedence": list(REGION_PRECEDENCE), "region_gc": REGION_GC,
             "cpg_loss": CPG_LOSS, "expression": EXPRESSION, "peaks": PEAKS,
             "neutral_distance": NEUTRAL_DISTANCE,
+            # the text of earlier releases' world.json (the class is in varbind.genomics.motifs)
             "motif_scores": "log2 odds vs uniform background (varbind.motifs.Motif.log_odds)",
             "coordinates": "sites.tsv and narrowPeak: 0-based half-open; truth/VCF pos: 1-based",
         },

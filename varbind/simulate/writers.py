@@ -18,7 +18,7 @@ from varbind.simulate.genome import read_tx
 from varbind.simulate.peaks import PeakTable
 from varbind.simulate.sites import MotifModel, Site
 from varbind.simulate.transcripts import Gene, Layout, transcript_classes
-from varbind.simulate.variants import Record
+from varbind.simulate.variants import PlantedRecord
 
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
@@ -137,7 +137,7 @@ def _site_cols(site: Site | None, layout: Layout) -> tuple[str, str]:
 
 
 def write_variants(vcf_path: Path, truth_path: Path, layout: Layout, genes: list[Gene],
-                   records: list[Record], ids: list[str]) -> None:
+                   records: list[PlantedRecord], ids: list[str]) -> None:
     """bgzipped, tabix-indexed VCFv4.2 and the truth table (one row per ALT)."""
     header = ["##fileformat=VCFv4.2", f"##source=varbind.simulate {__version__}",
               "##reference=genome.fa"]

@@ -1,0 +1,209 @@
+"""A scored chunk as output values: effects per unit x model x RBP, VCF INFO values
+(``VARBIND``, ``VARBIND_MAX_*``, ``VARBIND_STATUS``) and table rows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from varbind.scoring.deltas import compute_deltas, consequence
+from varbind.scoring.results import RecordOutput
+from varbind.scoring.writers import TABLE_COLUMNS, info_escape_all
+
+if TYPE_CHECKING:
+    from varbind.scoring.results import ChunkResult
+    from varbind.scoring.scorer import Scorer
+    from varbind.scoring.units import Units
+
+
+def effect_table(scorer: Scorer, result: ChunkResult) -> pd.DataFrame:
+    """One row per scored (allele, strand, model, RBP) with the deltas, in output order."""
+    units = result.units
+    frames = []
+    for m, bundle in enumerate(scorer.bundles):
+        labels = scorer.labels[bundle.name]
+        if not labels or bundle.name not in result.scores:
+            continue
+        cols = np.array([k for k, _, _ in labels])
+        sc = result.scores[bundle.name]
+        d = compute_deltas(sc.ref[:, cols], sc.alt[:, cols], units.ref_unit,
+                           output=bundle.meta.output)
+        n_units, k = d.delta.shape
+        rep = np.repeat(np.arange(n_units), k)
+        frames.append(pd.DataFrame({
+            "unit": rep, "model_order": m, "rbp_order": np.tile(np.arange(k), n_units),
+            "rbp": np.tile(np.array([r for _, r, _ in labels], dtype=object), n_units),
+            "label": np.tile(np.array([lab for _, _, lab in labels], dtype=object), n_units),
+            "model": bundle.name, "ref_score": d.ref.ravel(), "alt_score": d.alt.ravel(),
+            "delta": d.delta.ravel(), "logit_delta": d.logit_delta.ravel()}))
+    if not frames:
+        return pd.DataFrame(columns=["unit", "model_order", "rbp_order", "rbp", "label",
+                                     "model", "ref_score", "alt_score", "delta", "logit_delta"])
+    return pd.concat(frames, ignore_index=True).sort_values(
+        ["unit", "model_order", "rbp_order"], kind="stable").reset_index(drop=True)
+
+
+def unit_flags(units: Units) -> np.ndarray:
+    """(U,) status text per unit: ``ok``, then its flags, joined by ``&``
+    (``ok&n_rich&truncated``)."""
+    if len(units) == 0:
+        return np.zeros(0, dtype=object)
+    out = np.full(len(units), "ok", dtype=object)
+    out = out + np.where(units.n_rich.astype(bool), "&n_rich", "")
+    out = out + np.where(units.truncated.astype(bool), "&truncated", "")
+    return out + np.where(units.transcribed.astype(bool), "", "&outside_transcript")
+
+
+def format_floats(values) -> np.ndarray:
+    """Floats as INFO text (4 significant digits, '.' for NaN), object array."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.char.mod("%.4g", values).astype(object)
+    out[~np.isfinite(values)] = "."
+    out[out == "-0"] = "0"
+    return out
+
+
+def allele_statuses(result: ChunkResult, flags: np.ndarray) -> list[str]:
+    """VARBIND_STATUS of each allele: its reason, or ``ok`` and the flags of its windows."""
+    allele_flags: dict[int, set] = {}
+    for a, f in zip(result.units.allele if len(result.units) else [], flags,
+                    strict=True):
+        if f != "ok":
+            allele_flags.setdefault(int(a), set()).update(f.split("&")[1:])
+    out = []
+    for a, st in enumerate(result.alleles.status):
+        if st:
+            out.append(st)
+        else:
+            out.append("&".join(["ok", *sorted(allele_flags.get(a, ()))]))
+    return out
+
+
+def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
+    """INFO values for each record and the table rows of a chunk."""
+    opts = scorer.options
+    alleles, units = result.alleles, result.units
+    effects = effect_table(scorer, result)
+    flags = unit_flags(units)
+    allele_status = allele_statuses(result, flags)
+    n_alleles = len(alleles)
+    loss = np.full(n_alleles, -np.inf)
+    gain = np.full(n_alleles, -np.inf)
+    loss_label = np.full(n_alleles, ".", dtype=object)
+    gain_label = np.full(n_alleles, ".", dtype=object)
+    entries: dict[int, list[str]] = {}
+    top: list[tuple] = []
+    if len(effects):
+        u = effects["unit"].to_numpy()
+        allele_of = units.allele[u]
+        record_of = units.record[u]
+        delta = effects["delta"].to_numpy(np.float64)
+        labels = effects["label"].to_numpy()
+        alt_text = alleles.alt[allele_of]
+        gene = units.gene_name[u]
+        gene = np.where(gene == "", units.gene_id[u], gene)
+        info_labels = info_escape_all(labels)
+        texts = (alt_text + "|" + consequence(delta, opts.effect_threshold) + "|"
+                 + units.strand[u].astype(object) + "|" + info_escape_all(gene)
+                 + "|" + units.region[u] + "|" + info_labels + "|"
+                 + format_floats(effects["ref_score"]) + "|"
+                 + format_floats(effects["alt_score"]) + "|" + format_floats(delta) + "|"
+                 + format_floats(effects["logit_delta"]))
+        keep = np.abs(delta) >= opts.min_delta
+        for r, t in zip(record_of[keep].tolist(), texts[keep].tolist(), strict=True):
+            entries.setdefault(r, []).append(t)
+        # strongest loss / gain per allele (first in output order wins ties)
+        for arr, lab, values in ((loss, loss_label, -delta), (gain, gain_label, delta)):
+            order = np.lexsort((-values, allele_of))
+            first = np.r_[True, allele_of[order][1:] != allele_of[order][:-1]]
+            best = order[first]
+            arr[allele_of[best]] = values[best]
+            lab[allele_of[best]] = np.where(values[best] > 0, info_labels[best], ".")
+        for i in np.argsort(-np.abs(delta), kind="stable")[:5]:
+            rec = result.records[record_of[i]]
+            top.append((abs(float(delta[i])), {
+                "chrom": rec.chrom, "pos": rec.pos, "ref": rec.ref, "alt": alt_text[i],
+                "strand": units.strand[u[i]], "gene": gene[i],
+                "rbp": labels[i], "delta": float(delta[i])}))
+    loss_text = np.where(np.isfinite(loss), format_floats(np.maximum(loss, 0)), ".")
+    gain_text = np.where(np.isfinite(gain), format_floats(np.maximum(gain, 0)), ".")
+    info = [{} for _ in result.records]
+    per_record: list[list[int]] = [[] for _ in result.records]
+    for a, r in enumerate(alleles.record.tolist()):
+        per_record[r].append(a)
+    for r, idx in enumerate(per_record):
+        d = info[r]
+        if r in entries:
+            d["VARBIND"] = ",".join(entries[r])
+        if result.records[r].alts:
+            d["VARBIND_MAX_LOSS"] = ",".join(loss_text[idx])
+            d["VARBIND_MAX_GAIN"] = ",".join(gain_text[idx])
+            d["VARBIND_MAX_LOSS_RBP"] = ",".join(loss_label[idx])
+            d["VARBIND_MAX_GAIN_RBP"] = ",".join(gain_label[idx])
+        d["VARBIND_STATUS"] = ",".join(allele_status[a] for a in idx)
+    table = _table_rows(result, effects, flags, allele_status)
+    return RecordOutput(info=info, table=table, allele_status=allele_status, top=top)
+
+
+def _table_rows(result: ChunkResult, effects: pd.DataFrame, flags: np.ndarray,
+                allele_status: list[str]) -> pd.DataFrame:
+    """The chunk's table: scored rows (unit x model x RBP) and one row per unscored allele,
+    in record, ALT, strand, model, RBP order."""
+    recs = result.records
+    alleles, units = result.alleles, result.units
+    a_record = alleles.record
+    a_alt_index = alleles.alt_index
+    a_alt = alleles.alt
+    cols: dict[str, list] = {c: [] for c in TABLE_COLUMNS}
+    keys: list[np.ndarray] = []
+    if len(effects):
+        u = effects["unit"].to_numpy()
+        allele = units.allele[u]
+        keys.append(np.stack([a_record[allele], a_alt_index[allele],
+                              (units.strand[u] == "-").astype(np.int64),
+                              effects["model_order"].to_numpy(np.int64),
+                              effects["rbp_order"].to_numpy(np.int64)], axis=1))
+        part = {"_allele": allele, "alt": a_alt[allele],
+                "strand": units.strand[u].astype(object),
+                "gene_id": units.gene_id[u],
+                "gene_name": units.gene_name[u],
+                "region": units.region[u], "rbp": effects["label"].to_numpy(),
+                "model": effects["model"].to_numpy(),
+                "ref_score": effects["ref_score"].to_numpy(np.float32),
+                "alt_score": effects["alt_score"].to_numpy(np.float32),
+                "delta": effects["delta"].to_numpy(np.float32),
+                "logit_delta": effects["logit_delta"].to_numpy(np.float32),
+                "status": flags[u]}
+        for c, v in part.items():
+            cols.setdefault(c, []).append(v)
+    scored = np.zeros(len(alleles), dtype=bool)
+    if len(units):
+        scored[units.allele] = True
+    unscored = np.flatnonzero(~scored)
+    if len(unscored):
+        n = len(unscored)
+        keys.append(np.stack([a_record[unscored], a_alt_index[unscored], np.zeros(n, np.int64),
+                              np.zeros(n, np.int64), np.zeros(n, np.int64)], axis=1))
+        empty = np.full(n, "", dtype=object)
+        nan = np.full(n, np.nan, dtype=np.float32)
+        part = {"_allele": unscored, "alt": a_alt[unscored], "strand": empty,
+                "gene_id": empty, "gene_name": empty, "region": empty, "rbp": empty,
+                "model": empty, "ref_score": nan, "alt_score": nan, "delta": nan,
+                "logit_delta": nan,
+                "status": np.array([allele_status[a] for a in unscored], dtype=object)}
+        for c, v in part.items():
+            cols.setdefault(c, []).append(v)
+    if not keys:
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    key = np.concatenate(keys)
+    order = np.lexsort(key.T[::-1])
+    joined = {c: np.concatenate(v)[order] for c, v in cols.items() if v}
+    r = a_record[joined.pop("_allele")]
+    chrom = np.array([rec.chrom for rec in recs], dtype=object)
+    pos = np.array([rec.pos for rec in recs], dtype=np.int64)
+    ids = np.array([rec.id for rec in recs], dtype=object)
+    ref = np.array([rec.ref for rec in recs], dtype=object)
+    joined.update({"chrom": chrom[r], "pos": pos[r], "id": ids[r], "ref": ref[r]})
+    return pd.DataFrame({c: joined[c] for c in TABLE_COLUMNS})
