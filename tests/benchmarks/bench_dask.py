@@ -1,32 +1,39 @@
 """Benchmark of genome-wide scoring on Dask (:mod:`varbind.parallel`).
 
-Prints, from one run on the same VCF, models and batch size (each measurement repeated
-``--rounds`` times, interleaved, so that load from other processes falls on both sides of a
-ratio alike; the best of each is reported, with the per-round ratios):
+Two inputs, as in issue 14:
 
-1. parallel efficiency: the speed-up of 2 single-threaded workers over 1 single-threaded
-   worker, both clusters warm (models loaded) (target >= 1.6x);
-2. ``varbind score --dask local:2`` against ``varbind score`` (one process, TensorFlow on every
-   core), both end to end from the command line as a user runs them, start-up included
-   (target: speed ratio >= 0.9);
-3. scheduler overhead per partition: a no-op scoring function through the same machinery
-   (plan, task, shard, marker, merge) per partition, and, in the real 2-worker run, worker
-   time not spent scoring per partition;
-4. peak memory (``ru_maxrss``) of each worker against the single process;
-5. a check that the merged output equals the single-process output outside ``##varbind_run``.
+- *dense*: ``--variants`` (default 100,000) SNVs in the genes of a simulated 3-contig,
+  3.2-Mb genome (saturation mutagenesis, a deeply sequenced gene panel);
+- *sparse*: ``--sparse-variants`` (default 20,000) SNVs anywhere on the 7-contig demo world
+  (genome-wide-like).
 
-The VCF (default 50,000 variants: SNVs, deletions, insertions, some multi-allelic records)
-is drawn inside the genes of the simulator's full world, over its seven contigs.
+Every configuration runs once per round, the configurations interleaved within a round, so
+that load from other processes falls on both sides of a ratio alike; figures are medians over
+``--rounds`` rounds with their spread (min-max), ratios are medians of the per-round ratios.
+Printed (and written to ``--json``):
+
+1. dense, warm clusters (models loaded): 2 single-threaded workers against 1
+   (target >= 1.7x), each with its default plan;
+2. dense, end to end from the command line: ``varbind score --dask local:2`` against
+   ``varbind score`` in one process (target >= 0.95x), and the start-up the Dask run reports
+   (cluster, plan, per worker backend import and model loading);
+3. the number of partitions; the scheduler overhead per partition (a no-op scoring function
+   through the same plan, tasks, shards, markers and merge) and as a share of the warm
+   2-worker run (target < 5%); worker time outside scoring per partition;
+4. the old plan (fixed 2-Mb windows: one partition per contig here) on the same warm 2-worker
+   cluster, dense and sparse: the balanced plan must not be slower on the sparse VCF;
+5. peak memory (``ru_maxrss``) of each worker of the warm 2-worker run;
+6. whether the Dask outputs (VCF and TSV) equal the single-process outputs byte for byte
+   outside the ``##varbind_run`` lines.
 
 Usage::
 
-    python tests/benchmarks/bench_dask.py                       # 50k variants
-    python tests/benchmarks/bench_dask.py --variants 10000 --workdir /tmp/bd
-    python tests/benchmarks/bench_dask.py --models multiresbind --variants 20000
+    nice python tests/benchmarks/bench_dask.py --json bench_dask.json      # the issue's case
+    python tests/benchmarks/bench_dask.py --variants 5000 --sparse-variants 2000 --rounds 1
 
-``--models``: ``light`` (default; a random CNN on 150 nt of sequence, one output per simulated
-RBP, so that the run takes minutes on 2 cores), ``multiresbind`` (random Multi-resBind,
-sequence + region), ``demo`` (the bundled demo set) or a path. Speed figures only.
+``--models``: ``multiresbind`` (default: a random 6-RBP Multi-resBind, sequence + region),
+``light`` (a small random CNN), ``demo`` (the bundled demo set) or a bundle / model-set path.
+Speed figures only.
 """
 
 from __future__ import annotations
@@ -35,18 +42,25 @@ import argparse
 import contextlib
 import dataclasses
 import gzip
+import json
 import os
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
+#: The dense case's genome: three contigs, 3.2 Mb (cut in fixed 2-Mb windows: one partition
+#: per contig, the largest holding half the records).
+DENSE_CONTIGS = (1_600_000, 1_000_000, 600_000)
+OLD_PARTITION_SIZE = 2_000_000
+TARGETS = {"workers_2_vs_1": 1.7, "dask_vs_single": 0.95, "overhead_share": 0.05}
 
 
 def log(msg: str) -> None:
@@ -56,116 +70,99 @@ def log(msg: str) -> None:
 # ----------------------------------------------------------------------------- inputs
 
 
-def make_world(folder: Path, seed: int):
-    from varbind.simulate import World, simulate_world
+def dense_world(folder: Path, seed: int):
+    """A simulated world on :data:`DENSE_CONTIGS` (the simulator's ``full`` densities)."""
+    from varbind.simulate import SIZES, World, simulate_world
+    from varbind.simulate.panel import SizeSpec
 
     if (folder / "world.json").exists():
         return World.at(folder)
-    log(f"simulating the full world in {folder} ...")
-    return simulate_world(folder, seed=seed, size="full")
+    full = SIZES["full"]
+    SIZES["bench-dense"] = SizeSpec(DENSE_CONTIGS, full.scale, full.n_gap, full.variant_counts)
+    log(f"simulating a {len(DENSE_CONTIGS)}-contig world in {folder} ...")
+    return simulate_world(folder, seed=seed, size="bench-dense")
 
 
-def make_models(folder: Path, world, models: str) -> Path:
-    """``light`` (default: a small random CNN, sequence 150 nt, so that 50k variants take
-    minutes), ``multiresbind`` (random Multi-resBind, sequence + region), ``demo`` (the
-    bundled demo set) or a path; one output per simulated RBP."""
+def demo_world() -> SimpleNamespace:
+    from varbind.demo import demo_file
+
+    return SimpleNamespace(genome=demo_file("fasta"), gtf=demo_file("gtf"),
+                           expression=demo_file("expression"))
+
+
+def make_models(folder: Path, models: str, n_rbps: int) -> Path:
+    """``multiresbind`` (random, sequence + region), ``light`` (random CNN on 150 nt),
+    ``demo`` (the bundled set) or a path; ``n_rbps`` outputs for the random ones."""
     if models not in ("light", "multiresbind", "demo"):
         return Path(models)
     if models == "demo":
         from varbind.demo import demo_file
 
         return demo_file("models")
-    import json
+    target = folder / f"{models}_{n_rbps}"
+    if (target / "model.json").exists():
+        return target
+    import keras
 
     from varbind.model.bundle import ModelMeta, save_bundle
+    from varbind.model.inputs import Component, InputSpec
 
-    target = folder / models
-    if (target / f"{models}_random" / "model.json").exists():
-        return target
-    rbps = [r["name"] for r in json.loads(Path(world.world_json).read_text())["rbps"]]
+    keras.utils.set_random_seed(0)
+    rbps = [f"RBP{i}" for i in range(n_rbps)]
     if models == "multiresbind":
         from varbind.training.models import build_model, input_specs
 
         specs = input_specs("multiresbind", ["sequence", "region"])
-        model = build_model("multiresbind", specs, n_outputs=len(rbps))
+        model = build_model("multiresbind", specs, n_outputs=n_rbps)
     else:
-        import keras
-
-        from varbind.model.inputs import Component, InputSpec
-
-        keras.utils.set_random_seed(0)
         x = keras.Input((150, 4), name="sequence")
-        h = keras.layers.Conv1D(32, 11, activation="relu")(x)
-        h = keras.layers.GlobalMaxPooling1D()(h)
-        model = keras.Model(x, keras.layers.Dense(len(rbps), activation="sigmoid")(h))
+        h = keras.layers.GlobalMaxPooling1D()(keras.layers.Conv1D(32, 11, activation="relu")(x))
+        model = keras.Model(x, keras.layers.Dense(n_rbps, activation="sigmoid")(h))
         specs = [InputSpec("sequence", "per_position", (Component("sequence", tuple("ACGT")),),
                            150)]
-    save_bundle(model, ModelMeta(name=f"{models}_random", architecture="imported", rbps=rbps,
-                                 inputs=specs), target / f"{models}_random")
+    save_bundle(model, ModelMeta(name=target.name, architecture="imported", rbps=rbps,
+                                 inputs=specs), target)
     return target
 
 
-def make_vcf(world, n: int, path: Path, seed: int = 7) -> Path:
-    """``n`` records inside the world's genes: 93% SNVs (2% of all with two ALTs), 4%
-    deletions of 1-6 nt, 3% insertions of 1-4 nt; REF from the genome; sorted, indexed."""
-    from synthetic import gene_positions, write_indexed_vcf
+@dataclasses.dataclass
+class Case:
+    """One input: its world, VCF and the options of a run writing into ``out``."""
 
-    if Path(str(path) + ".tbi").exists():
-        return path
-    rng = np.random.default_rng(seed)
-    genome, chrom, pos0 = gene_positions(world, n, rng)
-    kind = rng.choice(["snv", "multi", "del", "ins"], size=n, p=[0.91, 0.02, 0.04, 0.03])
+    name: str
+    world: object
+    vcf: Path
+    records: int
 
-    def lines():
-        for c in genome.contigs:
-            sel = np.flatnonzero(chrom == c)
-            sel = sel[np.argsort(pos0[sel], kind="stable")]
-            for k, i in enumerate(sel):
-                yield _record(genome, c, int(pos0[i]), kind[i], rng, f"bd{c}_{k}")
+    def options(self, models: Path, out: Path, batch_size: int):
+        from varbind.scoring.options import ScoreOptions
 
-    return write_indexed_vcf(path, genome, lines())
+        out.mkdir(parents=True, exist_ok=True)
+        return ScoreOptions(vcf=self.vcf, fasta=self.world.genome, gtf=self.world.gtf,
+                            expression=self.world.expression, models=models,
+                            output=out / "out.vcf.gz", table=out / "out.tsv",
+                            batch_size=batch_size)
 
-
-def _record(genome, chrom: str, p: int, kind: str, rng, vid: str) -> str:
-    others = {b: [x for x in "ACGT" if x != b] for b in "ACGTN"}
-    if kind == "del":
-        ref = genome.fetch(chrom, p, p + 1 + int(rng.integers(1, 7)))
-        alt = ref[0]
-    elif kind == "ins":
-        ref = genome.fetch(chrom, p, p + 1)
-        alt = ref + "".join(rng.choice(list("ACGT"), size=int(rng.integers(1, 5))))
-    else:
-        ref = genome.fetch(chrom, p, p + 1)
-        choices = others[ref]
-        alt = ",".join(rng.choice(choices, size=2 if kind == "multi" else 1, replace=False))
-    return f"{chrom}\t{p + 1}\t{vid}\t{ref}\t{alt}\t.\tPASS\t.\n"
-
-
-def score_options(world, models: Path, vcf: Path, out: Path, batch_size: int):
-    from varbind.scoring.options import ScoreOptions
-
-    return ScoreOptions(vcf=vcf, fasta=world.genome, gtf=world.gtf, expression=world.expression,
-                        models=models, output=out / "out.vcf.gz", table=out / "out.tsv",
-                        batch_size=batch_size)
+    def cli_inputs(self, models: Path, batch_size: int) -> list[str]:
+        return [str(self.vcf), "--fasta", str(self.world.genome), "--gtf", str(self.world.gtf),
+                "--expression", str(self.world.expression), "--models", str(models),
+                "--batch-size", str(batch_size)]
 
 
 # ----------------------------------------------------------------------------- measurements
 
 
-def cli_run(args: list[str]) -> tuple[float, int]:
-    """Wall seconds of ``varbind ARGS`` in a child process, and the largest ``ru_maxrss``
-    (bytes) of any process it ran (the CLI itself, or a Dask worker)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def cli_run(args: list[str]) -> float:
+    """Wall seconds of ``varbind -q ARGS`` in a child process."""
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "varbind", "-q", *args], check=True)
-    seconds = time.perf_counter() - t0
-    return seconds, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
+    return time.perf_counter() - t0
 
 
 @contextlib.contextmanager
-def warm_cluster(options, n_workers: int, warm_region: str):
-    """A LocalCluster of ``n_workers`` single-threaded workers, every worker warm
-    (TensorFlow imported, models loaded, first predictions traced on ``warm_region``)."""
+def warm_cluster(options, n_workers: int):
+    """A LocalCluster of ``n_workers`` single-threaded workers, each with TensorFlow imported,
+    the models loaded and the first predictions traced (one small run)."""
     import logging
 
     from distributed import Client, LocalCluster
@@ -179,35 +176,29 @@ def warm_cluster(options, n_workers: int, warm_region: str):
     client = Client(cluster)
     try:
         scratch = Path(tempfile.mkdtemp(prefix="bench-dask-warm-"))
-        warm = dataclasses.replace(options, region=warm_region, output=scratch / "w.vcf.gz",
-                                   table=scratch / "w.tsv")
+        first = first_contig(options.vcf)
+        warm = dataclasses.replace(options, region=f"{first}:1-60000",
+                                   output=scratch / "w.vcf.gz", table=scratch / "w.tsv")
         client.wait_for_workers(n_workers)
-        client.run(_load_scorer, warm)
-        score_parallel(warm, client=client, partition_size=max(1, 60_000 // n_workers),
-                       progress=False)
+        score_parallel(warm, client=client, progress=False, min_records=1)
         yield client
     finally:
         client.close()
         cluster.close()
 
 
-def timed_run(client, options, partition_size: int):
+def timed_run(client, options, **plan) -> object:
+    """A sharded run on a warm cluster; ``plan``: ``partition_size`` / ``min_records``."""
     from varbind.parallel.run import score_parallel
 
     t0 = time.perf_counter()
-    result = score_parallel(options, client=client, partition_size=partition_size,
-                            progress=False)
+    result = score_parallel(options, client=client, progress=False, **plan)
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _load_scorer(options) -> None:
-    from varbind.parallel.shards import LOADED_FIELDS, WORKER_CACHE
-    from varbind.scoring.scorer import Scorer
-
-    key = ("scorer",) + tuple(repr(getattr(options, n, None)) for n in LOADED_FIELDS)
-    if key not in WORKER_CACHE:
-        WORKER_CACHE[key] = Scorer(options)
+#: The plan before issue 14: fixed 2-Mb windows (no record balancing).
+OLD_PLAN = {"partition_size": OLD_PARTITION_SIZE, "min_records": 10**12}
 
 
 def noop_score(options) -> dict:
@@ -219,26 +210,165 @@ def noop_score(options) -> dict:
     return {"records": 0}
 
 
-def noop_overhead(client, options, scratch: Path) -> tuple[int, float]:
-    """(partitions, seconds per partition) of the machinery alone, 10 kb partitions."""
+def noop_overhead(client, options, partitions: int) -> float:
+    """Seconds per partition of the machinery alone (plan, task, shard, marker, merge), with
+    about ``partitions`` partitions of the VCF."""
     from varbind.parallel.run import score_parallel
 
+    scratch = Path(tempfile.mkdtemp(prefix="bd-noop-"))
     noop = dataclasses.replace(options, output=scratch / "noop.vcf", table=None)
     t0 = time.perf_counter()
-    result = score_parallel(noop, client=client, partition_size=10_000, score_fn=noop_score,
-                            progress=False)
-    return result.partitions, (time.perf_counter() - t0) / result.partitions
+    result = score_parallel(noop, client=client, score_fn=noop_score, progress=False,
+                            slots=max(1, partitions // 4), min_records=1)
+    return (time.perf_counter() - t0) / result.partitions
 
 
-def same_output(a: Path, b: Path) -> bool:
-    def body(path):
-        with gzip.open(path, "rt") as fh:
-            return [line for line in fh if not line.startswith("##varbind_run")]
+def body(path: Path) -> bytes:
+    """A VCF or TSV without its ``##varbind_run`` lines."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        return b"".join(line for line in fh if not line.startswith(b"##varbind_run"))
 
-    return body(a) == body(b)
+
+def first_contig(vcf: Path) -> str:
+    import pysam
+
+    with pysam.VariantFile(str(vcf)) as vf:
+        return next(iter(vf)).chrom
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def median_spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "values": values}
+
+
+def fmt(stat: dict, unit: str = "s", digits: int = 1) -> str:
+    return (f"{stat['median']:.{digits}f} {unit} ({stat['min']:.{digits}f}-"
+            f"{stat['max']:.{digits}f})")
+
+
+def verdict(value: float, target: float, higher: bool = True) -> str:
+    ok = value >= target if higher else value < target
+    return f"target {'>=' if higher else '<'} {target:g}: {'met' if ok else 'MISSED'}"
+
+
+def report(args, figures: dict) -> None:
+    d, s = figures["dense"], figures["sparse"]
+    print(f"\nbench_dask: dense {args.variants:,} SNVs on {len(DENSE_CONTIGS)} contigs "
+          f"({sum(DENSE_CONTIGS) / 1e6:.1f} Mb), sparse {args.sparse_variants:,} SNVs on the "
+          f"demo world; models {args.models} ({args.rbps} RBPs), batch {args.batch_size}; "
+          f"{os.cpu_count()} CPUs; medians of {args.rounds} paired rounds (min-max); load "
+          f"average {figures['load'][0]:.1f} at start, {figures['load'][1]:.1f} at end; commit "
+          f"{figures['commit']}")
+    print("  dense:")
+    print(f"    warm 1 worker x 1 thread  : {fmt(d['warm1'])}, {d['partitions1']} partitions")
+    print(f"    warm 2 workers x 1 thread : {fmt(d['warm2'])}, {d['partitions2']} partitions")
+    print(f"    speed-up 2 vs 1 worker    : {fmt(d['speedup'], 'x', 2)}  "
+          f"{verdict(d['speedup']['median'], TARGETS['workers_2_vs_1'])}")
+    print(f"    one process (CLI)         : {fmt(d['single'])}")
+    print(f"    --dask local:2 (CLI)      : {fmt(d['dask2'])}")
+    print(f"    speed ratio dask / single : {fmt(d['cli_ratio'], 'x', 2)}  "
+          f"{verdict(d['cli_ratio']['median'], TARGETS['dask_vs_single'])}")
+    st = d["startup"]
+    print(f"    start-up of the --dask run: cluster {st.get('cluster_seconds') or 0:.1f} s, plan "
+          f"{st.get('plan_seconds', 0):.2f} s, per worker backend import "
+          f"{st.get('median_import_seconds', 0):.1f} s and models "
+          f"{st.get('median_load_seconds', 0):.1f} s (medians)")
+    print(f"    old plan (2-Mb windows), warm 2 workers: {fmt(d['old2'])}, {d['partitions_old']} "
+          f"partitions; balanced / old speed {fmt(d['balanced_vs_old'], 'x', 2)}")
+    print(f"    scheduler overhead: {d['noop_ms']:.0f} ms per partition (no-op scoring); "
+          f"x {d['partitions2']} partitions = {100 * d['overhead_share']:.1f}% of the warm "
+          f"2-worker run ({verdict(d['overhead_share'], TARGETS['overhead_share'], False)}); "
+          f"worker time outside scoring {d['idle_per_partition']:.2f} s per partition")
+    print(f"    peak memory per worker (warm 2-worker run): "
+          f"{', '.join(f'{m:.0f}' for m in d['peak_rss_mib'])} MiB")
+    print(f"    outputs byte-identical outside ##varbind_run: VCF {d['identical_vcf']}, "
+          f"TSV {d['identical_tsv']}")
+    print("  sparse:")
+    print(f"    warm 2 workers, balanced plan: {fmt(s['new2'])}, {s['partitions_new']} "
+          f"partitions; old plan {fmt(s['old2'])}, {s['partitions_old']} partitions")
+    same = " (the two plans are identical here: the ratio is noise)" if s["same_plan"] else ""
+    print(f"    balanced / old speed: {fmt(s['balanced_vs_old'], 'x', 2)} (must not be worse: "
+          f"{'ok' if s['balanced_vs_old']['median'] >= 0.95 else 'WORSE'}){same}")
 
 
 # ----------------------------------------------------------------------------- main
+
+
+def run_rounds(args, cases: dict, models: Path, work: Path) -> dict:
+    """Every configuration once per round, interleaved; returns the raw figures."""
+    dense, sparse = cases["dense"], cases["sparse"]
+    opts = {k: dense.options(models, work / k, args.batch_size) for k in ("w1", "w2", "old")}
+    sparse_opts = {k: sparse.options(models, work / f"sparse-{k}", args.batch_size)
+                   for k in ("new", "old")}
+    raw: dict[str, list] = {k: [] for k in ("single", "dask2", "warm1", "warm2", "old2",
+                                            "sparse_new", "sparse_old")}
+    cli = dense.cli_inputs(models, args.batch_size)
+    log("warm LocalClusters of 1 and 2 single-threaded workers ...")
+    with warm_cluster(opts["w1"], 1) as one, warm_cluster(opts["w2"], 2) as two:
+        for r in range(args.rounds):
+            log(f"round {r + 1} of {args.rounds}: CLI one process, CLI --dask local:2, warm 1 "
+                "and 2 workers, old plan, sparse balanced and old ...")
+            for name, extra in (("single", []), ("dask2", ["--dask", "local:2",
+                                                           "--dashboard", ":0"])):
+                out = work / f"cli-{name}"
+                out.mkdir(exist_ok=True)
+                raw[name].append(cli_run(["score", *cli, "-o", str(out / "out.vcf.gz"),
+                                          "--tsv", str(out / "out.tsv"), *extra]))
+            raw["warm1"].append(timed_run(one, opts["w1"]))
+            raw["warm2"].append(timed_run(two, opts["w2"]))
+            raw["old2"].append(timed_run(two, opts["old"], **OLD_PLAN))
+            raw["sparse_new"].append(timed_run(two, sparse_opts["new"]))
+            raw["sparse_old"].append(timed_run(two, sparse_opts["old"], **OLD_PLAN))
+        noop = noop_overhead(two, opts["w2"], raw["warm2"][-1].partitions)
+    raw["noop"] = noop
+    return raw
+
+
+def same_plan(vcf: Path) -> bool:
+    """Whether the balanced plan (2 slots) equals the old one on ``vcf``."""
+    from varbind.parallel.partitions import plan_partitions
+
+    return plan_partitions(vcf, slots=2) == plan_partitions(vcf, slots=2, **OLD_PLAN)
+
+
+def figures_of(raw: dict, work: Path, cases: dict) -> dict:
+    secs = {k: [r.seconds if hasattr(r, "seconds") else r for r in v]
+            for k, v in raw.items() if isinstance(v, list)}
+    two = raw["warm2"][-1]
+    busy = sum(two.task_seconds)
+    dask_summary = json.loads((work / "cli-dask2" / "out.vcf.gz.summary.json").read_text())
+
+    def ratio(a: str, b: str) -> dict:
+        return median_spread([x / y for x, y in zip(secs[a], secs[b], strict=True)])
+
+    single, dask2 = work / "cli-single", work / "cli-dask2"
+    dense = {
+        "warm1": median_spread(secs["warm1"]), "warm2": median_spread(secs["warm2"]),
+        "old2": median_spread(secs["old2"]), "single": median_spread(secs["single"]),
+        "dask2": median_spread(secs["dask2"]), "speedup": ratio("warm1", "warm2"),
+        "cli_ratio": ratio("single", "dask2"), "balanced_vs_old": ratio("old2", "warm2"),
+        "partitions1": raw["warm1"][-1].partitions, "partitions2": two.partitions,
+        "partitions_old": raw["old2"][-1].partitions,
+        "task_seconds2": two.task_seconds, "task_seconds_old": raw["old2"][-1].task_seconds,
+        "noop_ms": raw["noop"] * 1000,
+        "overhead_share": raw["noop"] * two.partitions / statistics.median(secs["warm2"]),
+        "idle_per_partition": (two.seconds * 2 - busy) / two.partitions,
+        "startup": dask_summary.get("parallel", {}).get("startup", {}),
+        "peak_rss_mib": sorted(v / 2**20 for v in two.peak_rss_per_worker.values()),
+        "identical_vcf": body(single / "out.vcf.gz") == body(dask2 / "out.vcf.gz"),
+        "identical_tsv": body(single / "out.tsv") == body(dask2 / "out.tsv"),
+    }
+    sparse = {"new2": median_spread(secs["sparse_new"]),
+              "old2": median_spread(secs["sparse_old"]),
+              "balanced_vs_old": ratio("sparse_old", "sparse_new"),
+              "partitions_new": raw["sparse_new"][-1].partitions,
+              "partitions_old": raw["sparse_old"][-1].partitions,
+              "same_plan": same_plan(cases["sparse"].vcf)}
+    return {"dense": dense, "sparse": sparse}
 
 
 def main() -> None:
@@ -247,98 +377,45 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)  # distributed's shutdown warnings are not figures
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--variants", type=int, default=50_000)
-    p.add_argument("--workdir", default=None, help="reuse world, models and VCF from here")
-    p.add_argument("--models", default="light",
-                   help="light (default), multiresbind, demo, or a bundle / model set path")
-    p.add_argument("--partition-size", default="200kb")
+    p.add_argument("--variants", type=int, default=100_000, help="dense VCF size")
+    p.add_argument("--sparse-variants", type=int, default=20_000)
+    p.add_argument("--workdir", default=None, help="reuse worlds, models and VCFs from here")
+    p.add_argument("--models", default="multiresbind",
+                   help="multiresbind (default), light, demo, or a bundle / model-set path")
+    p.add_argument("--rbps", type=int, default=6, help="outputs of the random models")
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--rounds", type=int, default=3,
-                   help="interleaved repetitions of each measurement (best one reported)")
+    p.add_argument("--rounds", type=int, default=3, help="paired rounds (medians reported)")
+    p.add_argument("--json", default=None, help="write the figures here")
     args = p.parse_args()
 
-    from varbind.parallel.run import parse_size
+    from bench_gpu import commit
+    from synthetic import snv_vcf
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-dask-"))
     work.mkdir(parents=True, exist_ok=True)
-    world = make_world(work / "world", args.seed)
-    models = make_models(work / "models", world, args.models)
-    vcf = make_vcf(world, args.variants, work / f"variants_{args.variants}.vcf.gz")
-    partition_size = parse_size(args.partition_size)
-    log(f"world {work / 'world'}, models {models}, VCF {vcf} ({args.variants} records)")
-
+    dense_w, sparse_w = dense_world(work / "dense-world", args.seed), demo_world()
+    cases = {
+        "dense": Case("dense", dense_w, snv_vcf(dense_w, args.variants,
+                                                work / f"dense_{args.variants}.vcf.gz"),
+                      args.variants),
+        "sparse": Case("sparse", sparse_w, snv_vcf(sparse_w, args.sparse_variants,
+                                                   work / f"sparse_{args.sparse_variants}"
+                                                   ".vcf.gz", anywhere=True),
+                       args.sparse_variants),
+    }
+    models = make_models(work / "models", args.models, args.rbps)
+    log(f"inputs in {work}: models {models}")
     load_start = os.getloadavg()[0]
-    common = [str(vcf), "--fasta", str(world.genome), "--gtf", str(world.gtf), "--expression",
-              str(world.expression), "--models", str(models), "--batch-size",
-              str(args.batch_size)]
-    cli = {"single": [], "dask2": []}
-    for r in range(args.rounds):  # interleaved, so that the other load hits both alike
-        for name, extra in (("single", []),
-                            ("dask2", ["--dask", "local:2", "--threads-per-worker", "1",
-                                       "--partition-size", args.partition_size,
-                                       "--dashboard", ":0"])):
-            out = work / name
-            out.mkdir(exist_ok=True)
-            log(f"round {r + 1}: varbind score {' '.join(extra) or '(one process)'} ...")
-            cli[name].append(cli_run(["score", *common, "-o", str(out / "out.vcf.gz"),
-                                      "--tsv", str(out / "out.tsv"), *extra]))
-    identical = same_output(work / "single" / "out.vcf.gz", work / "dask2" / "out.vcf.gz")
-
-    warm_region = f"{world_contig(vcf)}:1-60000"
-    runs: dict[int, list] = {1: [], 2: []}
-    options = {n: score_options(world, models, vcf, work / f"warm{n}", args.batch_size)
-               for n in (1, 2)}
-    for n in (1, 2):
-        (work / f"warm{n}").mkdir(exist_ok=True)
-    log("warm LocalClusters of 1 and 2 single-threaded workers ...")
-    with warm_cluster(options[1], 1, warm_region) as one_client, \
-            warm_cluster(options[2], 2, warm_region) as two_client:
-        for r in range(args.rounds):
-            log(f"round {r + 1}: warm 1 worker, warm 2 workers ...")
-            runs[1].append(timed_run(one_client, options[1], partition_size))
-            runs[2].append(timed_run(two_client, options[2], partition_size))
-        noop_parts, noop_per_part = noop_overhead(two_client, options[2],
-                                                  Path(tempfile.mkdtemp(prefix="bd-noop-")))
-
-    one = min(runs[1], key=lambda r: r.seconds)
-    two = min(runs[2], key=lambda r: r.seconds)
-    speedups = [a.seconds / b.seconds for a, b in zip(runs[1], runs[2], strict=True)]
-    single = min(t for t, _ in cli["single"])
-    dask2 = min(t for t, _ in cli["dask2"])
-    cli_ratios = [a[0] / b[0] for a, b in zip(cli["single"], cli["dask2"], strict=True)]
-    busy = sum(two.task_seconds)
-    idle_per_part = (two.seconds * 2 - busy) / two.partitions
-    print(f"\nbench_dask: {args.variants} variants, models {args.models}, {two.partitions} "
-          f"partitions of {partition_size:,} nt, batch {args.batch_size}, {os.cpu_count()} "
-          f"CPUs, {args.rounds} interleaved rounds (best of each reported), load average "
-          f"{load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end")
-    print(f"  warm, 1 worker x 1 thread : {one.seconds:7.1f} s  "
-          f"{args.variants / one.seconds:7.0f} variants/s")
-    print(f"  warm, 2 workers x 1 thread: {two.seconds:7.1f} s  "
-          f"{args.variants / two.seconds:7.0f} variants/s  (merge {two.merge_seconds:.1f} s)")
-    print(f"  parallel efficiency: speed-up 2 vs 1 worker = {one.seconds / two.seconds:.2f}x "
-          f"(target >= 1.6); per round {', '.join(f'{x:.2f}' for x in speedups)}")
-    print(f"  CLI end to end: one process {single:.1f} s, --dask local:2 {dask2:.1f} s: speed "
-          f"ratio {single / dask2:.2f} (target >= 0.9); per round "
-          f"{', '.join(f'{x:.2f}' for x in cli_ratios)}")
-    print(f"  scheduler overhead: {noop_per_part * 1000:.1f} ms per partition (no-op scoring, "
-          f"{noop_parts} partitions); in the best 2-worker run {idle_per_part:.2f} worker-s "
-          f"per partition outside scoring ({two.partitions} partitions, mean task "
-          f"{busy / two.partitions:.1f} s)")
-    peaks = sorted(two.peak_rss_per_worker.values())
-    single_rss = max(m for _, m in cli["single"])
-    print(f"  peak memory: workers {', '.join(f'{b / 2**20:.0f}' for b in peaks)} MiB "
-          f"(2-worker run); one process {single_rss / 2**20:.0f} MiB; worker/process "
-          f"{max(peaks) / single_rss:.2f}")
-    print(f"  merged output equals the single-process output: {identical}")
-
-
-def world_contig(vcf: Path) -> str:
-    import pysam
-
-    with pysam.VariantFile(str(vcf)) as vf:
-        return next(iter(vf)).chrom
+    raw = run_rounds(args, cases, models, work)
+    figures = figures_of(raw, work, cases)
+    figures.update({"load": [load_start, os.getloadavg()[0]], "commit": commit(),
+                    "command": " ".join(sys.argv), "targets": TARGETS,
+                    "settings": vars(args)})
+    report(args, figures)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1, default=str))
+        log(f"figures written to {args.json}")
 
 
 if __name__ == "__main__":

@@ -93,26 +93,9 @@ def light_model(folder: Path, rbps: list[str]) -> Path:
 
 def synthetic_vcf(world, n: int, path: Path, seed: int = 1) -> Path:
     """``n`` SNVs at random positions inside the world's genes, sorted, bgzipped, indexed."""
-    from synthetic import gene_positions, write_indexed_vcf
+    from synthetic import snv_vcf
 
-    rng = np.random.default_rng(seed)
-    genome, chrom, pos0 = gene_positions(world, n, rng)
-    order = np.lexsort((pos0, [genome.contigs.index(c) for c in chrom]))
-    letters = np.array(list("ACGTN"))
-
-    def lines():
-        for c in genome.contigs:
-            sel = order[chrom[order] == c]
-            if not len(sel):
-                continue
-            seq = genome.fetch_codes(c, 0, genome.lengths[c])
-            ref = seq[pos0[sel]]
-            alt = (ref + rng.integers(1, 4, size=len(sel))) % 4
-            alt = np.where(ref == 4, 0, alt)
-            yield from (f"{c}\t{p + 1}\t.\t{r}\t{a}\t.\tPASS\t.\n"
-                        for p, r, a in zip(pos0[sel], letters[ref], letters[alt], strict=True))
-
-    return write_indexed_vcf(path, genome, lines())
+    return snv_vcf(world, n, path, seed=seed)
 
 
 def options_for(world, models, vcf, out, batch_size, **kw):

@@ -25,8 +25,10 @@ def add_dask_arguments(parser: argparse.ArgumentParser) -> None:
                    help="join a running Dask scheduler (tcp://host:8786) instead")
     g.add_argument("--threads-per-worker", type=positive_int, default=None, metavar="T",
                    help="model threads per worker (TensorFlow, BLAS); default cores // N")
-    g.add_argument("--partition-size", default="2Mb", metavar="SIZE",
-                   help="bases per partition, e.g. 500kb, 2Mb (default 2Mb)")
+    g.add_argument("--partition-size", default=None, metavar="SIZE",
+                   help="most bases per partition, e.g. 500kb, 2Mb (default: no cap; "
+                        "partitions hold about the same number of records, several per "
+                        "worker)")
     g.add_argument("--shard-dir", default=None, metavar="DIR",
                    help="where partition shards go (default <output>.shards)")
     g.add_argument("--resume", action="store_true",
@@ -108,4 +110,8 @@ def summary_text(result) -> str:
              f"{len(result.peak_rss_per_worker)} workers, {result.variants_per_second:.0f} "
              f"variants/s overall, merge {result.merge_seconds:.1f} s, peak worker memory "
              f"{peak / 2**20:.0f} MiB"]
+    if result.startup:
+        from varbind.parallel.startup import startup_text
+
+        lines.append(startup_text(result.startup))
     return "\n".join(lines)

@@ -44,7 +44,8 @@ def register(subparsers) -> None:
     p.add_argument("--region", default=None,
                    help="only this region, chrom[:start-end] (1-based; needs a VCF index)")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="records per chunk and windows per model call (default 1024)")
+                   help="records per chunk and windows per model call (default 1024 on a "
+                        "CPU, 8192 when the model backend sees a GPU)")
     p.add_argument("--min-delta", type=float, default=None,
                    help="write a VARBIND entry only when |delta| >= this (default 0: all)")
     p.add_argument("--effect-threshold", type=float, default=None,
@@ -81,7 +82,7 @@ def build_options(args):
     return ScoreOptions(
         vcf=vcf, fasta=s["fasta"], models=s["models"], output=output, table=table,
         gtf=s.get("gtf"), expression=s.get("expression"), rbps=rbps, region=args.region,
-        batch_size=int(_get(s, "batch_size", 1024)), min_delta=float(_get(s, "min_delta", 0.0)),
+        batch_size=_optional_int(s.get("batch_size")), min_delta=float(_get(s, "min_delta", 0.0)),
         effect_threshold=float(_get(s, "effect_threshold", 0.1)),
         strict=bool(s.get("strict")), all_strands=bool(s.get("all_strands")),
         cell_type=s.get("cell_type"), summary=args.summary,
@@ -117,6 +118,10 @@ def parse_rbps(value) -> list[str] | None:
         rbps = None if rbps.strip().lower() == "all" else \
             [r.strip() for r in rbps.split(",") if r.strip()]
     return rbps
+
+
+def _optional_int(value) -> int | None:
+    return None if value is None else int(value)
 
 
 def _get(settings: dict, key: str, default):

@@ -17,9 +17,10 @@ from varbind.parallel.shards import SHARD_PREFIX
 log = logging.getLogger(__name__)
 
 
-#: Default partition width in bases. The plan depends only on the VCF and this width (not
-#: on the number of workers), so that ``--resume`` finds the same partitions again.
-DEFAULT_PARTITION_SIZE = 2_000_000
+#: Default cap on a partition's width in bases: none, partitions are cut by records
+#: (:mod:`varbind.parallel.balance`). The plan is kept in the shard folder, so that
+#: ``--resume`` finds the same partitions again whatever the number of workers.
+DEFAULT_PARTITION_SIZE: int | None = None
 
 
 #: End of the last partition of a contig: past any real contig, so no record is left out.
@@ -57,27 +58,36 @@ class Partition:
         return dataclasses.asdict(self)
 
 
-def plan_partitions(vcf: str | os.PathLike, partition_size: int = DEFAULT_PARTITION_SIZE,
-                    region: str | None = None) -> list[Partition]:
-    """Cut an indexed VCF/BCF into partitions through its index.
+def plan_partitions(vcf: str | os.PathLike, partition_size: int | None = DEFAULT_PARTITION_SIZE,
+                    region: str | None = None, slots: int = 1,
+                    min_records: int | None = None) -> list[Partition]:
+    """Cut an indexed VCF/BCF into partitions of about the same number of records.
 
-    Windows of ``partition_size`` bases are laid over each contig that has records, in the
-    order of the file; windows without records are dropped, and a boundary that a record
-    spans (a deletion, a structural variant with END) is moved past that record, so that no
-    record overlaps two partitions and none is scored twice. The last window of a contig is
-    open-ended, so records past the contig's declared length are kept.
+    Each contig with records is cut where its records (counted from the index's bins, or
+    record by record for a small file, see :mod:`varbind.parallel.balance`) reach multiples
+    of the records per partition (:func:`~varbind.parallel.balance.records_per_partition`:
+    several partitions per task slot), in the order of the file; ``partition_size`` adds a
+    cut every so many bases as a cap on the width. Windows without records are dropped, and a
+    cut that a record spans (a deletion, a structural variant with END) is moved past that
+    record, so that no record overlaps two partitions and none is scored twice. The last
+    window of a contig is open-ended, so records past the contig's declared length are kept.
 
     Parameters
     ----------
     vcf : bgzipped VCF with a ``.tbi``/``.csi`` index, or BCF with ``.csi``
-    partition_size : window width in bases
+    partition_size : most bases per partition, or None for no cap
     region : restrict the plan to one region (``chr1:1-5000000``)
+    slots : task slots that will run the partitions (workers x partitions at a time)
+    min_records : fewest records worth a partition (default
+        :data:`varbind.parallel.balance.MIN_RECORDS_PER_PARTITION`)
 
     Returns
     -------
     list of :class:`Partition`, in file order, indexed 0..n-1.
     """
-    if partition_size < 1:
+    from varbind.parallel.balance import MIN_RECORDS_PER_PARTITION, plan_cuts
+
+    if partition_size is not None and partition_size < 1:
         raise VarbindError(f"partition size must be at least 1 base, got {partition_size}",
                            fix="pass --partition-size 2Mb or similar")
     with _open_indexed(vcf) as vf:
@@ -93,12 +103,14 @@ def plan_partitions(vcf: str | os.PathLike, partition_size: int = DEFAULT_PARTIT
                 log.warning("region %s: contig %s has no records in %s", region, r_contig, vcf)
                 return []
             contigs, bounds = [match], (r_start, r_end)
+        cuts_by_contig = plan_cuts(vcf, vf, contigs, lengths, bounds, slots, partition_size,
+                                   min_records=min_records or MIN_RECORDS_PER_PARTITION)
         partitions: list[Partition] = []
         for contig in contigs:
             lo, hi = bounds if bounds else (1, OPEN_END)
-            length = lengths.get(contig) or 0
-            cuts = list(range(lo + partition_size, min(hi, length) + 1, partition_size))
-            cuts = _shift_cuts_past_spanning_records(vf, contig, cuts)
+            cuts = [c for c in _shift_cuts_past_spanning_records(vf, contig,
+                                                                 cuts_by_contig[contig])
+                    if c <= hi]
             starts = [lo] + cuts
             ends = [c - 1 for c in cuts] + [hi]
             for i, (start, end) in enumerate(zip(starts, ends, strict=True)):

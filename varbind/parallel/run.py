@@ -15,7 +15,9 @@ Coordinates: partitions are 1-based, inclusive, as in VCF ``POS`` and region str
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -32,12 +34,13 @@ from varbind.errors import VarbindError
 from varbind.files import atomic_output
 from varbind.parallel.cluster import ClusterSettings, dask_client
 from varbind.parallel.merge import RUN_HEADER_PREFIX, merge_tsv_shards, merge_vcf_shards
-from varbind.parallel.partitions import DEFAULT_PARTITION_SIZE, plan_partitions
+from varbind.parallel.partitions import DEFAULT_PARTITION_SIZE, Partition, plan_partitions
 from varbind.parallel.shards import (
     SHARD_MANIFEST,
     SHARD_PREFIX,
     ExplainingScore,
     ShardPaths,
+    cached_scorer,
     default_score_function,
     options_fingerprint,
     read_marker,
@@ -47,7 +50,6 @@ from varbind.parallel.summaries import combine_summaries, summary_to_dict
 from varbind.parallel.vcf_index import ensure_index
 
 if TYPE_CHECKING:
-    from varbind.parallel.partitions import Partition
     from varbind.parallel.shards import ScoreFunction, ShardResult
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ class ParallelSummary:
     peak_rss_per_worker: dict[str, int] = field(default_factory=dict)
     task_seconds: list[float] = field(default_factory=list)
     dashboard: str | None = None
+    #: cluster start, plan and per-worker start-up (see :mod:`varbind.parallel.startup`)
+    startup: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -86,20 +90,24 @@ def _suffix_of(path: Path, known: Sequence[str]) -> str:
 
 def score_parallel(options, *, client=None, cluster: ClusterSettings | None = None,
                    shard_dir: str | os.PathLike | None = None, resume: bool = False,
-                   partition_size: int = DEFAULT_PARTITION_SIZE, keep_shards: bool = False,
-                   score_fn: ScoreFunction | None = None, retries: int = 3,
-                   progress: bool = True, run_lines: Sequence[str] | None = None,
-                   task_resources: dict | None = None, explain=None) -> ParallelSummary:
+                   partition_size: int | None = DEFAULT_PARTITION_SIZE,
+                   keep_shards: bool = False, score_fn: ScoreFunction | None = None,
+                   retries: int = 3, progress: bool = True,
+                   run_lines: Sequence[str] | None = None, task_resources: dict | None = None,
+                   explain=None, slots: int | None = None,
+                   min_records: int | None = None) -> ParallelSummary:
     """Score ``options.vcf`` partition by partition on Dask and merge the shards.
 
     Parameters
     ----------
     options : scoring options (a dataclass with ``vcf``, ``output``, ``tsv``, ``region``);
         each partition runs ``score_fn(replace(options, region=..., output=shard, ...))``
-    client : a ``distributed.Client`` to use; otherwise one is started from ``cluster``
+    client : a ``distributed.Client`` to use; otherwise one is started from ``cluster``, in
+        the background while the partitions are planned
     shard_dir : where shards and their markers go (default ``<output>.shards``)
-    resume : keep shards whose marker matches (same partition, options, input and digests)
-    partition_size : partition width in bases
+    resume : keep shards whose marker matches (same partition, options, input and digests);
+        the plan of the earlier run is reused
+    partition_size : most bases per partition (None: partitions cut by records only)
     keep_shards : leave the shard folder after a successful merge
     score_fn : the scoring function (default :func:`varbind.scoring.run.score_vcf`)
     retries : extra attempts for a partition whose task raised; tasks of killed workers are
@@ -110,19 +118,38 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
     explain : :class:`varbind.interpret.explain.ExplainSettings` to also compute attributions: each
         partition writes an HDF5 shard (:class:`ExplainingScore`), merged into
         ``explain.out`` in partition order
+    slots : partitions the cluster runs at once, for the plan (default: from the cluster)
+    min_records : fewest records worth a partition (see :func:`plan_partitions`)
 
     Returns
     -------
     :class:`ParallelSummary`
     """
-    if client is None:
-        with dask_client(cluster or ClusterSettings()) as own_client:
-            return score_parallel(options, client=own_client, shard_dir=shard_dir,
-                                  resume=resume, partition_size=partition_size,
-                                  keep_shards=keep_shards, score_fn=score_fn, retries=retries,
-                                  progress=progress, run_lines=run_lines,
-                                  task_resources=task_resources, explain=explain)
+    from varbind.parallel.startup import BackgroundCluster
+
     started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        pending = None
+        if client is None:
+            settings = cluster or ClusterSettings()
+            pending = stack.enter_context(
+                BackgroundCluster(functools.partial(dask_client, settings)))
+            if slots is None and not settings.scheduler:
+                slots = settings.workers_and_threads()[0]
+        return _score_sharded(options, pending, client, started, shard_dir=shard_dir,
+                              resume=resume, partition_size=partition_size,
+                              keep_shards=keep_shards, score_fn=score_fn, retries=retries,
+                              progress=progress, run_lines=run_lines,
+                              task_resources=task_resources, explain=explain, slots=slots,
+                              min_records=min_records)
+
+
+def _score_sharded(options, pending, client, started: float, *, shard_dir, resume,
+                   partition_size, keep_shards, score_fn, retries, progress, run_lines,
+                   task_resources, explain, slots, min_records) -> ParallelSummary:
+    """:func:`score_parallel` on ``client``, or on the cluster ``pending`` is starting."""
+    from varbind.parallel.startup import startup_summary, task_slots, warm_workers
+
     if explain is not None and score_fn is None:
         score_fn = ExplainingScore(explain)
     output = Path(options.output) if options.output else None
@@ -132,8 +159,19 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
     shard_dir = Path(shard_dir) if shard_dir else default_shard_dir(output or table)
     shard_dir.mkdir(parents=True, exist_ok=True)
     vcf = ensure_index(options.vcf, shard_dir / "input")
-    partitions = plan_partitions(vcf, partition_size, options.region)
     fingerprint = options_fingerprint(options, options.vcf, explain)
+    plan_key = {"partition_size": partition_size, "min_records": min_records}
+    if slots is None:
+        client = client or pending.client()
+        slots = task_slots(client, task_resources)
+    plan_started = time.perf_counter()
+    partitions = (_stored_plan(shard_dir, fingerprint, plan_key) if resume else None) or \
+        plan_partitions(vcf, partition_size, options.region, slots=slots,
+                        min_records=min_records)
+    plan_seconds = time.perf_counter() - plan_started
+    client = client or pending.client()
+    warming = (warm_workers(client, cached_scorer, options) if _uses_cached_scorer(score_fn)
+               else [])
     paths = {p.index: ShardPaths.for_partition(
         shard_dir, p, _suffix_of(output, (".vcf.gz", ".vcf.bgz", ".vcf")) if output else None,
         _suffix_of(table, (".tsv.gz", ".tsv", ".parquet")) if table else None,
@@ -143,7 +181,9 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
                     f" in {options.region}" if options.region else "")
         return _score_in_one_task(client, options, score_fn, shard_dir, keep_shards, started,
                                   explain)
-    _write_plan(shard_dir, partitions, fingerprint, resume)
+    _write_plan(shard_dir, partitions, fingerprint, resume, plan_key)
+    log.info("plan: %d partitions for %d task slots (%.2f s)", len(partitions), slots,
+             plan_seconds)
 
     done: dict[int, ShardResult] = {}
     if resume:
@@ -156,6 +196,8 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
     done.update(_run_partitions(client, options, todo, paths, vcf, fingerprint, score_fn,
                                 retries, progress, skipped=len(done), total=len(partitions),
                                 resources=task_resources))
+    startup = startup_summary(client, warming, pending.seconds if pending else None,
+                              plan_seconds)
 
     merge_started = time.perf_counter()
     ordered = [done[p.index] for p in partitions]
@@ -178,7 +220,7 @@ def score_parallel(options, *, client=None, cluster: ClusterSettings | None = No
         merge_seconds=merge_seconds, variants_per_second=records / seconds if seconds else 0.0,
         peak_rss_per_worker=_peaks(ordered),
         task_seconds=[r.seconds for r in ordered if not r.skipped],
-        dashboard=getattr(client, "dashboard_link", None),
+        dashboard=getattr(client, "dashboard_link", None), startup=startup,
     )
     _write_summary(options, result, output, table, explain)
     if not keep_shards:
@@ -235,14 +277,31 @@ def _write_summary(options, result: ParallelSummary, output: Path | None,
 
 
 def _write_plan(shard_dir: Path, partitions: list[Partition], fingerprint: str,
-                resume: bool) -> None:
+                resume: bool, plan_key: dict | None = None) -> None:
     """Record the plan; without ``resume``, clear shards of earlier runs first."""
     if not resume:
         for old in shard_dir.glob(f"{SHARD_PREFIX}*"):
             old.unlink()
     with atomic_output(shard_dir / SHARD_MANIFEST) as tmp:
-        tmp.write_text(json.dumps({"fingerprint": fingerprint,
+        tmp.write_text(json.dumps({"fingerprint": fingerprint, "plan": plan_key or {},
                                    "partitions": [p.to_json() for p in partitions]}, indent=1))
+
+
+def _stored_plan(shard_dir: Path, fingerprint: str, plan_key: dict) -> list[Partition] | None:
+    """The partitions of an earlier run of the same command (same options, input and plan
+    settings), whatever the number of workers it had; None if there is none."""
+    try:
+        stored = json.loads((shard_dir / SHARD_MANIFEST).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if stored.get("fingerprint") != fingerprint or stored.get("plan") != plan_key:
+        return None
+    return [Partition(**p) for p in stored.get("partitions", [])] or None
+
+
+def _uses_cached_scorer(score_fn) -> bool:
+    """Whether partitions load their models through :func:`cached_scorer` (warm-up helps)."""
+    return score_fn is None or isinstance(score_fn, ExplainingScore)
 
 
 def _run_partitions(client, options, todo: list[Partition], paths: dict[int, ShardPaths],
@@ -308,9 +367,9 @@ def run_header_lines(command: str | None = None, **items) -> list[str]:
     return lines
 
 
-def parse_size(text: str | int) -> int:
-    """``2000000``, ``500kb``, ``2Mb``, ``1.5M`` -> bases."""
-    if isinstance(text, int):
+def parse_size(text: str | int | None) -> int | None:
+    """``2000000``, ``500kb``, ``2Mb``, ``1.5M`` -> bases (None stays None)."""
+    if text is None or isinstance(text, int):
         return text
     match = re.fullmatch(r"\s*([\d.]+)\s*([kKmMgG]?)[bB]?\s*", str(text))
     if not match:

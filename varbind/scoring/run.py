@@ -129,7 +129,7 @@ def score_vcf(options: ScoreOptions,
             tally.add(result, out)
             progress.update(len(result.records))
 
-        stream = chunks(iter_records(vcf, options.vcf, region), options.batch_size)
+        stream = chunks(iter_records(vcf, options.vcf, region), scorer.options.batch_size)
         stream = check_contig_names(scorer, list(vcf.seqnames), stream)
         # Three stages overlap: reading + windows (prefetch thread), the models (this
         # thread), formatting + writing (writer thread), so the model is rarely idle.

@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,10 @@ class Scorer:
     """Loaded inputs of one run: genome, annotation, models and the widths they need."""
 
     def __init__(self, options: ScoreOptions):
+        if options.batch_size is None:  # the device's (varbind.model.device)
+            from varbind.model.device import default_batch_size
+
+            options = replace(options, batch_size=default_batch_size())
         self.options = options
         if options.batch_size < 1:
             raise VarbindError(f"--batch-size must be at least 1, got {options.batch_size}")
@@ -44,7 +49,10 @@ class Scorer:
         if self.context.cell_type is None:  # used to choose among overlapping genes
             self.context.cell_type = next(iter(self.cell_types.values()), None)
         self.labels = self._rbp_labels()
-        self._structure = None
+        #: what is made once per loaded scorer and shared by its :meth:`with_options` copies:
+        #: the provenance lines (digests of the reference index, GTF, expression) and the
+        #: RNAplfold profiler with its cache
+        self._once: dict = {}
         self._pairs = None
 
     def _load_context(self) -> SiteContext:
@@ -142,6 +150,8 @@ class Scorer:
         import copy
 
         other = copy.copy(self)
+        if options.batch_size is None:
+            options = replace(options, batch_size=self.options.batch_size)
         other.options = options
         return other
 
@@ -166,7 +176,15 @@ class Scorer:
 
     def provenance_lines(self) -> list[str]:
         """What the results come from: varbind version, reference, annotation and expression
-        digests, and each model's name, hash and settings (``##key=value`` lines)."""
+        digests, and each model's name, hash and settings (``##key=value`` lines).
+
+        Computed once per loaded scorer (the digests read whole files) and shared by its
+        :meth:`with_options` copies, such as the partitions a Dask worker scores."""
+        if "provenance" not in self._once:
+            self._once["provenance"] = self._provenance_lines()
+        return list(self._once["provenance"])
+
+    def _provenance_lines(self) -> list[str]:
         opts = self.options
         fai = Path(str(self.genome.path) + ".fai")
         lines = [f"##varbind_version={__version__}",
@@ -214,11 +232,11 @@ class Scorer:
 
     def _fold(self, seq: np.ndarray, length: int) -> np.ndarray:
         """RNAplfold profiles of each model's own window, padded back to the full width."""
-        if self._structure is None:
+        if "structure" not in self._once:  # one profiler (and its cache) per loaded scorer
             from varbind.model.structure import StructureProfiler
 
-            self._structure = StructureProfiler()
-        profiles = self._structure.profiles(crop_center(seq, length))
+            self._once["structure"] = StructureProfiler()
+        profiles = self._once["structure"].profiles(crop_center(seq, length))
         out = np.zeros(seq.shape + (2,), dtype=np.float32)
         lo = seq.shape[1] // 2 - length // 2
         out[:, lo:lo + length] = profiles

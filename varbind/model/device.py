@@ -1,0 +1,38 @@
+"""The device the models run on, and the batch size that suits it.
+
+On a CPU, varbind scores in batches of :data:`CPU_BATCH_SIZE` windows (outputs are bitwise
+reproducible for one batch size, see :func:`varbind.scoring.predict.predict`). A GPU is kept busy
+only by larger batches, so when the Keras backend sees one, and the user gave no
+``--batch-size``, :data:`GPU_BATCH_SIZE` is used (``tests/benchmarks/bench_gpu.py``
+measures batch sizes 1k-16k).
+"""
+
+from __future__ import annotations
+
+CPU_BATCH_SIZE = 1024
+GPU_BATCH_SIZE = 8192
+
+
+def accelerators() -> list[str]:
+    """GPUs (or other accelerators) the Keras backend sees; empty on a CPU-only machine."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return [str(d) for d in jax.devices() if d.platform != "cpu"]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_physical_devices("GPU")]
+    if backend == "torch":
+        import torch
+
+        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return []
+
+
+def default_batch_size() -> int:
+    """:data:`GPU_BATCH_SIZE` when an accelerator is visible, else :data:`CPU_BATCH_SIZE`."""
+    return GPU_BATCH_SIZE if accelerators() else CPU_BATCH_SIZE
