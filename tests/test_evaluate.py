@@ -64,7 +64,7 @@ def bundle_and_data(tmp_path_factory):
     write_dataset(tmp / "d.h5", n=300)
     cfg = tr.TrainConfig(arch="deepripe", epochs=3, seq_length=60, region_length=80,
                          min_positives=5, hparams=TINY["deepripe"], progress=False,
-                         baseline_windows=10, batch_size=32)
+                         baseline_windows=10, batch_size=32, max_tries=1)
     result = tr.train_multilabel(tr.load_dataset(tmp / "d.h5"), cfg)
     return tr.write_bundle(result, tmp / "b"), tmp / "d.h5", result
 

@@ -62,7 +62,8 @@ def test_multiresbind_trains_with_structure_channels(tmp_path):
     data = planted_data(60, seq_length=40, region_length=40)
     cfg = tr.TrainConfig(arch="multiresbind", inputs=("sequence", "structure"), epochs=1,
                          seq_length=40, min_positives=1, hparams=TINY["multiresbind"],
-                         progress=False, baseline_windows=5, structure_cache=str(tmp_path))
+                         progress=False, baseline_windows=5, structure_cache=str(tmp_path),
+                         max_tries=1)
     result = tr.train_multilabel(data, cfg)
     assert [tuple(s.shape) for s in result.meta.inputs] == [(40, 6)]
     assert data.splits["train"].batch.structure.shape[1:] == (40, 2)

@@ -17,7 +17,8 @@ from varbind.training.evaluate import predict
 
 def tiny_config(arch="multiresbind", **kw):
     base = dict(arch=arch, epochs=4, seq_length=60, region_length=80, min_positives=5,
-                hparams=TINY[arch], progress=False, baseline_windows=20)
+                hparams=TINY[arch], progress=False, baseline_windows=20, recipe="paper",
+                max_tries=1)
     base.update(kw)
     return tr.TrainConfig(**base)
 
@@ -160,7 +161,7 @@ def test_cli_polaris_no_join_writes_one_bundle_per_rbp(tmp_path, capsys):
     code = main(["-q", "train", "--arch", "polaris", "--dataset", str(tmp_path / "p.h5"),
                  "--out", str(tmp_path / "set"), "--no-join", "--epochs", "1",
                  "--seq-length", "60", "--min-positives", "5", "--hparam", "filters=8",
-                 "--hparam", "dense_units=8,4,4"])
+                 "--hparam", "dense_units=8,4,4", "--max-tries", "1", "--allow-weak"])
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "set").iterdir()) == ["GA3", "U6"]
     meta = read_meta(tmp_path / "set" / "GA3")
@@ -186,7 +187,7 @@ def test_cli_train_from_a_dataset(tmp_path, capsys):
     code = main(["-q", "train", "--arch", "residualbind", "--dataset", str(path), "--out",
                  str(out), "--epochs", "2", "--seq-length", "41", "--min-positives", "5",
                  "--hparam", "filters=8", "--hparam", "dense_units=16",
-                 "--inputs", "sequence,region"])
+                 "--inputs", "sequence,region", "--max-tries", "1", "--allow-weak"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "AUROC" in printed and "U6" in printed and "mean" in printed
@@ -252,7 +253,8 @@ def test_cli_train_and_evaluate_from_peaks_of_the_tiny_world(tmp_path, capsys):
     out = tmp_path / "bundle"
     code = main(["-q", "train", "--arch", "deepripe", *files, "--out", str(out), "--epochs",
                  "1", "--min-positives", "5", "--hparam", "filters=8",
-                 "--hparam", "merged_filters=8", "--hparam", "dense_units=16"])
+                 "--hparam", "merged_filters=8", "--hparam", "dense_units=16",
+                 "--max-tries", "1", "--allow-weak"])
     assert code == 0
     meta = read_meta(out)
     assert meta.cell_line == "SIM1"

@@ -98,20 +98,39 @@ def merge_metrics(parts: list[dict]) -> dict:
     return out
 
 
-def format_table(metrics: dict, title: str = "") -> str:
-    """A plain-text table: one row per RBP (positives, AUROC, AP) and a mean row."""
+def format_table(metrics: dict, title: str = "", health: dict | None = None) -> str:
+    """A plain-text table: one row per RBP (positives, AUROC, AP) and a mean row; with the
+    k-mer baseline's AUROC and AP beside them when ``metrics`` has ``baseline``, and each
+    RBP's health-check status when ``health`` (``training.health``) is given."""
     def fmt(v):
         return "  n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
+    base = metrics.get("baseline") or {}
+    status = (health or {}).get("rbps", {})
     rbps = list(metrics["auroc"])
     width = max([len(r) for r in rbps] + [4])
     lines = [title] if title else []
-    lines.append(f"{'RBP':<{width}}  {'positives':>9}  {'AUROC':>5}  {'AP':>5}")
+    head = f"{'RBP':<{width}}  {'positives':>9}  {'AUROC':>5}  {'AP':>5}"
+    if base:
+        head += f"  {'k-mer AUROC':>11}  {'k-mer AP':>8}"
+    if status:
+        head += "  status"
+    lines.append(head)
+
+    def row(name, positives, auroc, ap, b_auroc, b_ap, state):
+        line = f"{name:<{width}}  {positives:>9}  {fmt(auroc):>5}  {fmt(ap):>5}"
+        if base:
+            line += f"  {fmt(b_auroc):>11}  {fmt(b_ap):>8}"
+        if status and state:
+            line += f"  {state}"
+        return line
+
     for rbp in rbps:
-        lines.append(f"{rbp:<{width}}  {metrics['positives'][rbp]:>9}  "
-                     f"{fmt(metrics['auroc'][rbp]):>5}  {fmt(metrics['ap'][rbp]):>5}")
-    lines.append(f"{'mean':<{width}}  {'':>9}  {fmt(metrics['mean_auroc']):>5}  "
-                 f"{fmt(metrics['mean_ap']):>5}")
+        lines.append(row(rbp, metrics["positives"][rbp], metrics["auroc"][rbp],
+                         metrics["ap"][rbp], base.get("auroc", {}).get(rbp),
+                         base.get("ap", {}).get(rbp), status.get(rbp, {}).get("status", "")))
+    lines.append(row("mean", "", metrics["mean_auroc"], metrics["mean_ap"],
+                     base.get("mean_auroc"), base.get("mean_ap"), ""))
     return "\n".join(lines)
 
 

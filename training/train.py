@@ -30,6 +30,13 @@ from varbind.training.export import (  # noqa: F401  (re-exported: they lived he
     safe_name,
     write_bundle,
 )
+from varbind.training.recipes import (
+    Recipe,
+    best_epoch_callback,
+    make_optimizer,
+    resolve_recipe,
+    schedule_callbacks,
+)
 from varbind.training.training_data import (  # noqa: F401  (re-exported: they lived here)
     SPLITS,
     SplitData,
@@ -51,7 +58,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TrainConfig:
-    """Everything that decides a training run (defaults: the paper's, via ``resolve``)."""
+    """Everything that decides a training run. None means "the recipe's value": ``resolve``
+    fills them from ``recipe`` (:mod:`varbind.training.recipes`) for the data size."""
 
     arch: str
     inputs: tuple[str, ...] | None = None
@@ -72,28 +80,33 @@ class TrainConfig:
     genome_build: str = "unknown"
     progress: bool = True
     structure_cache: str | None = None
+    recipe: str = "varbind"
+    weight_decay: float | None = None
+    max_tries: int = 3
+    allow_weak: bool = False
+    plan: Recipe | None = None  # the resolved recipe (set by ``resolve``)
 
-    def resolve(self) -> TrainConfig:
-        """Fill every None with the architecture's paper default."""
-        info = arch_models.check_architecture(self.arch)
-        t = info.training
+    def resolve(self, n_train: int = 0) -> TrainConfig:
+        """Fill every None from the recipe for ``n_train`` training windows."""
+        plan = resolve_recipe(self.arch, self.recipe, n_train, optimizer=self.optimizer,
+                              learning_rate=self.learning_rate, batch_size=self.batch_size,
+                              epochs=self.epochs, patience=self.patience,
+                              class_weight=self.class_weight, weight_decay=self.weight_decay,
+                              hparams=self.hparams)
         return replace(
-            self,
-            inputs=arch_models.parse_inputs(self.inputs, self.arch),
-            epochs=t.epochs if self.epochs is None else self.epochs,
-            batch_size=self.batch_size or t.batch_size,
-            learning_rate=self.learning_rate or t.learning_rate,
-            optimizer=self.optimizer or t.optimizer,
-            patience=t.patience if self.patience is None else self.patience,
-            class_weight=t.class_weight if self.class_weight is None else self.class_weight,
-            hparams=arch_models.hyperparameters(self.arch, self.hparams),
-            name=self.name or self.arch,
-        )
+            self, inputs=arch_models.parse_inputs(self.inputs, self.arch), epochs=plan.epochs,
+            batch_size=plan.batch_size, learning_rate=plan.learning_rate,
+            optimizer=plan.optimizer, patience=plan.patience, class_weight=plan.class_weight,
+            weight_decay=plan.weight_decay, hparams=plan.hparams, name=self.name or self.arch,
+            plan=plan)
 
     def to_json(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("progress", "structure_cache")}
+        d = {k: v for k, v in self.__dict__.items()
+             if k not in ("progress", "structure_cache", "plan")}
         d["inputs"] = list(self.inputs or ())
         d["hparams"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.hparams.items()}
+        if self.plan is not None:
+            d["recipe_settings"] = self.plan.to_json()
         return d
 
 
@@ -166,29 +179,6 @@ def _window_dataset_class():
 def _callbacks(config: TrainConfig, steps: int):
     import keras
 
-    class BestValidation(keras.callbacks.Callback):
-        """Keep the weights of the epoch with the lowest validation loss; stop after
-        ``patience`` epochs without improvement (0: never stop early)."""
-
-        def __init__(self, patience: int):
-            super().__init__()
-            self.patience = patience
-            self.best, self.best_epoch, self.best_weights, self.wait = math.inf, -1, None, 0
-
-        def on_epoch_end(self, epoch, logs=None):
-            loss = float((logs or {}).get("val_loss", math.inf))
-            if loss < self.best:
-                self.best, self.best_epoch, self.wait = loss, epoch, 0
-                self.best_weights = self.model.get_weights()
-            else:
-                self.wait += 1
-                if self.patience and self.wait >= self.patience:
-                    self.model.stop_training = True
-
-        def on_train_end(self, logs=None):
-            if self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-
     class EpochBar(keras.callbacks.Callback):
         """One tqdm bar per epoch on stderr; a log line with the losses at its end."""
 
@@ -215,14 +205,9 @@ def _callbacks(config: TrainConfig, steps: int):
                      float(logs.get("val_loss", float("nan"))),
                      float(logs.get("val_auroc", float("nan"))))
 
-    best = BestValidation(config.patience)
+    best = best_epoch_callback(config.plan)
     cbs = [best, EpochBar(config.epochs, config.progress and sys.stderr.isatty())]
-    t = arch_models.ARCHITECTURE_INFO[config.arch].training
-    if t.lr_decay:
-        cbs.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=t.lr_decay,
-                                                     patience=t.lr_patience, min_lr=1e-6,
-                                                     verbose=0))
-    return cbs, best
+    return cbs + schedule_callbacks(config.plan), best
 
 
 def positive_weights(labels: np.ndarray, mu: float = 0.5) -> np.ndarray:
@@ -232,17 +217,7 @@ def positive_weights(labels: np.ndarray, mu: float = 0.5) -> np.ndarray:
     return np.maximum(1.0, np.log(mu * n / pos))
 
 
-def _optimizer(config: TrainConfig):
-    import keras
-
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate=config.learning_rate)
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=config.learning_rate)
-    raise VarbindError(f"unknown optimizer {config.optimizer!r}", fix="use adam or sgd")
-
-
-def _compile(model, config: TrainConfig, labels: np.ndarray):
+def _compile(model, config: TrainConfig, labels: np.ndarray, steps: int):
     import keras
 
     from varbind.model.layers import WeightedBinaryCrossentropy
@@ -254,7 +229,8 @@ def _compile(model, config: TrainConfig, labels: np.ndarray):
     n_labels = labels.shape[1] if labels.ndim == 2 else 1
     auroc = keras.metrics.AUC(multi_label=n_labels > 1, num_labels=n_labels if n_labels > 1
                               else None, name="auroc")
-    model.compile(optimizer=_optimizer(config), loss=loss, metrics=[auroc])
+    model.compile(optimizer=make_optimizer(config.plan, steps), loss=loss,
+                  metrics=[auroc])
 
 
 # ----------------------------------------------------------------------------- training
@@ -270,25 +246,44 @@ class FitResult:
     windows_per_second: float
 
 
+def _enough_positives(data: TrainingData, k: int, min_positives: int) -> bool:
+    """False (with a warning naming the RBP and its count) if RBP ``k`` is too rare."""
+    n_train = int(data.splits["train"].labels[:, k].sum())
+    if n_train >= min_positives:
+        return True
+    log.warning("skipping RBP %s: %d training windows are positive (need %d; lower "
+                "--min-positives or add peaks)", data.rbps[k], n_train, min_positives)
+    return False
+
+
+def check_both_classes(data: TrainingData) -> None:
+    """Raise a VarbindError naming the RBP and split where a split has one class only
+    (its AUROC would be undefined)."""
+    for split_name, split in data.splits.items():
+        n = len(split)
+        for k, rbp in enumerate(data.rbps):
+            positives = int(split.labels[:, k].sum())
+            if n and 0 < positives < n:
+                continue
+            only = "no windows" if not n else \
+                "only negative windows" if positives == 0 else "only positive windows"
+            raise VarbindError(f"RBP {rbp} has {only} in the {split_name} split, so it "
+                               "cannot be trained and evaluated",
+                               fix="rebuild the dataset with other held-out contigs "
+                                   "(--test-chroms) or without this RBP (--rbps)")
+
+
 def drop_rare_rbps(data: TrainingData, min_positives: int) -> TrainingData:
-    """Drop (with a warning naming each) RBPs too rare to train or to evaluate."""
-    keep = []
-    for k, rbp in enumerate(data.rbps):
-        n_train = int(data.splits["train"].labels[:, k].sum())
-        n_val = int(data.splits["validation"].labels[:, k].sum())
-        n_test = int(data.splits["test"].labels[:, k].sum())
-        if n_train < min_positives or n_val == 0 or n_test == 0:
-            log.warning("skipping RBP %s: %d training / %d validation / %d test positive "
-                        "windows (need %d training and at least 1 in each held-out split; "
-                        "lower --min-positives or add peaks)", rbp, n_train, n_val, n_test,
-                        min_positives)
-        else:
-            keep.append(rbp)
+    """Drop (with a warning naming each) RBPs too rare to train; a split with one class
+    only for a kept RBP is an error (:func:`check_both_classes`)."""
+    keep = [rbp for k, rbp in enumerate(data.rbps) if _enough_positives(data, k, min_positives)]
     if not keep:
         raise VarbindError(f"no RBP has enough peaks to train on (need {min_positives} "
                            "positive training windows)",
                            fix="lower --min-positives or provide more peaks")
-    return data.select(keep) if keep != data.rbps else data
+    data = data.select(keep) if keep != data.rbps else data
+    check_both_classes(data)
+    return data
 
 
 def fit(model, specs: list[InputSpec], data: TrainingData, config: TrainConfig) -> FitResult:
@@ -297,7 +292,7 @@ def fit(model, specs: list[InputSpec], data: TrainingData, config: TrainConfig) 
     train = window_dataset(specs, data.splits["train"], config.batch_size, True, config.seed)
     val = window_dataset(specs, data.splits["validation"], max(config.batch_size, 256), False,
                          config.seed)
-    _compile(model, config, data.splits["train"].labels)
+    _compile(model, config, data.splits["train"].labels, len(train))
     callbacks, best = _callbacks(config, len(train))
     start = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=config.epochs, verbose=0,
@@ -360,32 +355,59 @@ class TrainResult:
 
 
 def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
-    """Train one multi-label model (Multi-resBind, DeepRiPe, ResidualBind) and evaluate it."""
+    """Train one multi-label model (Multi-resBind, DeepRiPe, ResidualBind), check its health
+    against a k-mer baseline (retrying weak ones, :mod:`varbind.training.health`) and
+    evaluate it on the test split."""
     from varbind.training.evaluate import evaluate_split, predict
+    from varbind.training.health import baseline_summary, train_until_healthy
+    from varbind.training.kmer_baseline import kmer_baseline_metrics
     from varbind.training.sequences import dataset_defaults
 
-    config = dataset_defaults(config, data).resolve()
-    if arch_models.ARCHITECTURE_INFO[config.arch].training.per_rbp:
+    config = dataset_defaults(config, data)
+    if arch_models.check_architecture(config.arch).training.per_rbp:
         raise VarbindError(f"{config.arch} trains one model per RBP",
                            fix="use train_per_rbp (a per-RBP dataset)")
-    specs = arch_models.input_specs(config.arch, config.inputs, config.seq_length,
-                                    config.region_length)
+    specs = _checked_specs(config)
     check_lengths(specs, data)
     data = drop_rare_rbps(data, config.min_positives)
     add_structure_if_needed(specs, data, config.structure_cache)
-    set_determinism(config.seed)
-    model = arch_models.build_model(config.arch, specs, len(data.rbps), config.hparams,
-                                    name=config.name)
+    config = config.resolve(len(data.splits["train"]))
+    baseline = kmer_baseline_metrics(data, config.seed)
     log.info("training %s on %d windows (%d RBPs) on %s", config.arch,
              len(data.splits["train"]), len(data.rbps), device_description())
-    result = fit(model, specs, data, config)
+    best, health = train_until_healthy(lambda cfg: _attempt(cfg, specs, data), config,
+                                       baseline["validation"])
+    model, config = best.model, best.config
     metrics = evaluate_split(model, specs, data.splits["test"], data.rbps)
+    metrics["baseline"] = baseline_summary(baseline["test"])
     train_preds = predict(model, specs, data.splits["train"].batch)
     baselines = lowest_scoring_baselines(model, specs, data.splits["train"], data.rbps,
                                          config.baseline_windows, train_preds)
-    training = _fit_summary(result, data, config)
+    training = _fit_summary(best.fit, data, config)
+    training["health"] = health
     meta = _meta(config, specs, data.rbps, data, metrics, training)
-    return TrainResult(model, meta, baselines, {config.name: result})
+    return TrainResult(model, meta, baselines, {config.name: best.fit})
+
+
+def _checked_specs(config: TrainConfig) -> list[InputSpec]:
+    """The model inputs of an unresolved config (unknown inputs or hyperparameters fail)."""
+    checked = config.resolve(0)
+    return arch_models.input_specs(checked.arch, checked.inputs, checked.seq_length,
+                                   checked.region_length)
+
+
+def _attempt(config: TrainConfig, specs: list[InputSpec], data: TrainingData):
+    """Build and fit one model; its validation metrics (one try of the health check)."""
+    from varbind.training.evaluate import evaluate_split
+    from varbind.training.health import Attempt
+
+    set_determinism(config.seed)
+    model = arch_models.build_model(config.arch, specs, len(data.rbps), config.hparams,
+                                    name=config.name)
+    fitted = fit(model, specs, data, config)
+    validation = evaluate_split(model, specs, data.splits["validation"], data.rbps,
+                                "validation")
+    return Attempt(model, fitted, validation, config)
 
 
 def _fit_summary(result: FitResult, data: TrainingData, config: TrainConfig) -> dict:
@@ -399,42 +421,33 @@ def _fit_summary(result: FitResult, data: TrainingData, config: TrainConfig) -> 
 
 def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
                   join: bool = True) -> TrainResult | list[TrainResult]:
-    """Train one POLARIS model per RBP; join them into one (N, K) model (``join=True``).
+    """Train one POLARIS model per RBP, each with its own health check (a weak RBP is
+    retrained alone and recorded by name); join them into one (N, K) model (``join=True``).
 
     Parameters
     ----------
     datasets : {rbp: its per-RBP TrainingData (labels (N, 1))}
     """
-    from varbind.training.evaluate import evaluate_split, merge_metrics
+    from varbind.training.evaluate import merge_metrics
+    from varbind.training.health import merge_baselines, merge_health
     from varbind.training.sequences import dataset_defaults
 
-    config = dataset_defaults(config, next(iter(datasets.values()))).resolve()
-    specs = arch_models.input_specs(config.arch, config.inputs, config.seq_length,
-                                    config.region_length)
-    results = []
+    config = dataset_defaults(config, next(iter(datasets.values())))
+    specs = _checked_specs(config)
+    name = config.name or config.arch
+    results, configs = [], []
     for rbp, data in datasets.items():
         check_lengths(specs, data)
-        n_train = int(data.splits["train"].labels.sum())
-        if n_train < config.min_positives or data.splits["test"].labels.sum() == 0 \
-                or data.splits["validation"].labels.sum() == 0:
-            log.warning("skipping RBP %s: %d positive training windows (need %d, and "
-                        "positives in validation and test; lower --min-positives or add "
-                        "peaks)", rbp, n_train, config.min_positives)
+        if not _enough_positives(data, 0, config.min_positives):
             continue
+        check_both_classes(data)
         add_structure_if_needed(specs, data, config.structure_cache)
-        set_determinism(config.seed)
-        sub = replace(config, name=f"{config.name}_{rbp}")
-        model = arch_models.build_model(config.arch, specs, 1, config.hparams, name="polaris")
-        log.info("training POLARIS for %s on %d windows on %s", rbp,
+        sub = replace(config, name=f"{name}_{rbp}").resolve(len(data.splits["train"]))
+        log.info("training %s for %s on %d windows on %s", config.arch, rbp,
                  len(data.splits["train"]), device_description())
-        fitted = fit(model, specs, data, sub)
-        metrics = evaluate_split(model, specs, data.splits["test"], [rbp])
-        baselines = lowest_scoring_baselines(model, specs, data.splits["train"], [rbp],
-                                             config.baseline_windows)
-        training = _fit_summary(fitted, data, config)
-        training["gradcam_layers"] = {rbp: arch_models.last_conv_layer("polaris")}
-        meta = _meta(sub, specs, [rbp], data, metrics, training)
-        results.append(TrainResult(model, meta, baselines, {rbp: fitted}))
+        result = _train_one_rbp(sub, specs, data)
+        results.append(result)
+        configs.append(result.meta.training["config"])
     if not results:
         raise VarbindError("no RBP has enough peaks to train on",
                            fix="lower --min-positives or provide more peaks")
@@ -443,12 +456,40 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
     rbps = [r.meta.rbps[0] for r in results]
     joined = arch_models.join_polaris([r.model for r in results], rbps, specs)
     metrics = merge_metrics([r.meta.metrics for r in results])
+    metrics["baseline"] = merge_baselines([r.meta.metrics["baseline"] for r in results])
     training = {"members": {r.meta.rbps[0]: r.meta.training for r in results},
                 "gradcam_layers": {rbp: arch_models.last_conv_layer("polaris", f"{rbp}.")
-                                   for rbp in rbps}}
+                                   for rbp in rbps},
+                "health": merge_health([r.meta.training["health"] for r in results])}
     first = next(iter(datasets.values()))
-    meta = _meta(config, specs, rbps, first, metrics, training)
+    top = replace(config, name=name).resolve(len(first.splits["train"]))
+    meta = _meta(top, specs, rbps, first, metrics, training)
     meta.data_digests = {k: v for r in results for k, v in r.meta.data_digests.items()}
     baselines = {k: v for r in results for k, v in r.baselines.items()}
     fits = {k: v for r in results for k, v in r.fits.items()}
     return TrainResult(joined, meta, baselines, fits)
+
+
+def _train_one_rbp(config: TrainConfig, specs: list[InputSpec],
+                   data: TrainingData) -> TrainResult:
+    """One per-RBP model with its health check, test metrics and IG baseline."""
+    from varbind.training.evaluate import evaluate_split
+    from varbind.training.health import baseline_summary, train_until_healthy
+    from varbind.training.kmer_baseline import kmer_baseline_metrics
+
+    rbp = data.rbps[0]
+    baseline = kmer_baseline_metrics(data, config.seed)
+    best, health = train_until_healthy(lambda cfg: _attempt(cfg, specs, data), config,
+                                       baseline["validation"])
+    model, config = best.model, best.config
+    metrics = evaluate_split(model, specs, data.splits["test"], [rbp])
+    metrics["baseline"] = baseline_summary(baseline["test"])
+    baselines = lowest_scoring_baselines(model, specs, data.splits["train"], [rbp],
+                                         config.baseline_windows)
+    training = _fit_summary(best.fit, data, config)
+    training["gradcam_layers"] = {rbp: arch_models.last_conv_layer(config.arch)}
+    training["health"] = health
+    meta = _meta(config, specs, [rbp], data, metrics, training)
+    return TrainResult(model, meta, baselines, {rbp: best.fit})
+
+

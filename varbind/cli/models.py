@@ -14,8 +14,10 @@ def register(subparsers) -> None:
 
     ls = sub.add_parser("list", help="show the bundles of a model set",
                         description="One line per bundle: architecture, RBPs, inputs, "
-                                    "test metrics, size. SET is a bundle, a directory of "
-                                    "bundles, or 'demo' for the packaged demo set.")
+                                    "test metrics, size; then one line per RBP: its test "
+                                    "AUROC, the k-mer baseline's and its health-check status "
+                                    "(ok / weak). SET is a bundle, a directory of bundles, or "
+                                    "'demo' for the packaged demo set.")
     ls.add_argument("set", nargs="?", default="demo", help="model set (default: demo)")
     ls.add_argument("--rbps", action="store_true", help="list every RBP of each bundle")
     ls.set_defaults(func=run_list)
@@ -75,10 +77,28 @@ def run_list(args: argparse.Namespace) -> int:
                      _fmt(metrics.get("mean_auroc")), _fmt(metrics.get("mean_ap")),
                      f"{_size(path) / 1e6:.2f}"))
     header = ("name", "architecture", "RBPs", "inputs", "cell line", "AUROC", "AP", "MB")
+    _print_rows(header, rows)
+    print()
+    _print_rows(("name", "RBP", "test AUROC", "k-mer AUROC", "status"),
+                [row for path in find_bundles(resolve_set(args.set))
+                 for row in rbp_rows(read_meta(path))])
+    return 0
+
+
+def rbp_rows(meta) -> list[tuple]:
+    """One row per RBP: bundle name, RBP, test AUROC, k-mer baseline AUROC, status
+    (``ok``/``weak`` from the training health check, ``unchecked`` without one)."""
+    metrics = meta.metrics or {}
+    base = (metrics.get("baseline") or {}).get("auroc", {})
+    health = meta.rbp_health()
+    return [(meta.name, rbp, _fmt(metrics.get("auroc", {}).get(rbp)), _fmt(base.get(rbp)),
+             health.get(rbp, {}).get("status", "unchecked")) for rbp in meta.rbps]
+
+
+def _print_rows(header: tuple, rows: list[tuple]) -> None:
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-    return 0
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -11,6 +11,8 @@ from varbind.errors import VarbindError
 log = logging.getLogger(__name__)
 
 ARCHES = ("multiresbind", "deepripe", "polaris", "residualbind")
+#: Exit status of a run that left an RBP weak (without --allow-weak).
+WEAK_EXIT = 3
 
 
 def register(subparsers) -> None:
@@ -18,7 +20,11 @@ def register(subparsers) -> None:
         "train", help="train a model from CLIP peaks into a model bundle",
         description="Train Multi-resBind, DeepRiPe, POLARIS or ResidualBind from CLIP peaks "
                     "(or a dataset from 'varbind dataset'), evaluate it on the held-out test "
-                    "split and write a self-describing model bundle. Defaults are the papers'.")
+                    "split and write a self-describing model bundle. The default recipe "
+                    "('varbind') adapts the optimisation to the data size; '--recipe paper' "
+                    "trains with each paper's own. Each RBP is checked against a k-mer "
+                    "baseline; weak RBPs are retrained, and if they stay weak the run exits "
+                    "with status 3 unless --allow-weak.")
     p.add_argument("--arch", required=True, metavar="ARCH",
                    help=f"architecture: {', '.join(ARCHES)}")
     p.add_argument("--out", required=True, type=Path, help="bundle directory to write")
@@ -31,12 +37,17 @@ def register(subparsers) -> None:
     src.add_argument("--cell-line", "--cell-type", dest="cell_line",
                      help="expression column / cell line of the peaks")
     src.add_argument("--genome-build", default="unknown", help="recorded in model.json")
-    m = p.add_argument_group("model and training (default: the paper's)")
+    m = p.add_argument_group("model and training (default: the recipe's; flags override it)")
+    m.add_argument("--recipe", default="varbind", choices=("varbind", "paper"),
+                   help="varbind (default): AdamW, warm-up + cosine schedule, step budget and "
+                        "BatchNorm momentum from the data size, best validation AUROC kept; "
+                        "paper: each paper's exact recipe")
     m.add_argument("--inputs", help="comma-separated: sequence,region,expression,structure")
     m.add_argument("--epochs", type=int)
     m.add_argument("--batch-size", type=int)
     m.add_argument("--learning-rate", type=float)
-    m.add_argument("--optimizer", choices=("adam", "sgd"))
+    m.add_argument("--optimizer", choices=("adamw", "adam", "sgd"))
+    m.add_argument("--weight-decay", type=float, help="AdamW's decoupled weight decay")
     m.add_argument("--patience", type=int, help="early-stopping patience (0: none)")
     cw = m.add_mutually_exclusive_group()
     cw.add_argument("--class-weight", dest="class_weight", action="store_true", default=None,
@@ -56,6 +67,11 @@ def register(subparsers) -> None:
     m.add_argument("--no-join", action="store_true",
                    help="POLARIS: write one bundle per RBP under --out instead of one joined")
     m.add_argument("--structure-cache", type=Path, help="folder caching RNAplfold profiles")
+    h = p.add_argument_group("health check (each RBP against a k-mer baseline)")
+    h.add_argument("--max-tries", type=int, default=3,
+                   help="trainings of a model with a weak RBP, retries included (default 3)")
+    h.add_argument("--allow-weak", action="store_true",
+                   help="exit 0 even if an RBP stays weak (it is still recorded and reported)")
     p.set_defaults(func=run)
 
 
@@ -97,7 +113,9 @@ def config_from_args(args):
         min_positives=args.min_positives, baseline_windows=args.baseline_windows,
         name=args.name, cell_line=args.cell_line or "unknown", genome_build=args.genome_build,
         progress=not args.quiet,
-        structure_cache=str(args.structure_cache) if args.structure_cache else None)
+        structure_cache=str(args.structure_cache) if args.structure_cache else None,
+        recipe=args.recipe, weight_decay=args.weight_decay, max_tries=max(1, args.max_tries),
+        allow_weak=args.allow_weak)
 
 
 def resolve_dataset(args, per_rbp: bool, workdir: Path) -> Path:
@@ -124,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
     from varbind.training import train as tr
     from varbind.training.evaluate import format_table
+    from varbind.training.health import weak_messages
     from varbind.training.models import ARCHITECTURE_INFO
     from varbind.training.sequences import is_sequence_dataset
 
@@ -148,10 +167,27 @@ def run(args: argparse.Namespace) -> int:
             result = tr.train_multilabel(tr.load_dataset(dataset, rbp=rbps[0] if sequences
                                                          else None), config)
     results = result if isinstance(result, list) else [result]
+    weak = []
     for res in results:
         out = args.out / tr.safe_name(res.meta.rbps[0]) if args.no_join and per_rbp \
             else args.out
         tr.write_bundle(res, out)
-        print(format_table(res.meta.metrics, title=f"{res.meta.name}: held-out test windows"))
+        health = res.meta.training.get("health")
+        print(format_table(res.meta.metrics, title=f"{res.meta.name}: held-out test windows",
+                           health=health))
         print(f"wrote {out}")
+        weak += weak_messages(health or {})
+    return report_weak(weak, args.allow_weak)
+
+
+def report_weak(messages: list[str], allow_weak: bool) -> int:
+    """Print each weak RBP on stderr; exit status 3 unless ``allow_weak``."""
+    import sys
+
+    for line in messages:
+        print(f"varbind: {line}", file=sys.stderr)
+    if messages and not allow_weak:
+        print("varbind: the bundle records these RBPs as weak; check the data or the "
+              "settings, or pass --allow-weak to accept them", file=sys.stderr)
+        return WEAK_EXIT
     return 0

@@ -56,6 +56,16 @@ class ModelMeta:
         lengths = [s.length for s in self.inputs if s.layout == "per_position"]
         return max(lengths) if lengths else 0
 
+    def rbp_health(self) -> dict[str, dict]:
+        """Each RBP's training health check (``training.health.rbps``: status ``ok`` or
+        ``weak``, validation AUROC, the k-mer baseline's, the reason); {} if not recorded."""
+        return dict(((self.training or {}).get("health") or {}).get("rbps") or {})
+
+    def weak_rbps(self) -> dict[str, str]:
+        """``{rbp: reason}`` for the RBPs the health check left weak."""
+        return {r: v.get("reason", "weak") for r, v in self.rbp_health().items()
+                if v.get("status") == "weak"}
+
     def to_json(self) -> dict:
         d = asdict(self)
         d["inputs"] = [s.to_json() for s in self.inputs]

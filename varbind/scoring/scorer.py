@@ -29,6 +29,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_WARNED_WEAK: set[tuple[str, str]] = set()
+
+
+def warn_weak_rbps(bundle, rbps: list[str] | None) -> None:
+    """Warn once per process for each RBP of ``bundle`` (of ``rbps``, or all) that its
+    training health check left weak (``model.json`` ``training.health``)."""
+    for rbp, reason in bundle.meta.weak_rbps().items():
+        key = (str(bundle.path), rbp)
+        if (rbps is None or rbp in rbps) and key not in _WARNED_WEAK:
+            _WARNED_WEAK.add(key)
+            log.warning("model %s: RBP %s is weak (%s when trained); its scores are not "
+                        "trustworthy", bundle.name, rbp, reason)
+
 
 class Scorer:
     """Loaded inputs of one run: genome, annotation, models and the widths they need."""
@@ -103,6 +116,7 @@ class Scorer:
             if b.meta.strand != "transcript":
                 raise ModelBundleError(f"strand convention {b.meta.strand!r} is not supported",
                                        path=b.path, fix="set \"strand\": \"transcript\"")
+            warn_weak_rbps(b, rbps)
         return bundles
 
     def _widths(self) -> dict[str, int]:

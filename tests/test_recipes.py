@@ -1,0 +1,204 @@
+"""Training recipes, the k-mer baseline and the health check (weak RBPs are retrained, then
+reported by name; a dataset built to fail makes `varbind train` exit non-zero)."""
+
+import json
+
+import numpy as np
+import pytest
+from planted import TINY, planted_data, write_dataset
+
+from varbind.bundle import read_meta
+from varbind.cli import main
+from varbind.errors import VarbindError
+from varbind.training import health, recipes
+from varbind.training import models as arch_models
+from varbind.training import train as tr
+from varbind.training.kmer_baseline import kmer_baseline_metrics, kmer_counts
+
+# ----------------------------------------------------------------------------- recipes
+
+
+@pytest.mark.parametrize("arch", sorted(arch_models.ARCHITECTURE_INFO))
+def test_every_architecture_has_both_recipes(arch):
+    paper = recipes.resolve_recipe(arch, "paper", 1000)
+    t = arch_models.ARCHITECTURE_INFO[arch].training
+    assert (paper.optimizer, paper.learning_rate, paper.batch_size, paper.epochs,
+            paper.patience, paper.monitor) == (t.optimizer, t.learning_rate, t.batch_size,
+                                               t.epochs, t.patience, "val_loss")
+    assert paper.hparams == arch_models.hyperparameters(arch)
+    ours = recipes.resolve_recipe(arch, "varbind", 1000)
+    assert ours.monitor == "val_auroc" and ours.optimizer == "adamw"
+    assert ours.schedule == "cosine" and ours.weight_decay > 0
+
+
+def test_varbind_recipe_adapts_to_the_number_of_windows():
+    small = recipes.resolve_recipe("multiresbind", "varbind", 1400)
+    large = recipes.resolve_recipe("multiresbind", "varbind", 400_000)
+    assert small.batch_size == 32 and large.batch_size == 128
+    assert small.hparams["bn_momentum"] == 0.9  # 44 steps an epoch
+    assert large.hparams["bn_momentum"] == 0.99  # 3125 steps an epoch
+    assert small.epochs == 46  # ceil(2000 / 44) epochs: a step budget
+    assert large.epochs == recipes.MIN_EPOCHS
+    assert recipes.bn_momentum(200) == pytest.approx(0.95)
+
+
+def test_varbind_recipe_caps_the_polaris_l2_for_adam():
+    assert recipes.resolve_recipe("polaris", "varbind", 500).hparams["l2"] == recipes.MAX_L2
+    assert recipes.resolve_recipe("polaris", "paper", 500).hparams["l2"] == 0.01
+
+
+def test_explicit_settings_override_the_recipe():
+    r = recipes.resolve_recipe("multiresbind", "varbind", 1400, epochs=3, learning_rate=0.1,
+                               optimizer="adam", hparams={"bn_momentum": 0.5, "filters": 4})
+    assert (r.epochs, r.learning_rate, r.optimizer, r.weight_decay) == (3, 0.1, "adam", 0.0)
+    assert r.hparams["bn_momentum"] == 0.5 and r.hparams["filters"] == 4
+    with pytest.raises(VarbindError, match="unknown recipe"):
+        recipes.resolve_recipe("multiresbind", "fast", 10)
+    with pytest.raises(VarbindError, match="unknown hyperparameter"):
+        recipes.resolve_recipe("multiresbind", "varbind", 10, hparams={"width": 3})
+
+
+def test_resolved_config_records_the_recipe():
+    cfg = tr.TrainConfig(arch="deepripe", epochs=7).resolve(5000)
+    d = cfg.to_json()
+    assert d["recipe"] == "varbind" and d["epochs"] == 7
+    assert d["recipe_settings"]["monitor"] == "val_auroc"
+    json.dumps(d)
+
+
+# ----------------------------------------------------------------------------- k-mer baseline
+
+
+def test_kmer_counts_hand_worked():
+    seq = np.array([[0, 0, 1, 4, 3]], np.uint8)  # A A C N T
+    x = kmer_counts(seq, sizes=(1, 2))
+    assert x.shape == (1, 4 + 16)
+    assert np.allclose(x[0, :4] * 5, [2, 1, 0, 1])  # N counts nowhere
+    two = x[0, 4:] * 5
+    assert two[0 * 4 + 0] == 1 and two[0 * 4 + 1] == 1 and two.sum() == 2  # AA, AC
+
+
+def test_kmer_baseline_learns_a_planted_motif():
+    data = planted_data(300)
+    metrics = kmer_baseline_metrics(data)
+    assert set(metrics) == {"validation", "test"}
+    assert metrics["test"]["auroc"]["U6"] > 0.8
+
+
+# ----------------------------------------------------------------------------- health check
+
+
+def _val(auroc: dict, positives: int = 200, n: int = 1000) -> dict:
+    return {"auroc": auroc, "positives": {r: positives for r in auroc}, "n_windows": n,
+            "mean_auroc": float(np.mean(list(auroc.values())))}
+
+
+def test_weak_reasons():
+    weak = health.weak_reasons(_val({"A": 0.55, "B": 0.80, "C": 0.90, "D": 0.86}),
+                               _val({"A": 0.5, "B": 0.90, "C": 0.85, "D": 0.90}))
+    assert set(weak) == {"A", "B"}
+    assert "near chance" in weak["A"] and "k-mer baseline" in weak["B"]
+    # with 10 validation positives, 0.80 against 0.90 is within two standard errors
+    assert health.weak_reasons(_val({"B": 0.80}, 10), _val({"B": 0.90}, 10)) == {}
+
+
+def test_auroc_standard_error_hand_worked():
+    # Hanley & McNeil: AUROC 0.8, 50 positives, 50 negatives -> SE 0.0445
+    assert health.auroc_standard_error(0.8, 50, 50) == pytest.approx(0.0445, abs=5e-4)
+
+
+def test_weak_models_are_retrained_with_a_lower_rate_and_the_best_try_is_kept():
+    cfg = tr.TrainConfig(arch="deepripe", max_tries=3, seed=5).resolve(1000)
+    seen = []
+    scores = iter([0.52, 0.58, 0.55])
+
+    def run_once(c):
+        seen.append((c.seed, c.plan.learning_rate))
+        return health.Attempt(None, None, _val({"X": next(scores)}), c)
+
+    best, record = health.train_until_healthy(run_once, cfg, _val({"X": 0.5}))
+    assert [s for s, _ in seen] == [5, 1005, 2005]
+    assert seen[1][1] == pytest.approx(seen[0][1] * health.RETRY_LR_FACTOR)
+    assert record["status"] == "weak" and record["rbps"]["X"]["tries"] == 3
+    assert record["rbps"]["X"]["validation_auroc"] == 0.58  # the best try is kept
+
+
+def test_a_healthy_model_is_trained_once():
+    cfg = tr.TrainConfig(arch="deepripe", max_tries=3).resolve(1000)
+    calls = []
+
+    def run_once(c):
+        calls.append(c)
+        return health.Attempt(None, None, _val({"X": 0.9}), c)
+
+    _, record = health.train_until_healthy(run_once, cfg, _val({"X": 0.7}))
+    assert len(calls) == 1 and record["status"] == "ok"
+
+
+def _shuffled(path, per_rbp=False):
+    """A planted dataset whose labels are shuffled: nothing can be learnt."""
+    import h5py
+
+    write_dataset(path, n=800, per_rbp=per_rbp)
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "r+") as h5:
+        groups = [h5[g] for g in json.loads(h5.attrs["rbps"])] if per_rbp else [h5]
+        for g in groups:
+            labels = g["labels"][:]
+            g["labels"][...] = labels[rng.permutation(len(labels))]
+
+
+TINY_ARGS = ["--epochs", "2", "--min-positives", "5", "--seq-length", "60",
+             "--region-length", "80", "--batch-size", "32", "--max-tries", "2"]
+
+
+def _hparams(arch):
+    return [a for k, v in TINY[arch].items()
+            for a in ("--hparam", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
+
+
+def test_cli_train_on_shuffled_labels_fails_naming_the_rbp(tmp_path, capsys):
+    path = tmp_path / "shuffled.h5"
+    _shuffled(path)
+    out = tmp_path / "bundle"
+    code = main(["-q", "train", "--arch", "deepripe", "--dataset", str(path), "--out", str(out),
+                 *TINY_ARGS, *_hparams("deepripe")])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "weak model for RBP U6" in captured.err and "after 2 tries" in captured.err
+    assert "--allow-weak" in captured.err
+    assert "k-mer AUROC" in captured.out and "weak" in captured.out
+    meta = read_meta(out)
+    assert meta.training["health"]["status"] == "weak"
+    assert meta.weak_rbps().keys() >= {"U6"}
+    assert set(meta.metrics["baseline"]["auroc"]) == {"U6", "GA3"}
+    code = main(["models", "list", str(out)])
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert [meta.name, "U6"] == rows[-2][:2] or [meta.name, "U6"] in [r[:2] for r in rows]
+    assert any(r[:2] == [meta.name, "U6"] and r[-1] == "weak" for r in rows)
+
+
+def test_cli_allow_weak_exits_zero_and_polaris_names_its_weak_member(tmp_path, capsys):
+    path = tmp_path / "shuffled_per_rbp.h5"
+    _shuffled(path, per_rbp=True)
+    out = tmp_path / "bundle"
+    code = main(["-q", "train", "--arch", "polaris", "--dataset", str(path), "--out", str(out),
+                 "--allow-weak", *TINY_ARGS, *_hparams("polaris")])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "weak model for RBP" in err and "--allow-weak to accept" not in err
+    meta = read_meta(out)
+    assert meta.training["health"]["status"] == "weak"
+    assert set(meta.training["members"]) == set(meta.rbps)
+    for rbp, reason in meta.weak_rbps().items():
+        assert f"weak model for RBP {rbp}" in err and reason
+
+
+def test_a_split_with_one_class_is_an_error_naming_rbp_and_split():
+    data = planted_data(300)
+    data.splits["validation"].labels[:, 1] = 0
+    with pytest.raises(VarbindError, match="RBP GA3 has only negative windows in the "
+                                           "validation split"):
+        tr.train_multilabel(data, tr.TrainConfig(arch="deepripe", min_positives=5,
+                                                 hparams=TINY["deepripe"], seq_length=60,
+                                                 region_length=80, progress=False))

@@ -1,0 +1,163 @@
+"""The training health check: is each RBP's model better than chance and than a k-mer baseline?
+
+After a model is trained, every RBP is judged on the **validation** split (the test split
+stays untouched for reporting):
+
+* near chance: validation AUROC below :data:`NEAR_CHANCE`;
+* clearly worse than the baseline: validation AUROC below the k-mer baseline's
+  (:mod:`varbind.training.kmer_baseline`) by more than :data:`BASELINE_MARGIN` and more than
+  two standard errors of an AUROC on that many validation windows (Hanley & McNeil 1982), so
+  that a small validation split does not raise false alarms.
+
+A model with a weak RBP is retrained (another initialisation, the learning rate times
+:data:`RETRY_LR_FACTOR` per retry) up to ``max_tries`` times in all; the best try is kept
+(fewest weak RBPs, then the highest mean validation AUROC). What is left weak is recorded in
+``model.json`` (``training.health``) and reported by ``varbind train``, which exits non-zero
+unless ``--allow-weak``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+NEAR_CHANCE = 0.6
+BASELINE_MARGIN = 0.05
+RETRY_LR_FACTOR = 0.3
+RULE = (f"weak: validation AUROC < {NEAR_CHANCE}, or below the k-mer baseline's validation "
+        f"AUROC by more than max({BASELINE_MARGIN}, 2 standard errors)")
+
+
+@dataclass
+class Attempt:
+    """One training try: the model, its fit, its validation metrics and its config."""
+
+    model: object
+    fit: object
+    validation: dict  # score_metrics of the validation split
+    config: object
+
+
+def auroc_standard_error(auroc: float, positives: int, negatives: int) -> float:
+    """Hanley & McNeil's standard error of an AUROC from ``positives`` and ``negatives``."""
+    if positives < 1 or negatives < 1:
+        return float("inf")
+    q1, q2 = auroc / (2 - auroc), 2 * auroc ** 2 / (1 + auroc)
+    var = (auroc * (1 - auroc) + (positives - 1) * (q1 - auroc ** 2)
+           + (negatives - 1) * (q2 - auroc ** 2)) / (positives * negatives)
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def weak_reasons(validation: dict, baseline: dict) -> dict[str, str]:
+    """``{rbp: why}`` for every weak RBP (see the module docstring); healthy RBPs are absent.
+
+    validation, baseline : metrics of the model and of the k-mer baseline on the validation
+        split (:func:`varbind.training.evaluate.score_metrics`)
+    """
+    out = {}
+    for rbp, auroc in validation["auroc"].items():
+        base = baseline["auroc"].get(rbp)
+        if auroc is None or not np.isfinite(auroc):
+            out[rbp] = "no validation AUROC"
+            continue
+        pos = validation.get("positives", {}).get(rbp, 0)
+        margin = BASELINE_MARGIN if base is None else max(
+            BASELINE_MARGIN, 2 * auroc_standard_error(base, pos, validation["n_windows"] - pos))
+        if auroc < NEAR_CHANCE:
+            out[rbp] = f"validation AUROC {auroc:.3f} is near chance (< {NEAR_CHANCE})"
+        elif base is not None and auroc < base - margin:
+            out[rbp] = (f"validation AUROC {auroc:.3f} is below the k-mer baseline's "
+                        f"{base:.3f}")
+    return out
+
+
+def retry_config(config, index: int):
+    """The config of retry ``index`` (0: the first try): another seed, a lower learning rate."""
+    if index == 0:
+        return config
+    lr = config.plan.learning_rate * RETRY_LR_FACTOR ** index
+    return replace(config, seed=config.seed + 1000 * index, learning_rate=lr,
+                   plan=replace(config.plan, learning_rate=lr))
+
+
+def _rank(attempt: Attempt, baseline: dict) -> tuple:
+    weak = weak_reasons(attempt.validation, baseline)
+    mean = attempt.validation.get("mean_auroc") or 0.0
+    return (-len(weak), mean)
+
+
+def train_until_healthy(run_once: Callable[[object], Attempt], config,
+                        baseline: dict) -> tuple[Attempt, dict]:
+    """Train with ``run_once(config)`` until no RBP is weak or ``config.max_tries`` are used.
+
+    Returns
+    -------
+    (the best attempt, its health record for ``model.json``)
+    """
+    best, tries = None, 0
+    for index in range(max(1, config.max_tries)):
+        attempt = run_once(retry_config(config, index))
+        tries += 1
+        if best is None or _rank(attempt, baseline) > _rank(best, baseline):
+            best = attempt
+        weak = weak_reasons(attempt.validation, baseline)
+        if not weak:
+            break
+        if index + 1 < config.max_tries:
+            log.warning("retraining (try %d of %d): %s", index + 2, config.max_tries,
+                        "; ".join(f"{r}: {why}" for r, why in weak.items()))
+    return best, health_record(best, baseline, tries)
+
+
+def health_record(attempt: Attempt, baseline: dict, tries: int) -> dict:
+    """``{"status", "rule", "rbps": {rbp: {...}}}`` for ``model.json``."""
+    weak = weak_reasons(attempt.validation, baseline)
+    rbps = {}
+    for rbp, auroc in attempt.validation["auroc"].items():
+        rbps[rbp] = {"status": "weak" if rbp in weak else "ok", "validation_auroc": auroc,
+                     "baseline_validation_auroc": baseline["auroc"].get(rbp), "tries": tries,
+                     "seed": attempt.config.seed,
+                     "learning_rate": attempt.config.plan.learning_rate}
+        if rbp in weak:
+            rbps[rbp]["reason"] = weak[rbp]
+    return {"status": "weak" if weak else "ok", "rule": RULE, "rbps": rbps}
+
+
+def merge_health(records: list[dict]) -> dict:
+    """One record from per-RBP records (POLARIS members)."""
+    rbps = {r: v for rec in records for r, v in rec["rbps"].items()}
+    weak = any(v["status"] == "weak" for v in rbps.values())
+    return {"status": "weak" if weak else "ok", "rule": RULE, "rbps": rbps}
+
+
+def baseline_summary(metrics: dict) -> dict:
+    """The k-mer baseline's test metrics as stored under ``metrics.baseline``."""
+    from varbind.training.kmer_baseline import DESCRIPTION
+
+    return {"method": DESCRIPTION, "auroc": metrics["auroc"], "ap": metrics["ap"],
+            "mean_auroc": metrics["mean_auroc"], "mean_ap": metrics["mean_ap"]}
+
+
+def merge_baselines(parts: list[dict]) -> dict:
+    """One ``metrics.baseline`` from per-RBP ones (POLARIS members), means recomputed."""
+    auroc = {r: v for p in parts for r, v in p["auroc"].items()}
+    ap = {r: v for p in parts for r, v in p["ap"].items()}
+
+    def mean(values):
+        got = [v for v in values.values() if v is not None]
+        return round(float(np.mean(got)), 6) if got else None
+
+    return {"method": parts[0]["method"], "auroc": auroc, "ap": ap, "mean_auroc": mean(auroc),
+            "mean_ap": mean(ap)}
+
+
+def weak_messages(health: dict) -> list[str]:
+    """One line per weak RBP for stderr."""
+    return [f"weak model for RBP {rbp}: {v.get('reason', 'weak')} after {v['tries']} "
+            f"tr{'y' if v['tries'] == 1 else 'ies'}"
+            for rbp, v in health.get("rbps", {}).items() if v["status"] == "weak"]
