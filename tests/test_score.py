@@ -493,3 +493,27 @@ def test_region_forms_including_contigs_with_colons():
     assert resolved("{HLA-A*01:01:01:01}:5-10") == "{HLA-A*01:01:01:01}:5-10"
     with pytest.raises(VarbindError, match="not in the VCF"):
         parse_region("chr9:1-5").resolve(contigs)
+
+
+def test_weak_rbps_are_warned_about_once(world, tmp_path, capsys, caplog):
+    import json
+    import shutil
+
+    models = tmp_path / "models"
+    shutil.copytree(world["models"], models)
+    meta_path = models / "frac" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta["training"] = {"health": {"status": "weak", "rbps": {
+        "AFRAC": {"status": "ok"},
+        "GFRAC": {"status": "weak", "reason": "validation AUROC 0.510 is near chance"}}}}
+    meta_path.write_text(json.dumps(meta))
+    code, err = cli([world["vcf"], "--fasta", world["fasta"], "--gtf", world["gtf"],
+                     "--expression", world["expression"], "--models", models,
+                     "-o", tmp_path / "w.vcf.gz", "--rbps", "all"], capsys)
+    assert code == 0, err
+    assert caplog.text.count("RBP GFRAC is weak (validation AUROC 0.510 is near chance") == 1
+    assert "AFRAC is weak" not in caplog.text
+    caplog.clear()
+    cli([world["vcf"], "--fasta", world["fasta"], "--models", models,
+         "-o", tmp_path / "a.vcf.gz", "--rbps", "AFRAC"], capsys)
+    assert "is weak" not in caplog.text

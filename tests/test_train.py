@@ -290,19 +290,19 @@ def _shortcut_data(n: int, seed: int = 0):
     return tr.TrainingData(["U6"], splits, 60, 80)
 
 
-def test_polaris_demo_recipe_does_not_ignore_the_sequence():
-    """Regression: the demo's POLARIS (Adam with the paper's L2 .01 on the convolutions)
+def test_polaris_default_recipe_does_not_ignore_the_sequence():
+    """Regression: the first demo POLARIS (Adam with the paper's L2 .01 on the convolutions)
     shrank its conv kernels to ~0 and scored random windows like real ones from region and
-    expression alone. Trained with the demo recipe, destroying the motif must lower the
-    prediction of the positive test windows."""
+    expression alone. Trained with the default recipe (which caps that L2), destroying the
+    motif must lower the prediction of the positive test windows."""
     from varbind.training.demo import DEMO_SETTINGS
 
     data = _shortcut_data(1200)
-    hparams = dict(DEMO_SETTINGS.polaris_hparams, filters=16, kernel_size=6)
+    hparams = {"filters": 16, "kernel_size": 6,
+               "dense_units": DEMO_SETTINGS.polaris_hparams["dense_units"]}
     cfg = tiny_config("polaris", epochs=6, inputs=("sequence", "region", "expression"),
-                      optimizer=DEMO_SETTINGS.polaris_optimizer, hparams=hparams,
-                      learning_rate=1e-2, batch_size=32,
-                      patience=0, seed=0)
+                      hparams=hparams, learning_rate=1e-2, batch_size=32, patience=0, seed=0,
+                      recipe="varbind")
     result = tr.train_per_rbp({"U6": data}, cfg)
     test = data.splits["test"]
     positive = test.labels[:, 0] == 1

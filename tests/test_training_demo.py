@@ -11,9 +11,9 @@ from varbind.model.bundle import load_bundle, load_model_set, read_meta
 from varbind.training import demo
 
 TINY_SETTINGS = demo.DemoSettings(
-    multiresbind_epochs=1, multiresbind_hparams={"filters": 8, "dense_units": 16},
-    polaris_epochs=1, polaris_hparams={"filters": 8, "dense_units": (8, 4, 4)},
-    polaris_seq_length=120, min_positives=40)
+    multiresbind_hparams={"filters": 8, "dense_units": 16},
+    polaris_hparams={"filters": 8, "dense_units": (8, 4, 4)},
+    polaris_seq_length=120, min_positives=40, epochs=1, max_tries=1)
 
 
 def test_build_demo_writes_a_loadable_model_set(tmp_path, capsys):

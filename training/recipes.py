@@ -10,11 +10,12 @@ Two recipes exist for every architecture (``--recipe``):
     One rule set, derived from the paper's settings and the number of training windows, that
     trains every architecture well from a few hundred to hundreds of thousands of windows:
 
-    * AdamW (decoupled weight decay 1e-2), peak learning rate 2e-3 (1e-3 for models without
-      BatchNorm), one epoch of linear warm-up, then cosine decay to 5 % over the planned steps;
+    * AdamW with normalised decoupled weight decay ``min(0.1, 2 / sqrt(total steps))``, peak
+      learning rate 5e-3 with BatchNorm (1e-3 without), one epoch of linear warm-up, then
+      cosine decay to 5 % over the planned steps;
     * batch size ``clip(2**floor(log2(N / 40)), 32, 128)``, so small sets still get ~40 steps
       an epoch;
-    * a step budget: ``epochs = clip(ceil(2000 / steps_per_epoch), 20, 150)``; early stopping
+    * a step budget: ``epochs = clip(ceil(1000 / steps_per_epoch), 20, 100)``; early stopping
       after ``max(10, epochs // 4)`` epochs without a better validation AUROC; the weights of
       the best validation-AUROC epoch are kept;
     * BatchNorm momentum ``clip(1 - 10 / steps_per_epoch, 0.9, 0.99)``: with momentum 0.99
@@ -40,10 +41,10 @@ PAPER, VARBIND = "paper", "varbind"
 RECIPES = (VARBIND, PAPER)
 
 #: The varbind recipe's constants (see the module docstring).
-MIN_STEPS = 2000
-MIN_EPOCHS, MAX_EPOCHS = 20, 150
-WEIGHT_DECAY = 1e-2
-BN_LEARNING_RATE, PLAIN_LEARNING_RATE = 2e-3, 1e-3
+MIN_STEPS = 1000
+MIN_EPOCHS, MAX_EPOCHS = 20, 100
+WEIGHT_DECAY_NORM, MAX_WEIGHT_DECAY = 2.0, 0.1
+BN_LEARNING_RATE, PLAIN_LEARNING_RATE = 5e-3, 1e-3
 MAX_L2 = 1e-4
 
 
@@ -114,7 +115,14 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None) -> Re
     lr = BN_LEARNING_RATE if "bn_momentum" in hparams else PLAIN_LEARNING_RATE
     return Recipe(VARBIND, "adamw", lr, batch, epochs, max(10, epochs // 4),
                   info.training.class_weight, monitor="val_auroc", schedule="cosine",
-                  weight_decay=WEIGHT_DECAY, warmup_epochs=1, hparams=hparams)
+                  weight_decay=normalised_weight_decay(steps * epochs), warmup_epochs=1,
+                  hparams=hparams)
+
+
+def normalised_weight_decay(total_steps: int) -> float:
+    """Normalised decoupled weight decay (Loshchilov & Hutter 2019):
+    ``min(0.1, 2 / sqrt(total steps))``, so its total effect does not grow with the run."""
+    return float(min(MAX_WEIGHT_DECAY, WEIGHT_DECAY_NORM / math.sqrt(max(total_steps, 1))))
 
 
 def bn_momentum(steps_per_epoch: int) -> float:
