@@ -40,8 +40,8 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert small.epochs == 23  # ceil(1000 / 44) epochs: a step budget
     assert large.epochs == recipes.MIN_EPOCHS
     assert recipes.bn_momentum(200) == pytest.approx(0.95)
-    assert small.weight_decay == pytest.approx(2 / (44 * 23) ** 0.5)
-    assert large.weight_decay == pytest.approx(2 / 250)
+    assert small.weight_decay == pytest.approx(0.2 / (44 * 23) ** 0.5)
+    assert large.weight_decay == pytest.approx(0.2 / 250)
 
 
 def test_varbind_recipe_caps_the_polaris_l2_for_adam():

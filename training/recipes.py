@@ -10,7 +10,7 @@ Two recipes exist for every architecture (``--recipe``):
     One rule set, derived from the paper's settings and the number of training windows, that
     trains every architecture well from a few hundred to hundreds of thousands of windows:
 
-    * AdamW with normalised decoupled weight decay ``min(0.1, 2 / sqrt(total steps))``, peak
+    * AdamW with normalised decoupled weight decay ``min(0.01, 0.2 / sqrt(total steps))``, peak
       learning rate 5e-3 with BatchNorm (1e-3 without), one epoch of linear warm-up, then
       cosine decay to 5 % over the planned steps;
     * batch size ``clip(2**floor(log2(N / 40)), 32, 128)``, so small sets still get ~40 steps
@@ -43,7 +43,7 @@ RECIPES = (VARBIND, PAPER)
 #: The varbind recipe's constants (see the module docstring).
 MIN_STEPS = 1000
 MIN_EPOCHS, MAX_EPOCHS = 20, 100
-WEIGHT_DECAY_NORM, MAX_WEIGHT_DECAY = 2.0, 0.1
+WEIGHT_DECAY_NORM, MAX_WEIGHT_DECAY = 0.2, 0.01
 BN_LEARNING_RATE, PLAIN_LEARNING_RATE = 5e-3, 1e-3
 MAX_L2 = 1e-4
 
@@ -121,7 +121,7 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None) -> Re
 
 def normalised_weight_decay(total_steps: int) -> float:
     """Normalised decoupled weight decay (Loshchilov & Hutter 2019):
-    ``min(0.1, 2 / sqrt(total steps))``, so its total effect does not grow with the run."""
+    ``min(0.01, 0.2 / sqrt(total steps))``, so its total effect does not grow with the run."""
     return float(min(MAX_WEIGHT_DECAY, WEIGHT_DECAY_NORM / math.sqrt(max(total_steps, 1))))
 
 
