@@ -16,7 +16,7 @@ Two recipes exist for every architecture (``--recipe``):
     * batch size ``clip(2**floor(log2(N / 40)), 32, 128)``, so small sets still get ~40 steps
       an epoch;
     * a step budget: ``epochs = clip(ceil(1000 / steps_per_epoch), 20, 100)``; early stopping
-      after ``max(10, epochs // 4)`` epochs without a better validation AUROC; the weights of
+      after ``max(10, epochs // 5)`` epochs without a better validation AUROC; the weights of
       the best validation-AUROC epoch are kept;
     * BatchNorm momentum ``clip(1 - 10 / steps_per_epoch, 0.9, 0.99)``: with momentum 0.99
       and ~13 steps an epoch the moving statistics never catch up with the weights and
@@ -113,7 +113,7 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None) -> Re
     if "l2" in hparams:
         hparams["l2"] = min(float(hparams["l2"]), MAX_L2)
     lr = BN_LEARNING_RATE if "bn_momentum" in hparams else PLAIN_LEARNING_RATE
-    return Recipe(VARBIND, "adamw", lr, batch, epochs, max(10, epochs // 4),
+    return Recipe(VARBIND, "adamw", lr, batch, epochs, max(10, epochs // 5),
                   info.training.class_weight, monitor="val_auroc", schedule="cosine",
                   weight_decay=normalised_weight_decay(steps * epochs), warmup_epochs=1,
                   hparams=hparams)
