@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from planted import TINY, planted_data, write_dataset
 
-from varbind.bundle import read_meta
 from varbind.cli import main
 from varbind.errors import VarbindError
+from varbind.model.bundle import read_meta
 from varbind.training import health, recipes
 from varbind.training import models as arch_models
 from varbind.training import train as tr
