@@ -278,7 +278,8 @@ def report(args, figures: dict) -> None:
           f"{st.get('median_import_seconds', 0):.1f} s and models "
           f"{st.get('median_load_seconds', 0):.1f} s (medians)")
     print(f"    old plan (2-Mb windows), warm 2 workers: {fmt(d['old2'])}, {d['partitions_old']} "
-          f"partitions; balanced / old speed {fmt(d['balanced_vs_old'], 'x', 2)}")
+          f"partitions; balanced / old speed {fmt(d['balanced_vs_old'], 'x', 2)}"
+          + (" (identical plans)" if d["same_plan"] else ""))
     print(f"    scheduler overhead: {d['noop_ms']:.0f} ms per partition (no-op scoring); "
           f"x {d['partitions2']} partitions = {100 * d['overhead_share']:.1f}% of the warm "
           f"2-worker run ({verdict(d['overhead_share'], TARGETS['overhead_share'], False)}); "
@@ -358,6 +359,7 @@ def figures_of(raw: dict, work: Path, cases: dict) -> dict:
         "overhead_share": raw["noop"] * two.partitions / statistics.median(secs["warm2"]),
         "idle_per_partition": (two.seconds * 2 - busy) / two.partitions,
         "startup": dask_summary.get("parallel", {}).get("startup", {}),
+        "same_plan": same_plan(cases["dense"].vcf),
         "peak_rss_mib": sorted(v / 2**20 for v in two.peak_rss_per_worker.values()),
         "identical_vcf": body(single / "out.vcf.gz") == body(dask2 / "out.vcf.gz"),
         "identical_tsv": body(single / "out.tsv") == body(dask2 / "out.tsv"),
