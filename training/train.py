@@ -435,7 +435,7 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
     config = dataset_defaults(config, next(iter(datasets.values())))
     specs = _checked_specs(config)
     name = config.name or config.arch
-    results, configs = [], []
+    results = []
     for rbp, data in datasets.items():
         check_lengths(specs, data)
         if not _enough_positives(data, 0, config.min_positives):
@@ -445,9 +445,7 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
         sub = replace(config, name=f"{name}_{rbp}").resolve(len(data.splits["train"]))
         log.info("training %s for %s on %d windows on %s", config.arch, rbp,
                  len(data.splits["train"]), device_description())
-        result = _train_one_rbp(sub, specs, data)
-        results.append(result)
-        configs.append(result.meta.training["config"])
+        results.append(_train_one_rbp(sub, specs, data))
     if not results:
         raise VarbindError("no RBP has enough peaks to train on",
                            fix="lower --min-positives or provide more peaks")
