@@ -105,9 +105,10 @@ def test_region_windows_follow_the_allele_coordinates():
 
 
 def test_inserted_bases_take_the_class_five_prime_of_them():
-    # Insert 'AAAAAA' before 0-based 10 on '+': 5' neighbour is 9 (class 2).
+    # Insert 'AAAAAA' before 0-based 10 on '+': 5' neighbour is 9 (class 2). The first
+    # inserted base is at the centre, after the 5' flank A8 G9.
     w, seqs = windows([10], [10], ["AAAAAA"], ["+"], 5, region_width=5)
-    assert seqs[0] == "AAAAA"
+    assert seqs[0] == "AGAAA"
     assert w.region[0].tolist() == [2, 2, 2, 2, 2]
     # On '-' the 5' neighbour is genomic 10 (class 7 - 2 = 5).
     w, _ = windows([10], [10], ["AAAAAA"], ["-"], 5, region_width=5)
@@ -117,7 +118,20 @@ def test_inserted_bases_take_the_class_five_prime_of_them():
 def test_allele_centers():
     c = allele_centers(np.array([10, 10, 10, 10, 10, 10]), np.array([1, 2, 3, 0, 2, 0]),
                        np.array(["+", "+", "+", "+", "-", "-"]))
-    assert c.tolist() == [10, 10, 11, 10, 11, 9]
+    # the 5'-most base of the block on the transcript strand; 3' of an empty block
+    assert c.tolist() == [10, 10, 10, 10, 11, 9]
+
+
+def test_indel_alleles_share_the_5prime_flank_on_both_strands():
+    # [10, 14) 'CTTA' deleted, and replaced by 'GGG'; windows of 7 (anchor at index 3).
+    _, seqs = windows([10, 10, 10, 10], [14, 14, 14, 14], [None, "", None, "GGG"],
+                      ["+", "+", "-", "-"], 7)
+    # '+': 5' flank A7 A8 G9 for both; then ref C10 T11 T12 A13, alt C14 G15 G16 A17
+    assert seqs[:2] == ["AAGCTTA", "AAGCGGA"]
+    # '-': 5' flank is genomic C14 G15 G16 (rc CCG); ref anchor A13, genome [10, 17);
+    # alt anchor the last G, allele G9 GGG C14 G15 G16
+    assert seqs[2:] == [reverse_complement("CTTACGG"), reverse_complement("GGGGCGG")]
+    assert seqs[2][:3] == seqs[3][:3] == "CCG"
 
 
 def test_gather_spans_reads_far_apart_rows_separately():

@@ -20,6 +20,8 @@ ALLELE_STATUSES: dict[str, str] = {
     "ok": "scored",
     "n_rich": "scored; more than N_RICH_FRACTION of a window is N (gap or padding)",
     "truncated": "scored; a window runs off the contig end and is padded with N",
+    "long_indel": "scored; an indel longer than LONG_INDEL_FRACTION of the smallest model "
+                  "window: the alleles' windows share little 3' flank",
     "outside_transcript": "no transcribed gene at the variant (scored on both strands only "
                           "with --all-strands)",
     "ref_mismatch": "not scored; REF differs from the FASTA",
@@ -154,12 +156,16 @@ def classify_alt(ref: str, alt: str) -> str | None:
 
 def to_event(variant: Variant) -> Event:
     """Trim the bases REF and ALT share (suffix first, then prefix); no left-alignment."""
-    ref, alt, start = variant.ref, variant.alt, variant.start
-    while ref and alt and ref[-1] == alt[-1]:
-        ref, alt = ref[:-1], alt[:-1]
-    while ref and alt and ref[0] == alt[0]:
-        ref, alt, start = ref[1:], alt[1:], start + 1
-    return Event(variant.chrom, start, start + len(ref), alt)
+    ref, alt = variant.ref, variant.alt
+    suffix = 0  # counted, not sliced base by base: long alleles stay linear
+    while suffix < min(len(ref), len(alt)) and ref[-1 - suffix] == alt[-1 - suffix]:
+        suffix += 1
+    ref, alt = ref[:len(ref) - suffix], alt[:len(alt) - suffix]
+    prefix = 0
+    while prefix < min(len(ref), len(alt)) and ref[prefix] == alt[prefix]:
+        prefix += 1
+    start = variant.start + prefix
+    return Event(variant.chrom, start, start + len(ref) - prefix, alt[prefix:])
 
 
 def left_align(event: Event, fetch: Callable[[int, int], str]) -> Event:

@@ -16,6 +16,7 @@ from varbind.scoring.predict import BatchFunction, build_allele_inputs, forward,
 from varbind.scoring.results import ChunkResult
 from varbind.scoring.units import Alleles, Units, build_alleles, build_units, group_by
 from varbind.scoring.windows import (
+    LONG_INDEL_FRACTION,
     AlleleWindows,
     allele_windows,
 )
@@ -92,6 +93,7 @@ class ChunkScorer:
         ref_batch, alt_batch, ref_w, alt_w = self.windows(units, alleles)
         units.truncated = alt_w.truncated | ref_w.truncated[units.ref_unit]
         units.n_rich = alt_w.n_rich | ref_w.n_rich[units.ref_unit]
+        units.long_indel = long_indels(units, alleles, self.scorer.min_window)
         inputs = build_allele_inputs(self.scorer.bundles, ref_batch, alt_batch,
                                      prepare=self.scorer.model_batch)
         return ChunkResult(records, alleles, units, ref_batch, alt_batch, {}, inputs)
@@ -112,4 +114,13 @@ class ChunkScorer:
 
     def __call__(self, records: list[Record]) -> ChunkResult:
         return self.predict(self.prepare(records))
+
+
+def long_indels(units: Units, alleles: Alleles, window: int) -> np.ndarray:
+    """(U,) bool: the unit's event is an indel whose longer allele exceeds
+    :data:`varbind.scoring.windows.LONG_INDEL_FRACTION` of ``window`` (the smallest sequence
+    window of the set)."""
+    ref_len = units.end - units.start
+    alt_len = np.array([len(b) for b in alleles.inserted[units.allele]], dtype=np.int64)
+    return (ref_len != alt_len) & (np.maximum(ref_len, alt_len) > LONG_INDEL_FRACTION * window)
 

@@ -51,6 +51,7 @@ def unit_flags(units: Units) -> np.ndarray:
     if len(units) == 0:
         return np.zeros(0, dtype=object)
     out = np.full(len(units), "ok", dtype=object)
+    out = out + np.where(units.long_indel.astype(bool), "&long_indel", "")
     out = out + np.where(units.n_rich.astype(bool), "&n_rich", "")
     out = out + np.where(units.truncated.astype(bool), "&truncated", "")
     return out + np.where(units.transcribed.astype(bool), "", "&outside_transcript")
@@ -66,12 +67,21 @@ def format_floats(values) -> np.ndarray:
 
 
 def allele_statuses(result: ChunkResult, flags: np.ndarray) -> list[str]:
-    """VARBIND_STATUS of each allele: its reason, or ``ok`` and the flags of its windows."""
+    """VARBIND_STATUS of each allele: its reason, or ``ok`` and the flags of its windows.
+
+    ``outside_transcript`` flags an allele only when none of its strands is transcribed
+    (with --all-strands, an SNV in a '+' gene is not flagged for its '-' strand)."""
     allele_flags: dict[int, set] = {}
+    transcribed: set[int] = set()
     for a, f in zip(result.units.allele if len(result.units) else [], flags,
                     strict=True):
-        if f != "ok":
-            allele_flags.setdefault(int(a), set()).update(f.split("&")[1:])
+        a = int(a)
+        these = f.split("&")[1:]
+        if "outside_transcript" not in these:
+            transcribed.add(a)
+        allele_flags.setdefault(a, set()).update(these)
+    for a in transcribed:
+        allele_flags[a].discard("outside_transcript")
     out = []
     for a, st in enumerate(result.alleles.status):
         if st:

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunSummary:
-    """What a run did. Counts of alleles by reason include every ALT of every record."""
+    """What a run did. ``alleles`` counts every ALT of every record, and a missing ALT
+    (``.``, status ``no_alt``) as one allele, so ``alleles_scored`` plus the counts of
+    ``alleles_not_scored`` is ``alleles``."""
 
     records: int = 0
     records_scored: int = 0
@@ -40,7 +42,7 @@ class RunSummary:
     def text(self) -> str:
         """A few lines for the terminal."""
         lines = [f"records: {self.records} read, {self.records_scored} scored"
-                 f" ({self.alleles_scored} of {self.alleles} ALT alleles) with "
+                 f" ({self.alleles_scored} of {self.alleles} alleles) with "
                  f"{len(self.models)} model(s), {self.rbps} RBPs in {self.seconds:.1f} s "
                  f"({self.variants_per_second:.0f} variants/s)"]
         if self.alleles_not_scored:

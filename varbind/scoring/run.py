@@ -194,9 +194,8 @@ class RunTally:
         status = np.array(out.allele_status, dtype=object)
         record = result.alleles.record
         scored = np.array([s.startswith("ok") for s in status], dtype=bool)
-        has_alt = np.array([bool(r.alts) for r in result.records], dtype=bool)[record]
-        self.alleles += int(has_alt.sum())
-        self.alleles_scored += int((scored & has_alt).sum())
+        self.alleles += len(status)  # a record without ALT ('.') counts as one allele
+        self.alleles_scored += int(scored.sum())
         self.not_scored.update(status[~scored].tolist())
         for s in status[scored]:
             if "&" in s:

@@ -58,6 +58,8 @@ class Scorer:
         self.context = self._load_context()
         self.bundles = self._load_models()
         self.widths = self._widths()
+        self.min_window = min(required_lengths(b.meta.inputs).get("sequence", 1)
+                              for b in self.bundles)
         self.cell_types = self._cell_types()
         if self.context.cell_type is None:  # used to choose among overlapping genes
             self.context.cell_type = next(iter(self.cell_types.values()), None)

@@ -33,6 +33,7 @@ region       object str  region class at the event's center (``varbind.encoding`
 ref_unit     int64       row of the reference window (units of one span and strand share it)
 truncated    bool        a window ran off the contig (set with the windows)
 n_rich       bool        a window has too many N (set with the windows)
+long_indel   bool        an indel long against the smallest window (set with the windows)
 ===========  ==========  ===================================================================
 """
 
@@ -98,6 +99,7 @@ class Units:
     ref_unit: np.ndarray = field(default_factory=_ints)
     truncated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     n_rich: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    long_indel: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __len__(self) -> int:
         return len(self.allele)

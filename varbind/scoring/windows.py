@@ -5,11 +5,14 @@ bases themselves for the REF allele, the inserted bases for an ALT. Its window o
 is cut from that allele's own sequence, so an indel shifts the flanks and the window keeps its
 fixed length. The window is built in numbered steps:
 
-1. center: the middle base of the block on the transcript strand (for an even block, the
-   base just 5' of the middle); for an empty block (the alt of a deletion, the ref of an
-   insertion) the first base 3' of the junction on the transcript strand;
-2. the window's span in allele coordinates, as :func:`varbind.genomics.genome.window_start` places
-it;
+1. anchor: the 5'-most base of the block on the transcript strand (the first base on ``+``,
+   the last genomic base on ``-``); for an empty block (the alt of a deletion, the ref of an
+   insertion) the first base 3' of the junction on the transcript strand. The anchor sits at
+   index ``W // 2``, so both alleles of an event share the same 5' flank (``W // 2`` bases)
+   and their 3' flanks start at the same genomic base after the event, as in SpliceAI and
+   kipoiseq's variant extractor;
+2. the window's span in allele coordinates, as :func:`varbind.genomics.genome.window_start`
+   places it;
 3. each allele position mapped back to the genome (left flank, block, right flank);
 4. bases and region classes gathered for the whole batch from a few genome spans;
 5. minus-strand rows reverse complemented (region rows reversed), center at index ``W // 2``.
@@ -35,6 +38,10 @@ from varbind.genomics.genome import window_start
 #: A window with more than this fraction of N bases (assembly gaps, contig-end padding) is
 #: scored but flagged ``n_rich``.
 N_RICH_FRACTION = 0.1
+
+#: An indel whose longer allele exceeds this fraction of the smallest sequence window of the
+#: model set is scored and flagged ``long_indel``: its 3' flanks then share little or nothing.
+LONG_INDEL_FRACTION = 0.5
 
 #: Rows whose genomic spans lie closer than this are read with one FASTA fetch.
 FETCH_GAP = 20_000
@@ -65,7 +72,8 @@ class AlleleWindows:
 
 def allele_centers(starts: np.ndarray, block_lengths: np.ndarray,
                    strands: np.ndarray) -> np.ndarray:
-    """Step 1: the center of each allele's block, in allele coordinates.
+    """Step 1: the anchor (window center) of each allele's block, in allele coordinates: its
+    5'-most base on the transcript strand, or for an empty block the first base 3' of it.
 
     Parameters
     ----------
@@ -80,9 +88,8 @@ def allele_centers(starts: np.ndarray, block_lengths: np.ndarray,
     starts = np.asarray(starts, dtype=np.int64)
     b = np.asarray(block_lengths, dtype=np.int64)
     minus = np.asarray(strands) == "-"
-    plus_center = np.where(b > 0, starts + (b - 1) // 2, starts)
-    minus_center = np.where(b > 0, starts + b - 1 - (b - 1) // 2, starts - 1)
-    return np.where(minus, minus_center, plus_center)
+    minus_center = np.where(b > 0, starts + b - 1, starts - 1)
+    return np.where(minus, minus_center, starts)
 
 
 def allele_coordinates(starts, block_lengths, strands, width: int) -> np.ndarray:
@@ -149,13 +156,38 @@ def _fill_group(out, read, positions, rows, lo, hi) -> None:
     out[rows] = span[positions[rows] - lo]
 
 
-def block_codes(blocks: Sequence[str | None], width: int) -> np.ndarray:
-    """Inserted sequences as a padded ``(N, width)`` code matrix (None or '' rows all N)."""
+def block_codes(blocks: Sequence[str | None], width: int,
+                offsets: np.ndarray | None = None) -> np.ndarray:
+    """Inserted sequences as a padded ``(N, width)`` code matrix (None or '' rows all N).
+
+    offsets : (N,) first block index of each row (default 0): row i holds
+        ``blocks[i][offsets[i]:offsets[i] + width]``, so a window needs only its own part of a
+        long insertion.
+    """
     out = np.full((len(blocks), max(width, 1)), N_CODE, dtype=np.uint8)
     for i, block in enumerate(blocks):
         if block:
-            out[i, :len(block)] = encode(block)
+            lo = 0 if offsets is None else int(offsets[i])
+            part = block[lo:lo + width]
+            out[i, :len(part)] = encode(part)
     return out
+
+
+def fill_blocks(seq: np.ndarray, blocks: Sequence[str | None],
+                block_index: np.ndarray) -> None:
+    """Write the block bases into ``seq`` (N, W) where ``block_index`` (N, W) is >= 0.
+
+    Only the part of each block that falls in its window is encoded, so memory is (N, W)
+    whatever the block lengths."""
+    in_block = block_index >= 0
+    if not in_block.any():
+        return
+    width = block_index.shape[1]
+    offsets = np.where(in_block, block_index, np.iinfo(np.int64).max).min(axis=1)
+    offsets = np.where(in_block.any(axis=1), offsets, 0)
+    inserted = block_codes([b or "" for b in blocks], width, offsets)
+    rows = np.nonzero(in_block)[0]
+    seq[in_block] = inserted[rows, block_index[in_block] - offsets[rows]]
 
 
 def allele_windows(read_seq: SpanReader, contig_length: int, starts: np.ndarray,
@@ -195,11 +227,8 @@ def allele_windows(read_seq: SpanReader, contig_length: int, starts: np.ndarray,
     coords = allele_coordinates(starts, lengths, strands, width)
     genomic, block_index = genomic_positions(coords, starts, flank_ends, flank_lengths)
     seq = gather_spans(read_seq, genomic, N_CODE, np.uint8)
+    fill_blocks(seq, blocks, block_index)
     in_block = block_index >= 0
-    if in_block.any():
-        inserted = block_codes([b or "" for b in blocks], int(lengths.max()))
-        rows = np.nonzero(in_block)[0]
-        seq[in_block] = inserted[rows, block_index[in_block]]
     off_contig = ~in_block & ((genomic < 0) | (genomic >= contig_length))
     truncated = off_contig.any(axis=1)
 

@@ -41,8 +41,9 @@ INFO_FIELDS: list[dict] = [
      "Description": "RBP with the largest predicted gain (see VARBIND_MAX_GAIN)"},
     {"ID": "VARBIND_STATUS", "Number": ".", "Type": "String",
      "Description": "varbind status per ALT in ALT order (one value when ALT is '.'): "
-                    "'ok' if scored, followed by its flags joined by '&' (ok&n_rich, "
-                    "ok&truncated, ok&outside_transcript with --all-strands); else the reason "
+                    "'ok' if scored, followed by its flags joined by '&' (ok&long_indel, "
+                    "ok&n_rich, ok&truncated, ok&outside_transcript with --all-strands when no "
+                    "strand is transcribed); else the reason "
                     "it was not scored (ref_mismatch, unknown_contig, off_contig, "
                     "symbolic_allele, spanning_deletion, no_alt, invalid_allele, "
                     "ref_equals_alt, outside_transcript)"},
