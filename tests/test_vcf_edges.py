@@ -25,8 +25,6 @@ from varbind.scoring.options import ScoreOptions
 from varbind.scoring.run import score_vcf
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-#: Points of issue 13 fixed after the package reorganisation (their tests fail until then).
-PENDING = pytest.mark.xfail(strict=True, reason="issue 13, fixed after the reorganisation")
 
 C = sw.CHR1
 REPO = Path(__file__).resolve().parent.parent
@@ -376,7 +374,6 @@ def _two_cell_world(world, folder: Path) -> dict:
             "models": folder / "models"}
 
 
-@PENDING
 def test_each_rbp_gets_its_own_cell_lines_expression_and_gene(world, tmp_path, caplog):
     w = _two_cell_world(world, tmp_path / "w")
     recs = [r for r in sw.vcf_records() if r.split("\t")[2] == "snv_minus"]  # chr1:140
@@ -391,7 +388,6 @@ def test_each_rbp_gets_its_own_cell_lines_expression_and_gene(world, tmp_path, c
 
 
 @pytest.mark.slow
-@PENDING
 def test_demo_run_prints_no_warning(tmp_path, caplog, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("VARBIND_CONFIG", raising=False)

@@ -33,6 +33,9 @@ class ModelMeta:
     baselines : IG baselines per RBP, name -> path of an ``.npz`` inside the bundle holding one
         array per input (``input_<i>``), or the keywords ``zeros`` / ``uniform``
     metrics : test metrics, e.g. ``{"auroc": {rbp: x}, "ap": {...}, "mean_auroc": x}``
+    cell_line : the cell line of the training data (its expression column when scoring)
+    rbp_cell_lines : RBP -> cell line, for bundles whose RBPs come from different cell lines
+        (joined per-RBP models); scoring feeds each RBP its own cell line's expression
     """
 
     name: str
@@ -41,6 +44,7 @@ class ModelMeta:
     inputs: list[InputSpec]
     output: str = "sigmoid"
     cell_line: str = "unknown"
+    rbp_cell_lines: dict = field(default_factory=dict)
     genome_build: str = "unknown"
     strand: str = "transcript"
     baselines: dict = field(default_factory=dict)

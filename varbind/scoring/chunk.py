@@ -11,6 +11,7 @@ import numpy as np
 from varbind.errors import InputFileError
 from varbind.genomics.variants import Record
 from varbind.model.inputs import WindowBatch
+from varbind.scoring.cell_types import merge_run_scores
 from varbind.scoring.checks import check_records, strict_message
 from varbind.scoring.predict import BatchFunction, build_allele_inputs, forward, predict_built
 from varbind.scoring.results import ChunkResult
@@ -40,7 +41,7 @@ class ChunkScorer:
         """The chunk's units; marks alleles outside transcripts
         (:func:`varbind.scoring.units.build_units`)."""
         return build_units(records, alleles, self.scorer.context,
-                           self.scorer.options.all_strands)
+                           self.scorer.options.all_strands, self.scorer.gene_columns)
 
     def windows(self, units: Units, alleles: Alleles
                 ) -> tuple[WindowBatch, WindowBatch, AlleleWindows, AlleleWindows]:
@@ -50,10 +51,17 @@ class ChunkScorer:
         ref_w = self._allele_windows(refs, [None] * len(refs))
         alt_w = self._allele_windows(units, inserted)
         ref_batch = WindowBatch(seq=ref_w.seq, region=ref_w.region,
-                                extra={"gene_row": refs.gene_row})
+                                extra=self._gene_extra(refs))
         alt_batch = WindowBatch(seq=alt_w.seq, region=alt_w.region,
-                                extra={"gene_row": units.gene_row})
+                                extra=self._gene_extra(units))
         return ref_batch, alt_batch, ref_w, alt_w
+
+    def _gene_extra(self, units: Units) -> dict:
+        """``gene_row`` and ``gene_row:<column>`` of each row (the expression inputs)."""
+        extra = {"gene_row": units.gene_row}
+        for j, column in enumerate(self.scorer.gene_columns):
+            extra[f"gene_row:{column}"] = units.gene_rows[:, j]
+        return extra
 
     def _allele_windows(self, units: Units, blocks: list) -> AlleleWindows:
         width, rwidth = self.scorer.widths["sequence"], self.scorer.widths.get("region", 0)
@@ -94,7 +102,7 @@ class ChunkScorer:
         units.truncated = alt_w.truncated | ref_w.truncated[units.ref_unit]
         units.n_rich = alt_w.n_rich | ref_w.n_rich[units.ref_unit]
         units.long_indel = long_indels(units, alleles, self.scorer.min_window)
-        inputs = build_allele_inputs(self.scorer.bundles, ref_batch, alt_batch,
+        inputs = build_allele_inputs(self.scorer.runs, ref_batch, alt_batch,
                                      prepare=self.scorer.model_batch)
         return ChunkResult(records, alleles, units, ref_batch, alt_batch, {}, inputs)
 
@@ -103,12 +111,12 @@ class ChunkScorer:
         if result.ref_windows is not None:
             if result.model_inputs is None:
                 result.model_inputs = build_allele_inputs(
-                    self.scorer.bundles, result.ref_windows, result.alt_windows,
+                    self.scorer.runs, result.ref_windows, result.alt_windows,
                     prepare=self.scorer.model_batch)
-            result.scores = predict_built(self.scorer.bundles, result.model_inputs,
-                                          len(result.ref_windows),
-                                          batch_size=self.scorer.options.batch_size,
-                                          func=self.func)
+            scores = predict_built(self.scorer.runs, result.model_inputs,
+                                   len(result.ref_windows),
+                                   batch_size=self.scorer.options.batch_size, func=self.func)
+            result.scores = merge_run_scores(self.scorer.bundles, self.scorer.runs, scores)
             result.model_inputs = None  # the arrays are large; the windows stay
         return result
 

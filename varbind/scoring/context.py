@@ -112,6 +112,29 @@ class SiteContext:
         return SiteStrands(site=site, strand=strand, gene_id=ids, gene_name=names,
                            transcribed=transcribed, gene_row=gene_row)
 
+    def gene_rows(self, chrom: str, positions: np.ndarray, strands: np.ndarray,
+                  cell_type: str | None) -> np.ndarray:
+        """(P,) int64 gene row per (position, strand) as :meth:`site_strands` chooses it, but
+        with the genes' expression in ``cell_type`` (-1 where the contig has no gene)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self.index is None or len(positions) == 0:
+            return np.full(len(positions), -1, dtype=np.int64)
+        score = self.gene_expression(cell_type) if self.expression is not None else None
+        return self.index.nearest_gene_rows(chrom, positions, np.asarray(strands), score=score)
+
+    def gene_names(self, gene_rows: np.ndarray, transcribed: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """(P,) gene ids and names (object) of gene rows, ``''`` where not ``transcribed``."""
+        n = len(gene_rows)
+        if self.index is None or n == 0:
+            return np.full(n, "", dtype=object), np.full(n, "", dtype=object)
+        rows = np.maximum(np.asarray(gene_rows, dtype=np.int64), 0)
+        keep = np.asarray(transcribed, dtype=bool) & (np.asarray(gene_rows) >= 0)
+        genes = self.index.genes
+        ids = np.where(keep, genes["gene_id"].to_numpy()[rows], "").astype(object)
+        names = np.where(keep, genes["gene_name"].to_numpy()[rows], "").astype(object)
+        return ids, names
+
     def expression_at(self, gene_rows: np.ndarray, cell_type: str | None) -> np.ndarray:
         """(P,) float32 log1p TPM for gene rows (0 where the row is -1)."""
         gene_rows = np.asarray(gene_rows, dtype=np.int64)

@@ -32,17 +32,36 @@ def effect_table(scorer: Scorer, result: ChunkResult) -> pd.DataFrame:
                            output=bundle.meta.output)
         n_units, k = d.delta.shape
         rep = np.repeat(np.arange(n_units), k)
+        gene_id, gene_name = _effect_genes(scorer, units, [scorer.columns[bundle.name][c]
+                                                           for c in cols])
         frames.append(pd.DataFrame({
+            "gene_id": gene_id.ravel(), "gene_name": gene_name.ravel(),
             "unit": rep, "model_order": m, "rbp_order": np.tile(np.arange(k), n_units),
             "rbp": np.tile(np.array([r for _, r, _ in labels], dtype=object), n_units),
             "label": np.tile(np.array([lab for _, _, lab in labels], dtype=object), n_units),
             "model": bundle.name, "ref_score": d.ref.ravel(), "alt_score": d.alt.ravel(),
             "delta": d.delta.ravel(), "logit_delta": d.logit_delta.ravel()}))
     if not frames:
-        return pd.DataFrame(columns=["unit", "model_order", "rbp_order", "rbp", "label",
-                                     "model", "ref_score", "alt_score", "delta", "logit_delta"])
+        return pd.DataFrame(columns=["gene_id", "gene_name", "unit", "model_order",
+                                     "rbp_order", "rbp", "label", "model", "ref_score",
+                                     "alt_score", "delta", "logit_delta"])
     return pd.concat(frames, ignore_index=True).sort_values(
         ["unit", "model_order", "rbp_order"], kind="stable").reset_index(drop=True)
+
+
+def _effect_genes(scorer: Scorer, units: Units, columns: list
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(U, K) gene ids and names of each unit for K RBPs: the gene chosen in each RBP's
+    expression column (the unit's own gene in the set's first column)."""
+    ids = np.empty((len(units), len(columns)), dtype=object)
+    names = np.empty_like(ids)
+    for k, column in enumerate(columns):
+        if column not in scorer.gene_columns or column == scorer.context.cell_type:
+            ids[:, k], names[:, k] = units.gene_id, units.gene_name
+        else:
+            rows = units.gene_rows[:, scorer.gene_columns.index(column)]
+            ids[:, k], names[:, k] = scorer.context.gene_names(rows, units.transcribed)
+    return ids, names
 
 
 def unit_flags(units: Units) -> np.ndarray:
@@ -112,8 +131,8 @@ def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
         delta = effects["delta"].to_numpy(np.float64)
         labels = effects["label"].to_numpy()
         alt_text = alleles.alt[allele_of]
-        gene = units.gene_name[u]
-        gene = np.where(gene == "", units.gene_id[u], gene)
+        gene = effects["gene_name"].to_numpy()
+        gene = np.where(gene == "", effects["gene_id"].to_numpy(), gene)
         info_labels = info_escape_all(labels)
         texts = (alt_text + "|" + consequence(delta, opts.effect_threshold) + "|"
                  + units.strand[u].astype(object) + "|" + info_escape_all(gene)
@@ -177,8 +196,8 @@ def _table_rows(result: ChunkResult, effects: pd.DataFrame, flags: np.ndarray,
                               effects["rbp_order"].to_numpy(np.int64)], axis=1))
         part = {"_allele": allele, "alt": a_alt[allele],
                 "strand": units.strand[u].astype(object),
-                "gene_id": units.gene_id[u],
-                "gene_name": units.gene_name[u],
+                "gene_id": effects["gene_id"].to_numpy(),
+                "gene_name": effects["gene_name"].to_numpy(),
                 "region": units.region[u], "rbp": effects["label"].to_numpy(),
                 "model": effects["model"].to_numpy(),
                 "ref_score": effects["ref_score"].to_numpy(np.float32),

@@ -19,6 +19,7 @@ from varbind.files import file_digest
 from varbind.genomics.genome import Genome
 from varbind.model.inputs import WindowBatch, crop_center, required_lengths
 from varbind.model.rna_graph import add_pairs
+from varbind.scoring.cell_types import ModelRun, expression_columns, model_runs
 from varbind.scoring.context import SiteContext
 from varbind.scoring.windows import (
     N_RICH_FRACTION,
@@ -60,10 +61,21 @@ class Scorer:
         self.widths = self._widths()
         self.min_window = min(required_lengths(b.meta.inputs).get("sequence", 1)
                               for b in self.bundles)
-        self.cell_types = self._cell_types()
+        self.labels = self._rbp_labels()
+        # expression column of each model output, the passes over a chunk, and the columns
+        # genes are chosen in (varbind.scoring.cell_types)
+        self.columns = expression_columns(self.bundles, self.context.expression,
+                                          options.cell_type)
+        self.cell_types = {b.name: self.columns[b.name][self.labels[b.name][0][0]]
+                           if self.labels[b.name] else self.columns[b.name][0]
+                           for b in self.bundles}
         if self.context.cell_type is None:  # used to choose among overlapping genes
             self.context.cell_type = next(iter(self.cell_types.values()), None)
-        self.labels = self._rbp_labels()
+        self.runs = model_runs(self.bundles, self.columns,
+                               {n: [k for k, _, _ in lab] for n, lab in self.labels.items()})
+        self.gene_columns = list(dict.fromkeys(
+            self.columns[b.name][k] for b in self.bundles for k, _, _ in self.labels[b.name]
+            if self.columns[b.name][k] is not None))
         #: what is made once per loaded scorer and shared by its :meth:`with_options` copies:
         #: the provenance lines (digests of the reference index, GTF, expression) and the
         #: RNAplfold profiler with its cache
@@ -127,26 +139,6 @@ class Scorer:
             for kind, length in required_lengths(b.meta.inputs).items():
                 need[kind] = max(need.get(kind, 0), length)
         return need
-
-    def _cell_types(self) -> dict[str, str | None]:
-        """Expression column per model: --cell-type, else the model's cell line if the table
-        has it, else the table's first column."""
-        table = self.context.expression
-        out: dict[str, str | None] = {}
-        for b in self.bundles:
-            if table is None:
-                out[b.name] = None
-            elif self.options.cell_type:
-                out[b.name] = self.options.cell_type
-            elif b.meta.cell_line in table.cell_types:
-                out[b.name] = b.meta.cell_line
-            else:
-                out[b.name] = table.cell_types[0]
-                if any(c.kind == "expression" for s in b.meta.inputs for c in s.components):
-                    log.warning("model %s was trained on %s, which the expression table lacks;"
-                                " using %s (set --cell-type)", b.name, b.meta.cell_line,
-                                out[b.name])
-        return out
 
     def _rbp_labels(self) -> dict[str, list[tuple[int, str, str]]]:
         """Per model: (output column, RBP, label) of every reported RBP. The label is the RBP
@@ -226,12 +218,16 @@ class Scorer:
     # -- per-model inputs
 
     def model_batch(self, bundle, batch: WindowBatch) -> WindowBatch:
-        """The batch as ``bundle`` needs it: its cell type's expression, its structure."""
+        """The batch as ``bundle`` (or a :class:`varbind.scoring.cell_types.ModelRun` of it)
+        needs it: its cell type's expression (of the gene chosen in that cell type), its
+        structure."""
         kinds = {c.kind for s in bundle.meta.inputs for c in s.components}
         expression = structure = None
         if "expression" in kinds:
-            expression = self.context.expression_at(batch.extra["gene_row"],
-                                                       self.cell_types[bundle.name])
+            column = bundle.cell_type if isinstance(bundle, ModelRun) else \
+                self.cell_types[bundle.name]
+            rows = batch.extra.get(f"gene_row:{column}", batch.extra["gene_row"])
+            expression = self.context.expression_at(rows, column)
         if "structure" in kinds:
             structure = self._fold(batch.seq, required_lengths(bundle.meta.inputs)["structure"])
         prepared = WindowBatch(seq=batch.seq, region=batch.region, expression=expression,

@@ -29,6 +29,8 @@ gene_id      object str  gene on that strand (``""`` outside genes)
 gene_name    object str  its name (``""`` when none)
 transcribed  bool        a gene is transcribed over the event on that strand
 gene_row     int64       row of the annotation's gene table (-1: none; expression input)
+gene_rows    int64 (U,C) the gene row chosen in each expression column C of the model set
+                         (:attr:`varbind.scoring.scorer.Scorer.gene_columns` order)
 region       object str  region class at the event's center (``varbind.encoding``)
 ref_unit     int64       row of the reference window (units of one span and strand share it)
 truncated    bool        a window ran off the contig (set with the windows)
@@ -95,6 +97,7 @@ class Units:
     gene_name: np.ndarray = field(default_factory=lambda: _objects([]))
     transcribed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     gene_row: np.ndarray = field(default_factory=_ints)
+    gene_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     region: np.ndarray = field(default_factory=lambda: _objects([]))
     ref_unit: np.ndarray = field(default_factory=_ints)
     truncated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -145,9 +148,10 @@ def build_alleles(records: list[Record], record_status: list[str | None],
 
 
 def build_units(records: list[Record], alleles: Alleles, annotation: SiteContext,
-                all_strands: bool) -> Units:
+                all_strands: bool, gene_columns: list[str] = ()) -> Units:
     """The units of the scorable alleles; alleles that no strand covers get the status
-    ``outside_transcript`` (in ``alleles``)."""
+    ``outside_transcript`` (in ``alleles``). ``gene_columns``: expression columns in which
+    the gene of each unit is also chosen (``Units.gene_rows``)."""
     scorable = np.flatnonzero(alleles.scorable())
     parts: list[Units] = []
     outside = []
@@ -171,6 +175,7 @@ def build_units(records: list[Record], alleles: Alleles, annotation: SiteContext
             strand=_objects(sites.strand), gene_id=_objects(sites.gene_id),
             gene_name=_objects(sites.gene_name), transcribed=np.asarray(sites.transcribed),
             gene_row=_ints(sites.gene_row),
+            gene_rows=_gene_rows_per_column(annotation, chrom, starts, sites, gene_columns),
             region=np.asarray(REGION_CLASSES, dtype=object)[region]))
     if outside:
         alleles.status[np.asarray(outside)] = "outside_transcript"
@@ -184,6 +189,16 @@ def build_units(records: list[Record], alleles: Alleles, annotation: SiteContext
     ref_ids: dict = {}
     units.ref_unit = _ints([ref_ids.setdefault(k, len(ref_ids)) for k in key])
     return units
+
+
+def _gene_rows_per_column(annotation: SiteContext, chrom: str, positions: np.ndarray, sites,
+                          columns) -> np.ndarray:
+    """(P, C) the gene chosen for each site in each expression column."""
+    rows = [sites.gene_row if c == annotation.cell_type else
+            annotation.gene_rows(chrom, positions, sites.strand, c) for c in columns]
+    if not rows:
+        return np.zeros((len(positions), 0), dtype=np.int64)
+    return np.stack(rows, axis=1).astype(np.int64)
 
 
 def group_by(items, keys) -> list[tuple[str, list]]:
