@@ -131,4 +131,3 @@ def long_indels(units: Units, alleles: Alleles, window: int) -> np.ndarray:
     ref_len = units.end - units.start
     alt_len = np.array([len(b) for b in alleles.inserted[units.allele]], dtype=np.int64)
     return (ref_len != alt_len) & (np.maximum(ref_len, alt_len) > LONG_INDEL_FRACTION * window)
-
