@@ -1,0 +1,155 @@
+"""The documentation site: it builds with warnings as errors, its generated pages follow the
+code, and the tutorials' marked blocks run as written.
+
+``mkdocs`` comes with ``pip install -e ".[dev]"``. When it is missing the build test is
+skipped, except in CI (``CI`` or ``VARBIND_REQUIRE_DOCS=1`` set), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from external_tools import bcftools
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs"
+sys.path.insert(0, str(REPO / "tools" / "docs"))
+sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
+
+import cli_reference  # noqa: E402
+import results  # noqa: E402
+import results_render  # noqa: E402
+
+MARK = re.compile(r"<!-- docs-test(?P<needs>: needs [a-z]+)? -->\s*\n```(?P<lang>bash|python)\n"
+                  r"(?P<code>.*?)\n```", re.S)
+TUTORIALS = sorted((DOCS / "tutorials").glob("*.md"))
+
+
+def require_mkdocs() -> None:
+    if importlib.util.find_spec("mkdocs") is not None:
+        return
+    if os.environ.get("CI") or os.environ.get("VARBIND_REQUIRE_DOCS") == "1":
+        pytest.fail("mkdocs is not installed but this is CI: install the project with "
+                    "pip install -e \".[dev]\"")
+    pytest.skip("mkdocs is not installed (pip install -e \".[dev]\")")
+
+
+# ----------------------------------------------------------------------------- generated pages
+
+
+def test_command_reference_has_every_command_and_option():
+    page = cli_reference.render()
+    for parser in cli_reference.commands():
+        assert f"`{parser.prog}`" in page
+        for action in cli_reference.options(parser):
+            for flag in action.option_strings or [action.metavar or action.dest]:
+                assert f"`{flag}" in page, f"{parser.prog} {flag} missing from the reference"
+
+
+def test_command_reference_follows_a_changed_parser(monkeypatch):
+    """A new option shows up without anyone editing a page."""
+    from varbind.cli import score
+
+    original = score.register
+
+    def register(subparsers):
+        original(subparsers)
+        subparsers.choices["score"].add_argument("--docs-probe", help="probe | with a pipe")
+
+    monkeypatch.setattr(score, "register", register)
+    page = cli_reference.render()
+    assert "`--docs-probe DOCS_PROBE`" in page and "probe \\| with a pipe" in page
+
+
+def test_results_file_round_trip_and_missed_targets(tmp_path):
+    figs = [results.figure("speedup", [1.53, 1.75, 0.93], label="2 workers vs 1", unit="x",
+                           target=(">=", 1.6)),
+            results.figure("auroc", 0.95, target=(">=", 0.9))]
+    assert figs[0]["median"] == 1.53 and figs[0]["met"] is False and figs[1]["met"] is True
+    path = results.write_results("bench_probe", figs, path=tmp_path / "bench_probe.json",
+                                 argv=[str(REPO / "tests/benchmarks/bench_probe.py"), "--x"])
+    data = json.loads(path.read_text())
+    assert data["command"] == "python tests/benchmarks/bench_probe.py --x"
+    assert data["machine"]["cores"] == os.cpu_count() and len(data["commit"]) >= 7
+    loaded = results_render.load(tmp_path)
+    page = results_render.render_benchmarks(loaded, {"bench_probe": "probe.",
+                                                     "bench_other": "other."})
+    assert "1.53 x (median of 3; 0.93–1.75)" in page and "**MISSED**" in page
+    assert "Targets missed" in page and ">= 1.6" in page
+    assert results_render.NOT_MEASURED in page.split("## bench_other")[1]
+    inline = results_render.replace_figures("x {{ figure bench_probe speedup }} y", loaded,
+                                            "../benchmarks.md")
+    assert "**MISSED**" in inline and "../benchmarks.md#bench_probe" in inline
+    with pytest.raises(KeyError):
+        results_render.replace_figures("{{ figure bench_probe nope }}", loaded, "b.md")
+    with pytest.raises(ValueError):
+        results.figure("x", 1.0, target=("=>", 1))
+
+
+def test_shipped_results_files_are_readable():
+    for data in results_render.load().values():
+        assert data["command"].startswith("python tests/benchmarks/")
+        for fig in data["figures"]:
+            assert {"median", "min", "max", "n", "met"} <= set(fig)
+
+
+def test_every_pictured_file_exists():
+    import pictures
+
+    for name in pictures.load():
+        assert (DOCS / "figures" / name).exists(), name
+
+
+def test_site_builds_without_warnings(tmp_path):
+    require_mkdocs()
+    res = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+                          "-d", str(tmp_path / "site")], cwd=REPO, capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr[-4000:]
+    cli = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
+    assert "varbind workflow genome-wide" in cli and "--explain-min-delta" in cli
+    bench = (tmp_path / "site" / "benchmarks" / "index.html").read_text()
+    assert "bench_score" in bench and "{{" not in bench
+
+
+# ----------------------------------------------------------------------------- tutorials
+
+
+def tutorial_script(page: Path, have_bcftools: bool) -> str:
+    """The page's marked blocks, in order, as one bash script."""
+    parts = []
+    for m in MARK.finditer(page.read_text()):
+        if m["needs"] and not have_bcftools:
+            continue
+        if m["lang"] == "python":
+            parts.append(f"python - <<'DOCS_PY'\n{m['code']}\nDOCS_PY")
+        else:
+            parts.append(m["code"])
+    return "\n".join(parts)
+
+
+def test_every_tutorial_has_tested_blocks():
+    assert len(TUTORIALS) == 6
+    for page in TUTORIALS:
+        assert MARK.search(page.read_text()), f"{page.name} runs nothing"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", TUTORIALS, ids=lambda p: p.stem)
+def test_tutorial_runs(page, tmp_path):
+    needs_bcftools = ": needs bcftools" in page.read_text()
+    have = bool(needs_bcftools and bcftools())
+    script = tutorial_script(page, have)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               MPLBACKEND="Agg")
+    res = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, f"{page.name}:\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}"

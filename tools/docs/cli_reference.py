@@ -1,0 +1,107 @@
+"""The command reference, generated from ``varbind.cli``'s argparse parsers.
+
+The docs build calls :func:`render` for the ``{{ cli_reference }}`` placeholder, so every
+command and option on the site is the parser's own: a changed option changes the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+
+from varbind.cli import build_parser
+
+GLOBAL_DESTS = {"help", "verbose", "quiet", "version"}
+
+
+def commands(parser: argparse.ArgumentParser | None = None) -> list[argparse.ArgumentParser]:
+    """Every subcommand parser, depth first, in the order ``--help`` lists them."""
+    parser = parser or build_parser()
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found.append(sub)
+                found.extend(commands(sub))
+    return found
+
+
+def options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """The parser's own arguments and options (not -h, -q, -v, not nested subcommands)."""
+    return [a for a in parser._actions
+            if a.dest not in GLOBAL_DESTS and a.help != argparse.SUPPRESS
+            and not isinstance(a, argparse._SubParsersAction)]
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    text = text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+    return text
+
+
+def _code(text: str) -> str:
+    return "`" + str(text).replace("|", "\\|").replace("`", "'") + "`"
+
+
+def _help(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
+    formatter = parser._get_formatter()
+    return formatter._expand_help(action) if action.help else ""
+
+
+def _names(action: argparse.Action) -> str:
+    if not action.option_strings:
+        return _code(action.metavar or action.dest)
+    metavar = ""
+    if action.nargs != 0:
+        metavar = action.metavar or (
+            "{" + ",".join(map(str, action.choices)) + "}" if action.choices
+            else action.dest.upper())
+    return ", ".join(_code(f"{o} {metavar}".strip()) for o in action.option_strings)
+
+
+def _default(action: argparse.Action) -> str:
+    if action.nargs == 0 or action.default in (None, argparse.SUPPRESS) or action.required:
+        return "required" if action.required else ""
+    return _code(action.default)
+
+
+def _anchor(prog: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", prog.lower()).strip("-")
+
+
+def render_command(parser: argparse.ArgumentParser, level: int = 2) -> str:
+    lines = [f"{'#' * level} `{parser.prog}` {{ #{_anchor(parser.prog)} }}", ""]
+    if parser.description:
+        lines += [html.escape(parser.description, quote=False).replace("\n\n", "\n\n"), ""]
+    usage = parser.format_usage().replace("usage: ", "", 1).rstrip()
+    lines += ["```text", usage, "```", ""]
+    rows = options(parser)
+    if rows:
+        lines += ["| argument | default | meaning |", "|---|---|---|"]
+        for action in rows:
+            lines.append(f"| {_names(action)} | {_default(action)} | "
+                         f"{_cell(_help(parser, action))} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render() -> str:
+    """The whole command reference as Markdown."""
+    parser = build_parser()
+    subs = commands(parser)
+    lines = ["Every subcommand also takes `-q/--quiet` (warnings and errors only) and "
+             "`-v/--verbose` (more log output, `-vv` for debug), before or after the "
+             "subcommand, and `-h/--help`.", "",
+             "| command | what it does |", "|---|---|"]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                lines.append(f"| [{_code('varbind ' + choice.dest)}](#varbind-{choice.dest}) | "
+                             f"{_cell(choice.help or '')} |")
+    lines.append("")
+    for sub in subs:
+        level = 2 + sub.prog.count(" ") - 1
+        lines.append(render_command(sub, level=min(level, 4)))
+    return "\n".join(lines)
