@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from external_tools import bcftools
 
 REPO = Path(__file__).resolve().parents[1]

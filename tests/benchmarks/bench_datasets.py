@@ -20,6 +20,9 @@ Simulates a world into a temporary folder (or uses ``--world``), then prints:
 - with ``--gencode-genes N`` (e.g. 25000): writes a GENCODE-style gzipped GTF of N genes (6
   transcripts each, about 127 lines per gene, GENCODE's attributes) and prints the seconds to
   parse it cold and to load it again from the cache.
+
+The figures are also written to ``docs/results/bench_datasets.json`` (``--results PATH``)
+through ``results.py``, from which the docs render them.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from results import figure, write_results  # noqa: E402  (tests/benchmarks/results.py)
 
 
 def best_scores(codes: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
@@ -117,6 +121,8 @@ def main() -> None:
     parser.add_argument("--world", type=Path, help="use this simulated world instead")
     parser.add_argument("--lookups", type=int, default=200_000)
     parser.add_argument("--center", "--centre", type=int, default=100)
+    parser.add_argument("--results", type=Path, default=None,
+                        help="results JSON (default docs/results/bench_datasets.json)")
     parser.add_argument("--gencode-genes", type=int, default=0,
                         help="also time parsing a GENCODE-style GTF of this many genes")
     args = parser.parse_args()
@@ -161,6 +167,8 @@ def main() -> None:
             print(f"build {kind:10s}: {times[kind]:6.2f} s  ({rows} windows, "
                   f"{out.stat().st_size / 1e6:.1f} MB)")
         total = sum(times.values())
+        figures = [figure("build_seconds", total, unit="s", target=("<", 60),
+                          label="build multilabel + per-RBP datasets, full world")]
         print(f"build both kinds   : {total:6.2f} s  (target < 60 s) "
               f"{'PASS' if total < 60 else 'FAIL'}")
 
@@ -171,6 +179,8 @@ def main() -> None:
             rate = lookup_rate(index, genome, args.lookups, length, rng)
             print(f"annotation lookups : {rate:12,.0f} rows/s of region_codes at {length} nt "
                   f"({rate * length / 1e6:,.0f} M bases/s)")
+            figures.append(figure(f"lookups_{length}", rate, unit="rows/s", digits=0,
+                                  label=f"region-class lookups at {length} nt"))
 
         motifs = {m.id: m for m in read_meme()}
         rbps = {r["name"]: r for r in info["rbps"]}
@@ -211,6 +221,10 @@ def main() -> None:
             values = np.array(values)
             print(f"motif enrichment {kind:10s}: median {np.median(values):.1f}x, min "
                   f"{values.min():.1f}x; RBPs >= 5x: {(values >= 5).sum()}/{len(values)}")
+            figures.append(figure(f"enrichment_min_{kind}", values.min(), unit="x",
+                                  target=(">=", 5),
+                                  label=f"planted-motif enrichment, {kind}, lowest RBP",
+                                  note=f"median over RBPs {np.median(values):.1f}x"))
 
         print("\nper-RBP GC and strand balance (positives vs negatives)")
         print(f"{'RBP':10s} {'GC+':>7s} {'GC-':>7s} {'|diff|':>7s} {'plus+':>7s} {'plus-':>7s}")
@@ -219,6 +233,9 @@ def main() -> None:
         worst = max(abs(gp - gn) for _, gp, gn, _, _ in gc_rows)
         print(f"GC mean difference: max {worst:.4f} (target <= 0.01) "
               f"{'PASS' if worst <= 0.01 else 'FAIL'}")
+        figures.append(figure("gc_difference_max", worst, target=("<=", 0.01), digits=4,
+                              label="GC mean difference, per-RBP positives vs negatives, "
+                                    "worst RBP"))
 
         if args.gencode_genes:
             gtf = tmp / "gencode_like.gtf.gz"
@@ -233,6 +250,11 @@ def main() -> None:
                   f"gzipped, {len(big.genes):,} genes, {len(big.transcripts):,} transcripts")
             print(f"parse (cold)       : {cold:6.1f} s wall, {cold_cpu:.1f} s CPU (all threads)")
             print(f"load from cache    : {warm:6.2f} s  ({cold / warm:.0f}x faster)")
+            figures += [figure("gencode_parse_seconds", cold, unit="s",
+                               label=f"parse a GENCODE-style GTF ({n_lines:,} lines), cold"),
+                        figure("gencode_cache_seconds", warm, unit="s",
+                               label="load the same annotation from the cache")]
+        write_results("bench_datasets", figures, path=args.results)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ For each architecture (random weights: cost does not depend on training) or each
 printed as ratios to one forward pass per window (the issue's target: GradCAM <= 3x), plus
 explained variants per second for ``explain_variants`` with IG + GradCAM and with GradCAM only
 (ref and alt windows of each variant, one RBP, motif clustering and calls included). Figures
-are ratios measured in one run because the machines are noisy. Runs on the GPU when
+are ratios measured within one round because the machines are noisy; ``--rounds`` paired
+rounds are run and their medians and spread written to ``docs/results/bench_explain.json``
+(``--demo``: ``bench_explain_demo.json``) through ``results.py``. Runs on the GPU when
 TensorFlow sees one.
 
 ``--demo`` instead checks attributions against the simulated world's truth (default: the
@@ -37,20 +39,24 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 from pathlib import Path
+
+from results import figure, write_results  # tests/benchmarks/results.py
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _timed(fn, repeat: int = 3) -> float:
+    """Median seconds of ``repeat`` calls after a warm-up call."""
     fn()  # warm up (tracing, allocation)
-    best = float("inf")
+    times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def _random_batch(specs, n: int, rng):
@@ -310,8 +316,24 @@ def demo_checks(args) -> None:
           f"{control_hits}/{total}; spans holding a planted site (>= 80 % of its best "
           f"log-odds): GradCAM median {np.median([c[0] for c in carried]):.0%}, random "
           f"median {np.median([c[1] for c in carried]):.0%}")
+    figures = [
+        figure("gradcam_known_motif", cam_hits / max(total, 1), target=(">=", 0.8),
+               label="GradCAM spans' best known motif is the planted RBP's (fraction of "
+                     "RBP x model pairs)", note=f"{cam_hits}/{total}"),
+        figure("random_span_known_motif", control_hits / max(total, 1),
+               label="control: random spans of the same windows", note=f"{control_hits}/{total}"),
+        figure("gia_known_motif", gia_hits / max(total, 1),
+               label="known motif with the highest GIA is the planted RBP's",
+               note=f"{gia_hits}/{total}; n={args.gia_known_n}"),
+        figure("gia_top_kmer_in_consensus", gia_in / max(total, 1),
+               label="GIA top 6-mer inside the planted consensus", note=f"{gia_in}/{total}"),
+    ] if not args.skip_gia else [
+        figure("gradcam_known_motif", cam_hits / max(total, 1), target=(">=", 0.8),
+               label="GradCAM spans' best known motif is the planted RBP's (fraction of "
+                     "RBP x model pairs)", note=f"{cam_hits}/{total}")]
     if not args.skip_lost:
-        lost_fraction(world, models, args)
+        figures += lost_fraction(world, models, args)
+    return figures
 
 
 def lost_fraction(world, models, args) -> None:
@@ -363,6 +385,7 @@ def lost_fraction(world, models, args) -> None:
                                        "delta", "motif_call"])
     merged = got.merge(truth, on=["chrom", "pos", "ref", "alt", "strand", "rbp"])
     pad = "auto" if args.motif_pad is None else args.motif_pad
+    figures = []
     print(f"motif calls (--motif-pad {pad}) of the simulator's variants with |delta| >= 0.1 "
           f"for the planted RBP:")
     for effect, wanted_call in (("loss", "LOST"), ("gain", "GAINED")):
@@ -374,6 +397,11 @@ def lost_fraction(world, models, args) -> None:
                   f"{counts.get(wanted_call, 0) / max(n, 1):.0%}, LOST or WEAKENED "
                   f"{counts.get('LOST', 0) / max(n, 1) + counts.get('WEAKENED', 0) / max(n, 1):.0%}"
                   f", calls {dict(sorted((k, int(v)) for k, v in counts.items()))}")
+            figures.append(figure(f"{effect}_called_{wanted_call.lower()}_{model}".replace(
+                " ", "_"), counts.get(wanted_call, 0) / max(n, 1),
+                label=f"{effect} variants with |delta| >= 0.1 called {wanted_call}, {model}",
+                note=f"n={n}, --motif-pad {pad}"))
+    return figures
 
 
 def main() -> None:
@@ -383,7 +411,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default="multiresbind,deepripe,polaris")
     p.add_argument("--models", help="a model set instead of random-weight architectures")
-    p.add_argument("--variants", type=int, default=64, help="windows per measurement")
+    p.add_argument("--variants", type=int, default=1024,
+                   help="windows per measurement (enough that one call's overhead does not "
+                        "decide the forward time)")
     p.add_argument("--rbps", type=int, default=8, help="outputs of multi-label models")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=256)
@@ -399,15 +429,21 @@ def main() -> None:
                    help="nt of slack for a motif cluster to touch the variant (default: "
                         "3 positions of the GradCAM map)")
     p.add_argument("--only-calls", action="store_true", help="--demo: only the motif calls")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="paired rounds of the cost measurement (medians are reported)")
+    p.add_argument("--results", default=None,
+                   help="results JSON (default docs/results/bench_explain.json, or "
+                        "bench_explain_demo.json with --demo)")
     args = p.parse_args()
     if args.demo and args.only_calls:
         from varbind.demo import DEMO_DIR
 
         world = args.world or DEMO_DIR
-        lost_fraction(world, args.models or str(_world_file(world, ["models"])), args)
+        figures = lost_fraction(world, args.models or str(_world_file(world, ["models"])), args)
+        write_results("bench_explain_demo", figures, path=args.results)
         return
     if args.demo:
-        demo_checks(args)
+        write_results("bench_explain_demo", demo_checks(args), path=args.results)
         return
     rng = np.random.default_rng(0)
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
@@ -415,11 +451,26 @@ def main() -> None:
           f"TF threads intra={tf.config.threading.get_intra_op_parallelism_threads()}")
     print(f"{'model':<16}{'window':>7}{'fwd ms/win':>11}{'GradCAM x':>10}{'IG x':>8}"
           f"{'IG+CAM var/s':>13}{'CAM var/s':>10}")
+    figures = []
     for bundle in _bundles(args):
-        r = bench(bundle, args.variants, args.steps, args.batch_size, rng)
-        print(f"{bundle.name:<16}{bundle.meta.window:>7}{r['forward_ms']:>11.3f}"
-              f"{r['gradcam_x']:>10.2f}{r['ig_x']:>8.1f}{r['explained_per_s']:>13.1f}"
-              f"{r['gradcam_only_per_s']:>10.1f}")
+        rounds = []
+        for _ in range(args.rounds):
+            r = bench(bundle, args.variants, args.steps, args.batch_size, rng)
+            rounds.append(r)
+            print(f"{bundle.name:<16}{bundle.meta.window:>7}{r['forward_ms']:>11.3f}"
+                  f"{r['gradcam_x']:>10.2f}{r['ig_x']:>8.1f}{r['explained_per_s']:>13.1f}"
+                  f"{r['gradcam_only_per_s']:>10.1f}")
+        name = f"{bundle.name} ({bundle.meta.window} nt)"
+        figures += [
+            figure(f"gradcam_x_{bundle.name}", [r["gradcam_x"] for r in rounds], unit="x",
+                   target=("<=", 3), label=f"GradCAM / forward, {name}",
+                   note=f"{args.variants} windows"),
+            figure(f"ig_x_{bundle.name}", [r["ig_x"] for r in rounds], unit="x",
+                   label=f"IG ({args.steps} steps) / forward, {name}"),
+            figure(f"explained_per_s_{bundle.name}", [r["explained_per_s"] for r in rounds],
+                   unit="variants/s", label=f"IG + GradCAM explained variants/s, {name}"),
+        ]
+    write_results("bench_explain", figures, path=args.results)
 
 
 if __name__ == "__main__":

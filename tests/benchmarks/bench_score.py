@@ -42,6 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import numpy as np  # noqa: E402
+from results import figure, write_results  # noqa: E402  (tests/benchmarks/results.py)
 
 
 def log(msg: str) -> None:
@@ -240,8 +241,24 @@ def truth_world(world, use_demo: bool) -> dict:
             "vcf": world.vcf, "truth": world.truth}
 
 
-def auroc(files: dict, models, out_dir: Path, batch_size: int) -> list[str]:
-    """AUROC of |delta| for truth loss / gain vs neutral variants, per strand."""
+def default_held_out(files: dict) -> list[str]:
+    """The contigs ``varbind dataset`` holds out for test by default for this world's peaks
+    (the last contigs holding 10 % of them), i.e. those the demo models never trained on."""
+    import pandas as pd
+
+    from varbind.genomics.peaks import load_peaks
+    from varbind.training.splits import choose_test_chroms
+
+    world = Path(files["truth"]).parent
+    peaks = pd.concat([ps.peaks for ps in load_peaks(world / "peaks")])
+    order = [line.split("\t")[0] for line in (Path(str(files["fasta"]) + ".fai")
+                                               .read_text().splitlines())]
+    return choose_test_chroms(peaks["chrom"].value_counts(), order, 0.1)
+
+
+def auroc(files: dict, models, out_dir: Path, batch_size: int, held_out: list[str]):
+    """AUROC of |delta| for truth loss / gain vs neutral variants, per strand, on all contigs
+    and on the held-out contigs only. Yields ``(line, figure or None)``."""
     import pandas as pd
     from sklearn.metrics import roc_auc_score
 
@@ -252,7 +269,7 @@ def auroc(files: dict, models, out_dir: Path, batch_size: int) -> list[str]:
     score_vcf(ScoreOptions(vcf=files["vcf"], fasta=files["fasta"], gtf=files["gtf"],
                            expression=files["expression"], models=models, table=table,
                            batch_size=batch_size))
-    scores = pd.read_csv(table, sep="\t", keep_default_na=False, low_memory=False)
+    scores = pd.read_csv(table, sep="\t", keep_default_na=False, low_memory=False, comment="#")
     scores = scores[scores["rbp"] != ""].copy()
     scores["abs_delta"] = pd.to_numeric(scores["delta"]).abs()
     truth = pd.read_csv(files["truth"], sep="\t", keep_default_na=False)
@@ -262,27 +279,33 @@ def auroc(files: dict, models, out_dir: Path, batch_size: int) -> list[str]:
     merged = scores.merge(truth[key + ["effect", "rbp", "strand"]].rename(
         columns={"rbp": "truth_rbp", "strand": "truth_strand"}), on=key)
     merged["rbp_name"] = merged["rbp"].str.split("@").str[0]  # "HuR@model" -> "HuR"
-    lines = []
-    for model, rows in merged.groupby("model", sort=True):
-        lines.append(f"  model {model}:")
-        for strand in "+-":
-            on = rows[rows["strand"] == strand]
-            neutral = on[on["effect"] == "neutral"]
-            for effect, target in (("loss", 0.9), ("gain", 0.85)):
-                pos = on[(on["effect"] == effect) & (on["rbp_name"] == on["truth_rbp"])
-                         & (on["truth_strand"] == strand)]
-                if len(pos) < 3 or len(neutral) < 3:
-                    lines.append(f"    {effect} vs neutral, strand {strand}: too few variants "
-                                 f"({len(pos)} {effect}, {len(neutral)} neutral rows)")
-                    continue
-                y = np.r_[np.ones(len(pos)), np.zeros(len(neutral))]
-                sc = np.r_[pos["abs_delta"], neutral["abs_delta"]]
-                auc = roc_auc_score(y, sc)
-                ok = "meets" if auc >= target else "BELOW"
-                lines.append(f"    {effect} vs neutral, strand {strand}: AUROC {auc:.3f} "
-                             f"({len(pos)} {effect} variant x RBP, {len(neutral)} neutral "
-                             f"variant x RBP rows; target {target}: {ok})")
-    return lines
+    subsets = [("held-out contigs " + ",".join(held_out), "held_out",
+                merged[merged["chrom"].isin(held_out)]),
+               ("all contigs, training contigs included", "all", merged)]
+    for where, tag, part in subsets:
+        for model, rows in part.groupby("model", sort=True):
+            yield f"  model {model}, {where}:", None
+            for strand in "+-":
+                on = rows[rows["strand"] == strand]
+                neutral = on[on["effect"] == "neutral"]
+                for effect, target in (("loss", 0.9), ("gain", 0.85)):
+                    pos = on[(on["effect"] == effect) & (on["rbp_name"] == on["truth_rbp"])
+                             & (on["truth_strand"] == strand)]
+                    if len(pos) < 3 or len(neutral) < 3:
+                        yield (f"    {effect} vs neutral, strand {strand}: too few variants "
+                               f"({len(pos)} {effect}, {len(neutral)} neutral rows)"), None
+                        continue
+                    y = np.r_[np.ones(len(pos)), np.zeros(len(neutral))]
+                    auc = roc_auc_score(y, np.r_[pos["abs_delta"], neutral["abs_delta"]])
+                    yield (f"    {effect} vs neutral, strand {strand}: AUROC {auc:.3f} "
+                           f"({len(pos)} {effect} variant x RBP, {len(neutral)} neutral "
+                           f"variant x RBP rows; target {target}: "
+                           f"{'meets' if auc >= target else 'BELOW'})"), figure(
+                        f"auroc_{effect}_{strand}_{model}_{tag}".replace("+", "plus")
+                        .replace("-", "minus"), auc, target=(">=", target),
+                        label=f"AUROC of |delta|, {effect} vs neutral, strand {strand}, "
+                              f"{model}, {where}",
+                        note=f"{len(pos)} {effect} / {len(neutral)} neutral rows")
 
 
 # ----------------------------------------------------------------------------- main
@@ -300,9 +323,14 @@ def main() -> None:
     p.add_argument("--big", type=int, default=1_000_000, help="variants for the memory run")
     p.add_argument("--loop", type=int, default=200, help="variants in the one-per-call loop")
     p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--repeats", type=int, default=2,
-                   help="end-to-end and model-only runs, alternated; the best of each is "
-                        "reported (shared machines are noisy)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="paired rounds (end-to-end then model-only on the same windows); "
+                        "the median of the per-round ratios is reported, with the spread")
+    p.add_argument("--held-out-chroms", default=None,
+                   help="contigs the models were not trained on, for the held-out AUROC "
+                        "(default: the ones varbind dataset holds out for the world's peaks)")
+    p.add_argument("--results", default=None,
+                   help="results JSON (default docs/results/bench_score.json)")
     p.add_argument("--skip-memory", action="store_true")
     p.add_argument("--memory-model", choices=["light", "same"], default="light",
                    help="model for the memory runs: a small CNN (default; 1M variants through "
@@ -336,42 +364,58 @@ def main() -> None:
           f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'default')}, {os.cpu_count()} CPUs")
 
     vcf = synthetic_vcf(world, args.n, tmp / f"snv_{args.n}.vcf.gz")
-    best_total = best_steady = best_model = np.inf
+    loop_s = one_per_call(truth_world(world, False), bundles, vcf, args.loop)
+    loop_rate = args.loop / loop_s
+    rounds = []  # paired rounds: end-to-end and model-only on the same windows, then ratios
     for _ in range(max(args.repeats, 1)):
         summary, total_s, steady_s, steady_n = end_to_end(world, models, vcf,
                                                           tmp / "e2e.vcf.gz", args.batch_size)
-        best_total, best_steady = min(best_total, total_s), min(best_steady, steady_s)
-        best_model = min(best_model, model_only(bundles, summary.windows, args.batch_size))
-    total_s, steady_s, model_s = best_total, best_steady, best_model
-    e2e_rate = summary.records / total_s
-    steady_rate = steady_n / steady_s if steady_n > 0 else e2e_rate  # one chunk: no steady part
-    windows_per_variant = summary.windows / max(summary.records, 1)
-    model_rate = summary.records / model_s
-    print(f"(best of {max(args.repeats, 1)} alternated runs of each)")
-    print(f"end-to-end: {summary.records} SNVs in {total_s:.1f} s = {e2e_rate:.0f} variants/s "
-          f"({steady_rate:.0f} variants/s after start-up); {windows_per_variant:.2f} windows "
-          f"per variant")
-    print(f"model-only forward on the same {summary.windows} windows: {model_s:.1f} s = "
-          f"{model_rate:.0f} variants/s")
-    print(f"ratio end-to-end / model-only: {steady_rate / model_rate:.2f} after start-up, "
-          f"{e2e_rate / model_rate:.2f} including start-up (target >= 0.8)")
-
-    loop_s = one_per_call(truth_world(world, False), bundles, vcf, args.loop)
-    loop_rate = args.loop / loop_s
+        model_s = model_only(bundles, summary.windows, args.batch_size)
+        e2e_rate = summary.records / total_s
+        steady_rate = steady_n / steady_s if steady_n > 0 else e2e_rate  # one chunk: no steady
+        model_rate = summary.records / model_s
+        rounds.append({"ratio": steady_rate / model_rate, "ratio_startup": e2e_rate / model_rate,
+                       "speedup": e2e_rate / loop_rate, "speedup_steady": steady_rate / loop_rate,
+                       "e2e_rate": e2e_rate})
+        print(f"end-to-end: {summary.records} SNVs in {total_s:.1f} s = {e2e_rate:.0f} "
+              f"variants/s ({steady_rate:.0f} after start-up); model-only on the same "
+              f"{summary.windows} windows {model_rate:.0f} variants/s; ratio "
+              f"{steady_rate / model_rate:.2f} after start-up, {e2e_rate / model_rate:.2f} "
+              f"with it (target >= 0.8)")
     print(f"one-variant-per-call loop: {args.loop} variants in {loop_s:.1f} s = "
-          f"{loop_rate:.1f} variants/s; batched is {steady_rate / loop_rate:.0f}x faster "
-          f"after start-up, {e2e_rate / loop_rate:.0f}x including it (target >= 100x)")
+          f"{loop_rate:.1f} variants/s; batched is "
+          f"{np.median([r['speedup'] for r in rounds]):.0f}x faster including start-up "
+          f"(median of {len(rounds)} rounds; target >= 100x)")
+    col = lambda key: [r[key] for r in rounds]  # noqa: E731
+    figures = [
+        figure("end_to_end_vs_model", col("ratio"), target=(">=", 0.8),
+               label="end-to-end / model-only variants/s, after start-up",
+               note=f"{args.n} SNVs, batch {args.batch_size}"),
+        figure("end_to_end_vs_model_startup", col("ratio_startup"),
+               label="end-to-end / model-only variants/s, including start-up"),
+        figure("batched_vs_loop", col("speedup"), unit="x", target=(">=", 100),
+               label="batched vs one-variant-per-call loop, including start-up"),
+        figure("batched_vs_loop_steady", col("speedup_steady"), unit="x",
+               label="batched vs one-variant-per-call loop, after start-up"),
+        figure("variants_per_s", col("e2e_rate"), unit="variants/s", digits=0,
+               label="end-to-end variants/s including start-up"),
+    ]
 
     if not args.skip_memory:
         mem_models = models if args.memory_model == "same" else light_model(tmp / "light", rbps)
         small = memory(world_dir, mem_models, vcf, tmp / "m_small.vcf.gz", args.batch_size)
         big_vcf = synthetic_vcf(world, args.big, tmp / f"snv_{args.big}.vcf.gz", seed=2)
         big = memory(world_dir, mem_models, big_vcf, tmp / "m_big.vcf.gz", args.batch_size)
+        ratio = big["peak_mib"] / small["peak_mib"]
         print(f"peak memory ({Path(mem_models).name} model): "
               f"{small['records']} variants {small['peak_mib']:.0f} MiB, "
               f"{big['records']} variants {big['peak_mib']:.0f} MiB "
               f"({big['records'] / big['seconds']:.0f} variants/s): ratio "
-              f"{big['peak_mib'] / small['peak_mib']:.2f} (target <= 1.3)")
+              f"{ratio:.2f} (target <= 1.3)")
+        figures.append(figure("memory_ratio", ratio, target=("<=", 1.3),
+                              label=f"peak memory, {big['records']:,} vs {small['records']:,} "
+                                    "variants (SNV-only input)",
+                              note=f"{Path(mem_models).name} model"))
 
     if not args.skip_auroc:
         if trained:
@@ -381,10 +425,15 @@ def main() -> None:
                 and Path(models).resolve() == Path(demo_models).resolve())
             files = truth_world(world, use_demo)
             print(f"AUROC of |delta| on the simulator's truth VCF ({files['vcf']}), per strand:")
-            for line in auroc(files, models, tmp, args.batch_size):
+            held_out = (args.held_out_chroms.split(",") if args.held_out_chroms
+                        else default_held_out(files))
+            for line, fig in auroc(files, models, tmp, args.batch_size, held_out):
                 print(line)
+                if fig is not None:
+                    figures.append(fig)
         else:
             print("AUROC: skipped (no trained models: pass --models or install the demo set)")
+    write_results("bench_score", figures, path=args.results)
     print(f"(work files in {tmp})")
 
 

@@ -45,7 +45,7 @@ PICTURES = (
         "difference (red: attribution lost), the region classes; the variant is marked on "
         "every track; the title has the scores, the delta, the motif call and the best known "
         "motif.",
-        ("varbind score demo --genome demo --region chr1:76000-122000 --tsv r.tsv "
+        ("varbind score demo --genome demo --region chr1:76400-76410 --tsv r.tsv "
          "-o r.vcf.gz --explain ig,gradcam --explain-out attr.h5",
          "varbind plot attr.h5 --variant 'chr1:76407:G>T' --rbp RBFOX1 "
          "--model demo_multiresbind -o explain_demo.png"),

@@ -40,7 +40,8 @@ def scripts(bench_dir: Path = BENCH_DIR) -> dict[str, str]:
     out = {}
     for path in sorted(bench_dir.glob("bench_*.py")):
         doc = ast.get_docstring(ast.parse(path.read_text())) or ""
-        out[path.stem] = " ".join(doc.split("\n\n")[0].split())
+        first = " ".join(doc.split("\n\n")[0].split())
+        out[path.stem] = re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", first)  # reST roles
     return out
 
 
