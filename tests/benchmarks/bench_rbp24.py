@@ -13,8 +13,10 @@ each architecture with ``varbind train --arch ARCH --dataset ... --out ...`` in 
 with the CLI's defaults unless ``--train-arg`` adds flags (then the run is not the default
 protocol, and the table says so). It prints a set x architecture table of test AUROC beside
 the published columns, the means over the sets, and the training time per model, and writes
-the same to ``--json`` after every model (a partial run keeps what it finished; an existing
-bundle in ``--workdir`` is reused unless ``--retrain``).
+the same to ``--json`` after every model, and the per-architecture means to
+``docs/results/bench_rbp24.json`` (``--results``, through ``results.py``) at the end (a
+partial run keeps what it finished; an existing bundle in ``--workdir`` is reused unless
+``--retrain``).
 
 Training time is the wall-clock time of ``varbind train`` (RNA folding included for
 ``rnassr``, cached in ``--workdir``/cache after the first run); on a shared machine it
@@ -30,6 +32,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from results import figure, write_results  # tests/benchmarks/results.py
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "rbp24"
@@ -139,6 +143,8 @@ def main(argv=None) -> int:
     p.add_argument("--train-arg", action="append", default=[],
                    help="extra flag for varbind train (not the default protocol)")
     p.add_argument("--retrain", action="store_true", help="retrain existing bundles")
+    p.add_argument("--results", type=Path, default=None,
+                   help="summary for the docs (default docs/results/bench_rbp24.json)")
     args = p.parse_args(argv)
     if not args.data.is_dir():
         raise SystemExit(f"{args.data}: no such folder (pass --data with the RBP-24 sets)")
@@ -166,6 +172,21 @@ def main(argv=None) -> int:
             os.replace(tmp, out_json)
     print(table(results, sets, archs))
     print(f"\ncommit {commit}; {report['protocol']}; results in {out_json}")
+    figures = []
+    for a in archs:
+        got = [results[s].get(a, {}).get("auroc") for s in sets]
+        done = [v for v in got if v is not None]
+        if done:
+            figures.append(figure(f"mean_auroc_{a}", mean(done),
+                                  label=f"{a}: mean test AUROC over the RBP-24 sets",
+                                  note=f"{len(done)}/{len(sets)} sets; {report['protocol']}"))
+    for i, column in enumerate(PUBLISHED_COLUMNS):
+        published = [PUBLISHED[s][i] for s in sets if s in PUBLISHED and PUBLISHED[s][i]]
+        if published:
+            figures.append(figure(f"published_{column}", mean(published),
+                                  label=f"published {column}: mean over the same sets",
+                                  note=f"{len(published)} sets; from the paper, not measured"))
+    write_results("bench_rbp24", figures, path=args.results, extra=report)
     return 0
 
 
