@@ -65,6 +65,8 @@ def main() -> None:
     p.add_argument("--big", action="store_true", help="also the 27-RBP Multi-resBind")
     p.add_argument("--workdir", default=None)
     p.add_argument("--json", default=None)
+    p.add_argument("--results", default=None,
+                   help="docs results file (default docs/results/bench_cpu_backends.json)")
     args = p.parse_args()
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-cpu-backends-"))
@@ -114,6 +116,22 @@ def main() -> None:
     fastest = max((v for v in variants if agree[v]), key=total.get)
     print(f"  fastest end to end among variants within {TOLERANCE:g} of {reference} (summed "
           f"over models): {fastest} ({total[fastest] / total[reference]:.2f}x {reference})")
+    from results import figure, write_results
+
+    figs = []
+    for model in models:
+        for v in variants:
+            per_round = [r["models"][model] for r in runs[v]]
+            batch = next(iter(per_round[0]["end_to_end"]))
+            e2e = [e["end_to_end"][batch]["steady_variants_per_second"]
+                   or e["end_to_end"][batch]["variants_per_second"] for e in per_round]
+            d = diffs.get(v, {}).get(model)
+            note = "reference" if d is None else (
+                f"max |diff| outputs {d['outputs']:.1e}, deltas {d['deltas']:.1e}")
+            figs.append(figure(f"{v}_{model}", e2e, unit="variants/s", digits=0,
+                               label=f"{model}, {v}: end-to-end variants/s", note=note))
+    write_results("bench_cpu_backends", figs, path=args.results,
+                  extra={"fastest": fastest, "tolerance": TOLERANCE, "agree": agree})
     if args.json:
         Path(args.json).write_text(json.dumps(
             {"summary": summary, "differences": diffs, "agree": agree, "fastest": fastest,

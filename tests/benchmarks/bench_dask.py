@@ -296,6 +296,32 @@ def report(args, figures: dict) -> None:
           f"{'ok' if s['balanced_vs_old']['median'] >= 0.95 else 'WORSE'}){same}")
 
 
+def results_figures(args, figures: dict) -> list[dict]:
+    """The figures in the docs' results schema (``results.py``): medians of paired rounds."""
+    from results import figure
+
+    d, s = figures["dense"], figures["sparse"]
+    dense = f"dense {args.variants:,} SNVs, models {args.models}"
+    return [
+        figure("workers_2_vs_1", d["speedup"]["values"], unit="x",
+               target=(">=", TARGETS["workers_2_vs_1"]),
+               label=f"2 single-threaded warm workers vs 1, {dense}"),
+        figure("dask_vs_single", d["cli_ratio"]["values"], unit="x",
+               target=(">=", TARGETS["dask_vs_single"]),
+               label=f"varbind score --dask local:2 vs one process, end to end, {dense}"),
+        figure("overhead_share", d["overhead_share"], target=("<", TARGETS["overhead_share"]),
+               label="scheduler overhead, share of the warm 2-worker run",
+               note=f"{d['noop_ms']:.1f} ms per partition x {d['partitions2']} partitions"),
+        figure("identical_outputs", float(d["identical_vcf"] and d["identical_tsv"]),
+               target=(">=", 1), label="outputs byte-identical outside ##varbind_run (1 = yes)"),
+        figure("sparse_balanced_vs_old", s["balanced_vs_old"]["values"], unit="x",
+               target=(">=", 0.95),
+               label=f"sparse {args.sparse_variants:,} SNVs: balanced vs old plan speed"),
+        figure("peak_rss_per_worker", max(d["peak_rss_mib"]), unit="MiB", digits=0,
+               label="peak memory per worker, warm 2-worker run (largest)"),
+    ]
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -389,6 +415,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rounds", type=int, default=3, help="paired rounds (medians reported)")
     p.add_argument("--json", default=None, help="write the figures here")
+    p.add_argument("--results", default=None,
+                   help="docs results file (default docs/results/bench_dask.json)")
     args = p.parse_args()
 
     from bench_gpu import commit
@@ -415,6 +443,9 @@ def main() -> None:
                     "command": " ".join(sys.argv), "targets": TARGETS,
                     "settings": vars(args)})
     report(args, figures)
+    from results import write_results
+
+    write_results("bench_dask", results_figures(args, figures), path=args.results)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1, default=str))
         log(f"figures written to {args.json}")

@@ -153,6 +153,9 @@ def main() -> None:
     p.add_argument("--models", default="demo,big", help="demo, big or both (default)")
     p.add_argument("--workdir", default=None)
     p.add_argument("--json", default=None, help="write the figures here")
+    p.add_argument("--results", default=None,
+                   help="docs results file (default docs/results/bench_gpu.json; not with "
+                        "--quick)")
     p.add_argument("--quick", action="store_true",
                    help="toy sizes, to check the script on a CPU")
     args = p.parse_args()
@@ -184,6 +187,22 @@ def main() -> None:
             "command": " ".join(sys.argv)}
     table = rows(ok)
     print_report(table, diffs, meta)
+    if not args.quick:
+        from results import figure, write_results
+
+        best = {}
+        for row in table:  # the best batch size of each backend and model
+            key = (row["backend"], row["model"])
+            if row["variants_per_second"] and row["variants_per_second"] > best.get(
+                    key, {}).get("variants_per_second", 0):
+                best[key] = row
+        figs = [figure(f"{b}_{m}", r["variants_per_second"], unit="variants/s", digits=0,
+                       target=(">=", 50_000) if m == BIG_MODEL else None,
+                       label=f"{m} ({r['rbps']} RBPs), {b}: end-to-end variants/s",
+                       note=f"batch {r['batch_size']}; devices {', '.join(meta['devices'])}")
+                for (b, m), r in best.items()]
+        write_results("bench_gpu", figs, path=args.results,
+                      extra={"rows": table, "differences": diffs})
     if args.json:
         Path(args.json).write_text(json.dumps({"meta": meta, "rows": table, "differences": diffs,
                                                "errors": [r for r in results if "error" in r]},
