@@ -73,11 +73,13 @@ def figure(name: str, values, *, label: str = "", unit: str = "", target=None,
 
 
 def git_commit() -> tuple[str, bool]:
-    """Short commit of the working tree and whether it has uncommitted changes."""
+    """Short commit of the working tree and whether it has uncommitted changes (outside
+    ``docs/``, which cannot change a figure)."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout
     commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                     ":(exclude)docs").strip())
     return commit, dirty
 
 

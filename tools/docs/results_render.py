@@ -47,7 +47,7 @@ def scripts(bench_dir: Path = BENCH_DIR) -> dict[str, str]:
 
 def fmt(value) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     return str(value)
 
 
