@@ -10,21 +10,14 @@ import argparse
 import html
 import re
 
-from varbind.cli import build_parser
+from varbind.cli import build_parser, subcommand_parsers
 
 GLOBAL_DESTS = {"help", "verbose", "quiet", "version"}
 
 
 def commands(parser: argparse.ArgumentParser | None = None) -> list[argparse.ArgumentParser]:
     """Every subcommand parser, depth first, in the order ``--help`` lists them."""
-    parser = parser or build_parser()
-    found = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in dict.fromkeys(action.choices.values()):
-                found.append(sub)
-                found.extend(commands(sub))
-    return found
+    return subcommand_parsers(parser or build_parser())
 
 
 def options(parser: argparse.ArgumentParser) -> list[argparse.Action]:

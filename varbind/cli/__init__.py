@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # subcommand not built yet
             raise
         module.register(subparsers)
-    for sub in _subparsers(parser):  # -q / -v also after the subcommand
+    for sub in subcommand_parsers(parser):  # -q / -v also after the subcommand
         add_global_options(sub, default_verbose=argparse.SUPPRESS,
                            default_quiet=argparse.SUPPRESS)
     return parser
@@ -55,14 +55,14 @@ def add_global_options(parser: argparse.ArgumentParser, default_verbose,
                         help="warnings and errors only")
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+def subcommand_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
     """Every subcommand parser below ``parser``, nested ones included."""
     found = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in dict.fromkeys(action.choices.values()):
                 found.append(sub)
-                found.extend(_subparsers(sub))
+                found.extend(subcommand_parsers(sub))
     return found
 
 
