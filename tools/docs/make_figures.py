@@ -29,8 +29,9 @@ from pictures import FIGURES_JSON, PICTURES, REPO, load  # noqa: E402
 def commit() -> str:
     out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                          capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":(exclude)docs"], cwd=REPO, capture_output=True,
+                           text=True).stdout.strip()  # docs pages cannot change a picture
     return out + ("-dirty" if dirty else "")
 
 

@@ -55,7 +55,8 @@ PICTURES = (
         "The demo Multi-resBind model on the held-out test contigs of the demo world, one "
         "curve per RBP. The low-abundance RBPs (fewest training peaks) are the lowest curves.",
         (f"varbind dataset --peaks {WORLD}/peaks --fasta {WORLD}/genome.fa.gz "
-         f"--gtf {WORLD}/genes.gtf.gz --expression {WORLD}/expression.tsv -o demo_ml.h5",
+         f"--gtf {WORLD}/genes.gtf.gz --expression {WORLD}/expression.tsv --cell-type SIM1 "
+         "-o demo_ml.h5",
          "varbind evaluate varbind/data/demo/models/multiresbind --dataset demo_ml.h5 "
          "--split test --plots plots/"),
         "plots/roc.png"),
