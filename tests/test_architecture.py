@@ -169,17 +169,20 @@ def test_imports_point_down_the_layers():
 
 
 def test_readme_python_imports_work():
-    """Every ``from varbind... import ...`` line of the README's Python examples imports."""
+    """Every ``from varbind... import ...`` line of the Python examples in the README and the
+    documentation pages imports."""
     import importlib
     import re
 
-    lines = re.findall(r"^from (varbind[\w.]*) import ([\w, ]+)", (ROOT / "README.md").read_text(),
-                       flags=re.M)
-    assert lines, "the README has Python examples"
-    for module, names in lines:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    lines = [(page.name, *found) for page in pages
+             for found in re.findall(r"^from (varbind[\w.]*) import ([\w, ]+)",
+                                     page.read_text(), flags=re.M)]
+    assert lines, "the docs have Python examples"
+    for page, module, names in lines:
         imported = importlib.import_module(module)
         for name in (n.strip() for n in names.split(",")):
-            assert hasattr(imported, name), f"README: {name} not in {module}"
+            assert hasattr(imported, name), f"{page}: {name} not in {module}"
 
 
 def test_no_import_cycle():
