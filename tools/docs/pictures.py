@@ -53,7 +53,7 @@ PICTURES = (
     Picture(
         "evaluate_roc.png", "ROC curves per RBP (`varbind evaluate`)",
         "The demo Multi-resBind model on the held-out test contigs of the demo world, one "
-        "curve per RBP. The low-abundance RBPs (fewest training peaks) are the lowest curves.",
+        "curve per RBP; rare RBPs (fewest training peaks) tend to sit lowest.",
         (f"varbind dataset --peaks {WORLD}/peaks --fasta {WORLD}/genome.fa.gz "
          f"--gtf {WORLD}/genes.gtf.gz --expression {WORLD}/expression.tsv --cell-type SIM1 "
          "-o demo_ml.h5",
@@ -78,9 +78,9 @@ PICTURES = (
     Picture(
         "gia_qki.png", "Global importance analysis of QKI (`varbind gia`)",
         "Left: the k-mers whose embedding raises the demo Multi-resBind QKI output most (the "
-        "planted consensus is ACUAACA); right: the effect of 1–4 copies of the top k-mer and "
-        "of two copies at growing spacing (boxes: per-background effects; triangles: global "
-        "importance).",
+        "planted consensus is ACUAACA); middle: the effect of 1–4 copies of the top k-mer; "
+        "right: two copies at growing spacing (boxes: per-background effects; triangles: "
+        "global importance).",
         ("varbind gia --models demo --model demo_multiresbind --rbp QKI -n 32 "
          "-o gia.tsv --plot gia_qki.png",),
         "gia_qki.png"),
