@@ -24,9 +24,10 @@ FIGURE_RE = re.compile(r"\{\{\s*figure\s+(\S+)\s+(\S+)\s*\}\}")
 
 
 def load(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:
-    """Every results file, by benchmark name; a file that is not schema 1 is an error."""
+    """Every ``bench_*.json`` results file, by benchmark name; one that is not schema 1 is
+    an error."""
     found = {}
-    for path in sorted(results_dir.glob("*.json")):
+    for path in sorted(results_dir.glob("bench_*.json")):
         data = json.loads(path.read_text())
         if not isinstance(data, dict) or data.get("schema") != 1 or "figures" not in data:
             raise ValueError(f"{path}: not a benchmark results file (schema 1, written by "
