@@ -38,6 +38,8 @@ import sys
 import time
 from pathlib import Path
 
+from results import write_results  # tests/benchmarks/results.py
+
 ARCHS = ("multiresbind", "deepripe", "polaris", "residualbind")
 
 
@@ -161,6 +163,8 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", default="1,2,3", help="world and training seeds (not the demo's 0)")
     p.add_argument("--workdir", default=None, help="keep worlds, datasets and bundles here")
     p.add_argument("--out", default=None, help="write results as JSON here")
+    p.add_argument("--results", default=None,
+                   help="docs results file (default docs/results/bench_training.json)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
     import tempfile
@@ -186,7 +190,30 @@ def main(argv=None) -> int:
     print(spread(results))
     print(f"cores: {os.cpu_count()}; CLI defaults (recipe varbind); load average at the end: "
           f"{os.getloadavg()[0]:.1f}")
+    write_results("bench_training", results_figures(results), path=args.results,
+                  extra=_summary(results))
     return 0
+
+
+def results_figures(results: list[dict]) -> list[dict]:
+    """Per world size and architecture: mean test AUROC over seeds (one value per seed),
+    the k-mer baseline's, and the targets missed (``results.py`` schema)."""
+    from results import figure
+
+    groups: dict = {}
+    for cell in results:
+        for r in cell["rows"]:
+            groups.setdefault((cell["size"], r["arch"]), []).append(r)
+    figs = []
+    for (size, arch), rows in groups.items():
+        misses = [m for cell in results if cell["size"] == size
+                  for m in cell.get("misses", []) if m.startswith(arch + " ")]
+        figs.append(figure(f"mean_auroc_{size}_{arch}", [r["mean_auroc"] for r in rows],
+                           label=f"{arch}, {size} worlds: mean test AUROC over RBPs",
+                           note=(f"{len(rows)} seed(s); k-mer baseline "
+                                 f"{sum(r['baseline_mean_auroc'] for r in rows) / len(rows):.3f}"
+                                 + ("; MISSED: " + "; ".join(misses) if misses else ""))))
+    return figs
 
 
 def _summary(results: list[dict]) -> dict:

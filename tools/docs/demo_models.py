@@ -29,29 +29,36 @@ def render() -> str:
     build = json.loads((DEMO / "build.json").read_text())
     models = bundles()
     names = list(models)
-    head = "| RBP | " + " | ".join(f"{n} positives | AUROC | AP" for n in names) + " |"
+    head = "| RBP | " + " | ".join(f"{n} positives | AUROC | AP | k-mer AUROC"
+                                  for n in names) + " |"
     lines = [f"Built by `{build['command']}`; set last changed at commit "
              f"`{last_commit(DEMO / 'build.json')}`. Metrics are on each bundle's held-out "
              "test split (`metrics` in `model.json`; split: "
              + ", ".join(f"{n} `{m['metrics'].get('split', '?')}`" for n, m in models.items())
-             + ").", "", head, "|---|" + "---|---|---|" * len(names)]
+             + "; k-mer AUROC: the health check's baseline, `metrics.baseline`).", "", head,
+             "|---|" + "---|---|---|---|" * len(names)]
     rbps = list(dict.fromkeys(r for m in models.values() for r in m["rbps"]))
     for rbp in rbps:
         cells = []
         for m in models.values():
             met = m["metrics"]
+            base = met.get("baseline", {}).get("auroc", {})
             cells += [str(met.get("positives", {}).get(rbp, "")),
-                      _f(met.get("auroc", {}).get(rbp)), _f(met.get("ap", {}).get(rbp))]
+                      _f(met.get("auroc", {}).get(rbp)), _f(met.get("ap", {}).get(rbp)),
+                      _f(base.get(rbp))]
         lines.append(f"| {rbp} | " + " | ".join(cells) + " |")
     means = []
     for m in models.values():
+        base = list(m["metrics"].get("baseline", {}).get("auroc", {}).values())
         means += ["", f"**{_f(m['metrics'].get('mean_auroc'))}**",
-                  f"**{_f(m['metrics'].get('mean_ap'))}**"]
+                  f"**{_f(m['metrics'].get('mean_ap'))}**",
+                  _f(sum(base) / len(base)) if base else "n/a"]
     lines.append("| **mean** | " + " | ".join(means) + " |")
     secs = build.get("seconds", {})
     if secs:
-        lines += ["", "Build time (seconds, from `build.json`): "
-                  + ", ".join(f"{k} {_f(v)}" for k, v in secs.items()) + "."]
+        lines += ["", "Build time (seconds of wall clock, from `build.json`; on a shared machine "
+                  "they depend on its load): "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in secs.items()) + "."]
     return "\n".join(lines) + "\n"
 
 
