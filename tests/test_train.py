@@ -133,6 +133,10 @@ def test_load_dataset_reads_the_documented_layout(tmp_path):
 def test_polaris_per_rbp_models_are_joined_into_one_bundle(tmp_path):
     path = tmp_path / "p.h5"
     write_dataset(path, n=500, per_rbp=True)
+    import h5py
+
+    with h5py.File(path, "a") as h5:  # each RBP's peaks from its own cell line
+        h5["U6"].attrs["cell_type"], h5["GA3"].attrs["cell_type"] = "HepG2", "K562"
     datasets = {r: tr.load_dataset(path, rbp=r) for r in ("U6", "GA3")}
     cfg = tiny_config("polaris", epochs=6, inputs=("sequence", "region", "expression"),
                       optimizer="adam", learning_rate=1e-2, seq_length=60)
@@ -146,6 +150,7 @@ def test_polaris_per_rbp_models_are_joined_into_one_bundle(tmp_path):
     bundle = load_bundle(out)
     assert [tuple(s.shape) for s in bundle.meta.inputs] == [(60, 4), (7,), (1,)]
     assert sorted(bundle.meta.baselines) == ["GA3", "U6"]
+    assert bundle.meta.rbp_cell_lines == {"U6": "HepG2", "GA3": "K562"}
     batch = datasets["GA3"].splits["test"].batch
     np.testing.assert_allclose(predict(bundle.model, bundle.meta.inputs, batch),
                                predict(result.model, result.meta.inputs, batch), atol=1e-6)

@@ -463,6 +463,8 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
     top = replace(config, name=name).resolve(len(first.splits["train"]))
     meta = _meta(top, specs, rbps, first, metrics, training)
     meta.data_digests = {k: v for r in results for k, v in r.meta.data_digests.items()}
+    meta.rbp_cell_lines = {rbp: cells for rbp in rbps
+                           if (cells := datasets[rbp].provenance.get("cell_type"))}
     baselines = {k: v for r in results for k, v in r.baselines.items()}
     fits = {k: v for r in results for k, v in r.fits.items()}
     return TrainResult(joined, meta, baselines, fits)

@@ -117,13 +117,17 @@ def load_dataset(path: str | os.PathLike, rbp: str | None = None) -> TrainingDat
                 raise InputFileError(f"per-RBP dataset has no group {rbp!r}", path=path,
                                      fix=f"choose one of: {', '.join(rbps)}")
             splits, _ = _read_group(h5[rbp], path, f" in group {rbp}")
+            group_cells = str(h5[rbp].attrs.get("cell_type", ""))
             rbps = [rbp]
         else:
+            group_cells = ""
             splits, _ = _read_group(h5, path, "")
     prov = json.loads(attrs.get("provenance", "{}")) if "provenance" in attrs else {}
     groups = json.loads(attrs.get("rbp_groups", "{}")) if "rbp_groups" in attrs else {}
     if isinstance(prov, dict):
         prov.setdefault("cell_type", str(attrs.get("cell_type", "")))
+        if group_cells:  # a per-RBP group's own expression column(s)
+            prov["cell_type"] = group_cells
     seq_len = int(attrs.get("seq_length", splits["train"].batch.seq.shape[1]))
     reg_len = int(attrs.get("region_length", 0))
     return TrainingData(rbps=list(rbps), splits=splits, seq_length=seq_len,
