@@ -114,6 +114,8 @@ def main() -> None:
                    help="comma-separated REF/ALT lengths of the long records")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--results", default=None,
+                   help="docs results file (default docs/results/bench_memory.json)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-dir", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -143,6 +145,17 @@ def main() -> None:
     print(f"ratio (SNV + long / SNV only): {ratio:.3f} (target <= 1.2: "
           f"{'meets' if ratio <= 1.2 else 'MISSES'})")
     print(f"long-record statuses: {runs['long'][0]['flags']}")
+    from results import figure, write_results  # tests/benchmarks/results.py
+
+    pairs = [lg["peak_mib"] / sn["peak_mib"] for sn, lg in zip(runs["snv"], runs["long"],
+                                                               strict=True)]
+    write_results("bench_memory", [
+        figure("long_vs_snv_peak", pairs, target=("<=", 1.2),
+               label="peak RSS, SNVs + long indels / SNVs only (paired runs)",
+               note=f"{args.snvs} SNVs; lengths {args.lengths}"),
+        figure("snv_peak_mib", [x["peak_mib"] for x in runs["snv"]], unit="MiB", digits=0,
+               label=f"peak RSS, {args.snvs} SNVs"),
+    ], path=args.results)
 
 
 if __name__ == "__main__":
