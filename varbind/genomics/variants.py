@@ -182,22 +182,18 @@ def left_align(event: Event, fetch: Callable[[int, int], str]) -> Event:
     events are returned unchanged).
     """
     start, end, inserted = event.start, event.end, event.inserted
-    if end - start > 0 and not inserted:  # deletion: rotate while the base before repeats
-        deleted = fetch(start, end)
-        while start > 0:
-            before = fetch(start - 1, start)
-            if before != deleted[-1] or before == "N":
-                break
-            deleted = before + deleted[:-1]
-            start, end = start - 1, end - 1
-    elif end == start and inserted:
-        while start > 0:
-            before = fetch(start - 1, start)
-            if before != inserted[-1] or before == "N":
-                break
-            inserted = before + inserted[:-1]
-            start, end = start - 1, end - 1
-    return Event(event.chrom, start, end, inserted)
+    if (end > start) == bool(inserted):  # substitution, complex or empty: nothing to shift
+        return event
+    # The moved bases are the deleted reference or the inserted ones; rotate them while the
+    # reference base before them repeats their last base.
+    moved = inserted or fetch(start, end)
+    while start > 0:
+        before = fetch(start - 1, start)
+        if before != moved[-1] or before == "N":
+            break
+        moved = before + moved[:-1]
+        start, end = start - 1, end - 1
+    return Event(event.chrom, start, end, moved if inserted else inserted)
 
 
 def normalize(variant: Variant, fetch: Callable[[int, int], str]) -> Event:
