@@ -16,13 +16,14 @@ import scoring_world as sw
 from planted import TINY
 
 from varbind.encoding import encode, encode_batch
+from varbind.errors import VarbindError
 from varbind.interpret import gia
 from varbind.interpret.baselines import baseline_arrays
 from varbind.interpret.ig import integrated_gradients
 from varbind.model.bundle import ModelMeta, load_bundle, save_bundle
 from varbind.model.graph_layers import propagate
 from varbind.model.inputs import WindowBatch, build_inputs
-from varbind.model.rna_graph import PairFolder, add_pairs, pair_channels, partners
+from varbind.model.rna_graph import PairFolder, add_pairs, graph_kind, pair_channels, partners
 from varbind.scoring.options import ScoreOptions
 from varbind.scoring.run import score_vcf
 from varbind.training import models as arch_models
@@ -50,30 +51,72 @@ def test_folder_caches_on_disk_and_in_memory(tmp_path):
     assert again.folded == 0 and (tmp_path / "rna-pairs.sqlite").exists()
 
 
+def test_base_pair_probability_graph_of_a_hairpin():
+    graph = pair_channels(encode("NNGGGGAAAACCCCN"), graph="bpp", top_k=2)
+    assert graph.shape == (15, 5)
+    first, prob, second, prob2, node = graph.T
+    mfe = pair_channels(encode("NNGGGGAAAACCCCN"))
+    np.testing.assert_array_equal(first, mfe[:, 0])  # the most probable partner = MFE's
+    stem = mfe[:, 1] > 0
+    assert (prob[stem] > 0.5).all() and (prob[stem] <= 1).all() and not prob[~stem].any()
+    assert (prob2 <= prob).all() and (second[prob2 > 0] != first[prob2 > 0]).all()
+    assert node.tolist() == [0, 0] + [1] * 12 + [0] and not graph[node == 0, :4].any()
+    assert graph_kind(("bpp_offset_1", "bpp_prob_1", "bpp_offset_2", "bpp_prob_2",
+                       "node")) == ("bpp", 2)
+
+
+def test_folder_caches_each_folding_apart(tmp_path):
+    codes = encode_batch(["GGGGAAAACCCCAGGAACCU", "ACGUACGUACGUGGGAAACC"])
+    bpp = PairFolder(cache_dir=tmp_path, processes=1).pairs(codes, "bpp", 3)
+    assert bpp.shape == (2, 20, 7)
+    np.testing.assert_allclose(bpp[0], pair_channels(codes[0], graph="bpp", top_k=3))
+    again = PairFolder(cache_dir=tmp_path, processes=1)
+    np.testing.assert_allclose(again.pairs(codes, "bpp", 3), bpp, atol=1e-3)  # float16
+    assert again.folded == 0
+    assert again.pairs(codes).shape == (2, 20, 3) and again.folded == 2  # MFE: not cached
+
+
 def _dense_gcn(h, graph):
     """D^-1/2 (A + I) D^-1/2 h with an explicit (L, L) adjacency, per window."""
     out = np.zeros_like(h)
     for n in range(len(h)):
-        offsets, weight, node = graph[n].T
+        node = graph[n, :, -1]
         length = len(node)
         adj = np.eye(length) * node
         for i in range(length - 1):
             adj[i, i + 1] = adj[i + 1, i] = node[i] * node[i + 1]
-        for i in np.flatnonzero(weight):
-            adj[i, i + int(offsets[i])] = weight[i]
+        for k in range((graph.shape[-1] - 1) // 2):
+            offsets, weight = graph[n, :, 2 * k], graph[n, :, 2 * k + 1]
+            for i in np.flatnonzero(weight):
+                adj[i, i + int(offsets[i])] = weight[i]
         d = adj.sum(axis=1)
         inv = np.where(d > 0, 1 / np.sqrt(np.maximum(d, 1e-9)), 0)
         out[n] = (inv[:, None] * adj * inv[None, :]) @ h[n]
     return out
 
 
-def test_graph_convolution_equals_the_dense_renormalised_adjacency():
+@pytest.mark.parametrize("graph, top_k", [("mfe", 1), ("bpp", 3)])
+def test_graph_convolution_equals_the_dense_renormalised_adjacency(graph, top_k):
     codes = encode_batch(["NNGGGGAAAACCCCAAGGGAAACCCN", "ACGUAGGCCAAAGGCCUUUUGGCCNN"])
-    graph = np.stack([pair_channels(c) for c in codes])
+    channels = np.stack([pair_channels(c, graph=graph, top_k=top_k) for c in codes])
+    assert channels[..., 1:-1:2].sum() > 4  # pairs to propagate over
     h = np.random.default_rng(0).normal(size=(2, codes.shape[1], 3)).astype(np.float32)
     got = np.asarray(propagate(keras.ops.convert_to_tensor(h),
-                               keras.ops.convert_to_tensor(graph)))
-    np.testing.assert_allclose(got, _dense_gcn(h, graph), atol=1e-5)
+                               keras.ops.convert_to_tensor(channels)))
+    np.testing.assert_allclose(got, _dense_gcn(h, channels), atol=1e-5)
+
+
+def test_a_base_pair_probability_model_folds_its_own_graph():
+    hparams = {**TINY["rnassr"], "graph": "bpp", "bpp_partners": 2}
+    specs = arch_models.input_specs("rnassr", ("sequence", "structure"), W, hparams=hparams)
+    assert [s.shape for s in specs] == [(W, 4), (W, 5)]
+    model = arch_models.build_model("rnassr", specs, 1, hparams)
+    batch = add_pairs(specs, WindowBatch(seq=_windows(4)))
+    assert batch.pairs.shape == (4, W, 5) and batch.pairs[0, :, 1].max() > 0.5
+    assert np.isfinite(model.predict(build_inputs(specs, batch), verbose=0)).all()
+    with pytest.raises(VarbindError, match="graph"):
+        arch_models.input_specs("rnassr", ("sequence", "structure"), W,
+                                hparams={"graph": "plfold"})
 
 
 def _tiny_rnassr():

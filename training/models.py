@@ -20,8 +20,9 @@ residualbind   one per-position tensor (41, d) as Multi-resBind Conv 96x11, resi
                                                                 dilations 1/2/4, AvgPool 10,
                                                                 Dense 256, sigmoid/linear
 rnassr         sequence (375, 4) and RNA graph (375, 3)         CNN 2 x (Conv, MaxPool) and
-               (backbone + MFE pairs, :mod:`varbind.model.rna_graph`) 4 GCN layers scaled by the
-                                                                CNN's base weights, Dense 128
+               (backbone + MFE pairs) or (375, 2K + 1)          4 GCN layers scaled by the
+               (base-pair probabilities), see                   CNN's base weights, Dense 128
+               :mod:`varbind.model.rna_graph`
 =============  ===============================================  ==========================
 
 Sources: Multi-resBind (Zhao et al. 2022 and its public code), DeepRiPe (Ghanbari & Ohler
@@ -41,7 +42,7 @@ from varbind.model.architectures import (  # last_conv_layer: re-exported, it li
     last_conv_layer,  # noqa: F401
 )
 from varbind.model.inputs import Component, InputSpec
-from varbind.model.rna_graph import PAIR_CHANNELS
+from varbind.model.rna_graph import GRAPHS, graph_channels
 from varbind.training import rnassr
 
 INPUT_KINDS = ("sequence", "region", "structure", "expression")
@@ -107,8 +108,8 @@ ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
         "Koo et al. 2021, PLoS Comput Biol 17:e1008925 (ResidualBind)"),
     "rnassr": ArchitectureInfo(
         "rnassr", ("sequence", "structure"), 375, 375,
-        TrainingDefaults("adam", 1e-3, 128, 20, 4, False, False, lr_decay=0.5,
-                         lr_patience=2),
+        TrainingDefaults("adam", 1e-3, 128, 100, 0, False, False, lr_decay=0.5,
+                         lr_patience=10),
         dict(rnassr.HYPERPARAMETERS), rnassr.CITATION),
 }
 
@@ -147,11 +148,11 @@ def parse_inputs(text: str | Sequence[str] | None, arch: str) -> tuple[str, ...]
 _SEQUENCE = Component("sequence", tuple("ACGT"))
 _STRUCTURE = Component("structure", ("paired", "unpaired"))
 _EXPRESSION = Component("expression", ("log1p_tpm",))
-_PAIRS = Component("pairs", PAIR_CHANNELS)
 
 
 def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
-                region_length: int | None = None) -> list[InputSpec]:
+                region_length: int | None = None,
+                hparams: dict | None = None) -> list[InputSpec]:
     """The Keras inputs of ``arch`` for the chosen input kinds.
 
     Parameters
@@ -159,6 +160,8 @@ def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
     arch : one of :data:`ARCHITECTURES`
     inputs : kinds from :data:`INPUT_KINDS` (see :func:`parse_inputs`)
     seq_length, region_length : window lengths; the paper's by default
+    hparams : hyperparameter overrides; RNASSR-Net's ``graph`` and ``bpp_partners`` decide
+        its graph input's channels
 
     Returns
     -------
@@ -169,8 +172,15 @@ def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
     ls = seq_length or info.seq_length
     lr = region_length or info.region_length
     if arch == "rnassr":
+        p = hyperparameters(arch, hparams)
+        if p["graph"] not in GRAPHS or int(p["bpp_partners"]) < 1:
+            raise VarbindError(f"rnassr: graph={p['graph']!r}, bpp_partners="
+                               f"{p['bpp_partners']!r} is not an RNA graph",
+                               fix=f"use --hparam graph={'|'.join(GRAPHS)} and "
+                                   "--hparam bpp_partners=K with K >= 1")
+        pairs = Component("pairs", graph_channels(p["graph"], int(p["bpp_partners"])))
         return [InputSpec("sequence", "per_position", (_SEQUENCE,), ls),
-                InputSpec("graph", "per_position", (_PAIRS,), ls)]
+                InputSpec("graph", "per_position", (pairs,), ls)]
     if arch in ("multiresbind", "residualbind"):
         comps = []
         if "sequence" in inputs:

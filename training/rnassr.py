@@ -1,8 +1,10 @@
 """RNASSR-Net (Qiu et al. 2021): a CNN over the sequence guides a GCN over the RNA structure.
 
-Inputs: the one-hot sequence (N, L, 4) and the RNA graph (N, L, 3) of
-:mod:`varbind.model.rna_graph` (backbone plus MFE base pairs, folded by varbind). The body follows
-the paper's description:
+Inputs: the one-hot sequence (N, L, 4) and the RNA graph of :mod:`varbind.model.rna_graph`,
+folded by varbind: backbone plus MFE base pairs (``graph="mfe"``, (N, L, 3), the default) or
+plus RNAplfold base-pair probabilities as the paper's graph (``graph="bpp"``, the
+``bpp_partners`` most probable partners of each base, (N, L, 2 K + 1)). The body follows the
+paper's description:
 
 - CNN branch: Conv(filters, kernel) -> ReLU -> max-pool -> Conv -> ReLU -> max-pool, flattened;
 - base importance: ``sigmoid(BN(mean over channels of the first conv layer))``, (N, L, 1);
@@ -17,7 +19,8 @@ widths) are chosen for ~375-nt windows and CPU training.
 from __future__ import annotations
 
 HYPERPARAMETERS = dict(filters=64, kernel_size=9, second_kernel=5, pool_size=4,
-                       gcn_units=32, gcn_layers=4, gcn_pool=8, dense_units=128, dropout=0.25)
+                       gcn_units=32, gcn_layers=4, gcn_pool=8, dense_units=128, dropout=0.25,
+                       graph="mfe", bpp_partners=4)
 CITATION = ("Qiu et al. 2021, RNASSR-Net: RNA secondary structure representation network "
             "for RNA-protein binding prediction")
 

@@ -393,7 +393,7 @@ def _checked_specs(config: TrainConfig) -> list[InputSpec]:
     """The model inputs of an unresolved config (unknown inputs or hyperparameters fail)."""
     checked = config.resolve(0)
     return arch_models.input_specs(checked.arch, checked.inputs, checked.seq_length,
-                                   checked.region_length)
+                                   checked.region_length, checked.hparams)
 
 
 def _attempt(config: TrainConfig, specs: list[InputSpec], data: TrainingData):

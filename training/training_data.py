@@ -186,12 +186,19 @@ def check_lengths(specs: list[InputSpec], data: TrainingData) -> None:
 
 def add_structure_if_needed(specs: list[InputSpec], data: TrainingData,
                             cache_dir: str | None) -> None:
-    from varbind.model.rna_graph import PairFolder, add_pairs, default_cache_dir
+    from varbind.model.rna_graph import (
+        PairFolder,
+        add_pairs,
+        default_cache_dir,
+        graph_input,
+        graph_kind,
+    )
 
     if any("pairs" in s.kinds() for s in specs):
         folder = PairFolder(cache_dir=cache_dir or default_cache_dir())
+        kind = graph_kind(graph_input(specs)[1])[0]
         for name, split in data.splits.items():
-            log.info("folding %d %s windows (RNA graph, MFE)", len(split), name)
+            log.info("folding %d %s windows (RNA graph, %s)", len(split), name, kind)
             add_pairs(specs, split.batch, folder)
     if not any("structure" in s.kinds() for s in specs):
         return

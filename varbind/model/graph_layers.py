@@ -1,11 +1,12 @@
 """Graph-convolution layers for RNASSR-Net, from ``keras.ops`` only (any Keras backend).
 
-The RNA graph arrives per position as :data:`varbind.model.rna_graph.PAIR_CHANNELS` (``(N, L, 3)``:
-partner offset, pair weight, node flag). :class:`GraphConv` is Kipf & Welling's graph
-convolution ``H' = act(D^-1/2 (A + I) D^-1/2 H W + b)`` over backbone edges ``(i, i +- 1)``
-between nodes and one base-pair edge per paired base, computed by shifts and one gather
-instead of an (L, L) matrix product (the same numbers for graphs whose bases pair at most
-once, as an MFE structure's do).
+The RNA graph arrives per position as :func:`varbind.model.rna_graph.graph_channels`
+(``(N, L, 2 K + 1)``: ``K`` (partner offset, pair weight) channel pairs, then the node flag;
+``K = 1`` for an MFE graph). :class:`GraphConv` is Kipf & Welling's graph convolution
+``H' = act(D^-1/2 (A + I) D^-1/2 H W + b)`` over backbone edges ``(i, i +- 1)`` between nodes
+and up to ``K`` weighted base-pair edges per base, computed by shifts and ``K`` gathers instead
+of an (L, L) matrix product (the same numbers as the dense product, with ``A[i, j]`` the
+weight base ``i`` holds for partner ``j``).
 """
 
 from __future__ import annotations
@@ -29,33 +30,37 @@ def normalised_edges(graph):
 
     Parameters
     ----------
-    graph : (N, L, 3) partner offset, pair weight, node flag
+    graph : (N, L, 2 K + 1) K (partner offset, pair weight) channel pairs, node flag
 
     Returns
     -------
-    partner : (N, L) int32 partner index; inv : (N, L) ``node / sqrt(degree)``;
-    prev, next, pair : (N, L) edge weights to ``i - 1``, ``i + 1`` and the partner
+    partners : K (N, L) int32 partner indices; pairs : K (N, L) edge weights to them;
+    inv : (N, L) ``node / sqrt(degree)``; prev, next : (N, L) edge weights to ``i -+ 1``
     """
     length = graph.shape[1]
-    offset, weight, node = graph[..., 0], graph[..., 1], graph[..., 2]
-    target = ops.cast(ops.arange(length), offset.dtype)[None, :] + offset
-    inside = ops.cast((target >= 0) & (target <= length - 1), offset.dtype)
-    partner = ops.cast(ops.clip(ops.round(target), 0, length - 1), "int32")
-    pair = weight * inside * node
+    node = graph[..., -1]
+    positions = ops.cast(ops.arange(length), graph.dtype)[None, :]
+    partners, pairs = [], []
+    for k in range((graph.shape[-1] - 1) // 2):
+        target = positions + graph[..., 2 * k]
+        inside = ops.cast((target >= 0) & (target <= length - 1), graph.dtype)
+        partners.append(ops.cast(ops.clip(ops.round(target), 0, length - 1), "int32"))
+        pairs.append(graph[..., 2 * k + 1] * inside * node)
     nxt = node * _shift(node, -1)
     prev = _shift(nxt, 1)
-    degree = node * (1.0 + prev + nxt + pair)
+    degree = node * (1.0 + prev + nxt + sum(pairs))
     inv = node / ops.sqrt(ops.maximum(degree, 1.0))
-    return partner, inv, prev, nxt, pair
+    return partners, pairs, inv, prev, nxt
 
 
 def propagate(h, graph):
     """``D^-1/2 (A + I) D^-1/2 H``: (N, L, C) node features -> (N, L, C)."""
-    partner, inv, prev, nxt, pair = normalised_edges(graph)
+    partners, pairs, inv, prev, nxt = normalised_edges(graph)
     scaled = h * inv[..., None]
-    index = ops.repeat(partner[..., None], h.shape[-1], axis=-1)
-    msg = (scaled + _shift(scaled, 1) * prev[..., None] + _shift(scaled, -1) * nxt[..., None]
-           + ops.take_along_axis(scaled, index, axis=1) * pair[..., None])
+    msg = scaled + _shift(scaled, 1) * prev[..., None] + _shift(scaled, -1) * nxt[..., None]
+    for partner, pair in zip(partners, pairs, strict=True):
+        index = ops.repeat(partner[..., None], h.shape[-1], axis=-1)
+        msg = msg + ops.take_along_axis(scaled, index, axis=1) * pair[..., None]
     return msg * inv[..., None]
 
 
@@ -77,7 +82,7 @@ class GraphConv(keras.layers.Layer):
     def call(self, inputs):
         h, graph = inputs
         out = self.activation(self.dense(propagate(h, graph)))
-        return out * graph[..., 2:3]
+        return out * graph[..., -1:]
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0][:-1]) + (self.units,)
