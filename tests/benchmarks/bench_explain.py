@@ -7,8 +7,12 @@
 For each architecture (random weights: cost does not depend on training) or each bundle of
 ``--models``, on the same windows and in one run:
 
-- forward: ``model.predict_on_batch`` (what ``varbind score`` runs), seconds per window;
-- GradCAM: one forward and one backward pass per RBP (:func:`varbind.interpret.gradcam.gradcam`);
+- forward: one forward pass through GradCAM's own execution path (the compiled function of
+  :func:`varbind.interpret.gradients.gradients` with no target, the same ``--batch-size``
+  chunks and float32 inputs), seconds per window; ``varbind score``'s ``predict_on_batch``
+  forward is timed beside it for reference;
+- GradCAM: one forward and one backward pass per RBP (:func:`varbind.interpret.gradcam.gradcam`),
+  timed in turn with the forward pass on the same windows;
 - IG: ``steps`` path points (+2 end points) per window (:func:`integrated_gradients`);
 
 printed as ratios to one forward pass per window (the issue's target: GradCAM <= 3x), plus
@@ -48,15 +52,30 @@ from results import figure, write_results  # tests/benchmarks/results.py
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _timed(fn, repeat: int = 3) -> float:
-    """Median seconds of ``repeat`` calls after a warm-up call."""
-    fn()  # warm up (tracing, allocation)
+def _timed(fn, repeat: int = 3, warm=None) -> float:
+    """Median seconds of ``repeat`` calls after a warm-up call (of ``warm``, a cheaper call
+    down the same path, when given)."""
+    (warm or fn)()  # warm up (tracing, allocation)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def _interleaved(fns, repeat: int = 3) -> list[float]:
+    """Median seconds of each of ``fns`` over ``repeat`` rounds that call them in turn (after
+    one warm-up call each), so load changes hit them alike."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, spent in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 def _random_batch(specs, n: int, rng):
@@ -90,6 +109,25 @@ def _bundles(args):
     return out
 
 
+def _gradcam_forward(model, arrays, batch_size: int):
+    """The forward pass GradCAM's ratio is taken against, on GradCAM's own execution path:
+    :func:`varbind.interpret.gradients.gradients` with no target (the same compiled function
+    family, float32 input preparation and ``batch_size`` chunks as
+    :func:`varbind.interpret.gradcam.gradcam`, without backward passes)."""
+    from varbind.interpret.gradients import gradients
+
+    for lo in range(0, len(arrays[0]), batch_size):
+        gradients(model, [a[lo:lo + batch_size] for a in arrays], [])
+
+
+def _score_forward(model, arrays, batch_size: int):
+    """The forward pass ``varbind score`` runs (:func:`varbind.scoring.predict.predict`,
+    ``predict_on_batch`` per batch), for reference only."""
+    from varbind.scoring.predict import predict
+
+    predict(model, list(arrays), batch_size=batch_size)
+
+
 def bench(bundle, n: int, steps: int, batch_size: int, rng) -> dict:
     from varbind.interpret.baselines import baseline_arrays, sequence_slot
     from varbind.interpret.gradcam import gradcam
@@ -102,21 +140,20 @@ def bench(bundle, n: int, steps: int, batch_size: int, rng) -> dict:
     arrays = build_inputs(specs, batch)
     model = bundle.model
     slot = sequence_slot(specs)
-    x = arrays if len(arrays) > 1 else arrays[0]
 
-    def forward():
-        for lo in range(0, n, batch_size):
-            model.predict_on_batch([a[lo:lo + batch_size] for a in arrays]
-                                   if len(arrays) > 1 else x[lo:lo + batch_size])
-
-    t_fwd = _timed(forward) / n
-    t_cam = _timed(lambda: gradcam(model, arrays, [0], slot.length, batch_size=batch_size,
-                                   seq_index=slot.input_index,
-                                   arch=bundle.meta.architecture, rbps=bundle.meta.rbps),
-                   repeat=2) / n
+    # forward and GradCAM on the same windows, chunks and compiled path, interleaved
+    t_fwd, t_cam, t_score = (t / n for t in _interleaved([
+        lambda: _gradcam_forward(model, arrays, batch_size),
+        lambda: gradcam(model, arrays, [0], slot.length, batch_size=batch_size,
+                        seq_index=slot.input_index, arch=bundle.meta.architecture,
+                        rbps=bundle.meta.rbps),
+        lambda: _score_forward(model, arrays, batch_size)]))
     base = baseline_arrays(specs, "zeros")
+    head = [a[:2 * batch_size] for a in arrays]  # warm-up: the same calls on fewer windows
     t_ig = _timed(lambda: integrated_gradients(model, arrays, base, [0], steps=steps,
-                                               batch_size=batch_size * 4), repeat=1) / n
+                                               batch_size=batch_size * 4), repeat=1,
+                  warm=lambda: integrated_gradients(model, head, base, [0], steps=steps,
+                                                    batch_size=batch_size * 4)) / n
     # explained variants per second: n/2 SNVs, ref and alt windows, IG + GradCAM, one RBP
     half = n // 2
     ref = _random_batch(specs, half, rng)
@@ -131,12 +168,16 @@ def bench(bundle, n: int, steps: int, batch_size: int, rng) -> dict:
     pairs = [(i, bundle.meta.rbps[0]) for i in range(half)]
     options = ExplainOptions(methods=("ig", "gradcam"), ig_steps=steps,
                              batch_size=batch_size * 4)
+    few = pairs[:16]
     t_explain = _timed(lambda: explain_variants(bundle, ref, alt, sites, pairs, options),
-                       repeat=1)
+                       repeat=1, warm=lambda: explain_variants(bundle, ref, alt, sites, few,
+                                                               options))
     cam_only = ExplainOptions(methods=("gradcam",), batch_size=batch_size * 4)
     t_cam_only = _timed(lambda: explain_variants(bundle, ref, alt, sites, pairs, cam_only),
-                        repeat=1)
-    return {"forward_ms": t_fwd * 1e3, "gradcam_ms": t_cam * 1e3, "ig_ms": t_ig * 1e3,
+                        repeat=1, warm=lambda: explain_variants(bundle, ref, alt, sites, few,
+                                                                cam_only))
+    return {"forward_ms": t_fwd * 1e3, "score_forward_ms": t_score * 1e3,
+            "gradcam_ms": t_cam * 1e3, "ig_ms": t_ig * 1e3,
             "gradcam_x": t_cam / t_fwd, "ig_x": t_ig / t_fwd,
             "explained_per_s": half / t_explain, "gradcam_only_per_s": half / t_cam_only}
 
@@ -449,8 +490,8 @@ def main() -> None:
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     print(f"device {device}; {args.variants} windows; IG {args.steps} steps; one RBP; "
           f"TF threads intra={tf.config.threading.get_intra_op_parallelism_threads()}")
-    print(f"{'model':<16}{'window':>7}{'fwd ms/win':>11}{'GradCAM x':>10}{'IG x':>8}"
-          f"{'IG+CAM var/s':>13}{'CAM var/s':>10}")
+    print(f"{'model':<16}{'window':>7}{'fwd ms/win':>11}{'score ms/win':>13}{'GradCAM x':>10}"
+          f"{'IG x':>8}{'IG+CAM var/s':>13}{'CAM var/s':>10}")
     figures = []
     for bundle in _bundles(args):
         rounds = []
@@ -458,13 +499,19 @@ def main() -> None:
             r = bench(bundle, args.variants, args.steps, args.batch_size, rng)
             rounds.append(r)
             print(f"{bundle.name:<16}{bundle.meta.window:>7}{r['forward_ms']:>11.3f}"
-                  f"{r['gradcam_x']:>10.2f}{r['ig_x']:>8.1f}{r['explained_per_s']:>13.1f}"
+                  f"{r['score_forward_ms']:>13.3f}{r['gradcam_x']:>10.2f}{r['ig_x']:>8.1f}{r['explained_per_s']:>13.1f}"
                   f"{r['gradcam_only_per_s']:>10.1f}")
         name = f"{bundle.name} ({bundle.meta.window} nt)"
         figures += [
             figure(f"gradcam_x_{bundle.name}", [r["gradcam_x"] for r in rounds], unit="x",
                    target=("<=", 3), label=f"GradCAM / forward, {name}",
-                   note=f"{args.variants} windows"),
+                   note=f"{args.variants} windows, batches of {args.batch_size}, both through "
+                        "the compiled gradients() path"),
+            figure(f"forward_ms_{bundle.name}", [r["forward_ms"] for r in rounds],
+                   unit="ms/window", label=f"forward pass on GradCAM's path, {name}"),
+            figure(f"score_forward_ms_{bundle.name}", [r["score_forward_ms"] for r in rounds],
+                   unit="ms/window",
+                   label=f"forward pass as varbind score runs it (predict_on_batch), {name}"),
             figure(f"ig_x_{bundle.name}", [r["ig_x"] for r in rounds], unit="x",
                    label=f"IG ({args.steps} steps) / forward, {name}"),
             figure(f"explained_per_s_{bundle.name}", [r["explained_per_s"] for r in rounds],
