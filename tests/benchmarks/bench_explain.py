@@ -1,6 +1,7 @@
 """Cost of attribution relative to scoring, and explained variants per second.
 
-    python tests/benchmarks/bench_explain.py [--arch multiresbind,polaris] [--variants 64]
+    python tests/benchmarks/bench_explain.py [--arch multiresbind,polaris] [--variants 1024]
+        [--ig-variants 256] [--rounds 3]
         [--steps 50] [--models DIR]
     python tests/benchmarks/bench_explain.py --demo [--world DIR] [--models DIR]
 
@@ -128,7 +129,9 @@ def _score_forward(model, arrays, batch_size: int):
     predict(model, list(arrays), batch_size=batch_size)
 
 
-def bench(bundle, n: int, steps: int, batch_size: int, rng) -> dict:
+def bench(bundle, n: int, steps: int, batch_size: int, rng, n_ig: int | None = None) -> dict:
+    """Seconds per window of forward, GradCAM (``n`` windows) and IG, and explained variants
+    per second (``n_ig`` windows, default ``n``: IG runs ``steps + 2`` path points per window)."""
     from varbind.interpret.baselines import baseline_arrays, sequence_slot
     from varbind.interpret.gradcam import gradcam
     from varbind.interpret.ig import integrated_gradients
@@ -149,13 +152,15 @@ def bench(bundle, n: int, steps: int, batch_size: int, rng) -> dict:
                         rbps=bundle.meta.rbps),
         lambda: _score_forward(model, arrays, batch_size)]))
     base = baseline_arrays(specs, "zeros")
-    head = [a[:2 * batch_size] for a in arrays]  # warm-up: the same calls on fewer windows
-    t_ig = _timed(lambda: integrated_gradients(model, arrays, base, [0], steps=steps,
+    n_ig = min(n_ig or n, n)
+    ig_arrays = [a[:n_ig] for a in arrays]
+    head = [a[:batch_size // 8] for a in arrays]  # warm-up: the same calls on fewer windows
+    t_ig = _timed(lambda: integrated_gradients(model, ig_arrays, base, [0], steps=steps,
                                                batch_size=batch_size * 4), repeat=1,
                   warm=lambda: integrated_gradients(model, head, base, [0], steps=steps,
-                                                    batch_size=batch_size * 4)) / n
-    # explained variants per second: n/2 SNVs, ref and alt windows, IG + GradCAM, one RBP
-    half = n // 2
+                                                    batch_size=batch_size * 4)) / n_ig
+    # explained variants per second: n_ig/2 SNVs, ref and alt windows, IG + GradCAM, one RBP
+    half = n_ig // 2
     ref = _random_batch(specs, half, rng)
     alt = _random_batch(specs, half, rng)
     alt.seq = ref.seq.copy()
@@ -455,6 +460,9 @@ def main() -> None:
     p.add_argument("--variants", type=int, default=1024,
                    help="windows per measurement (enough that one call's overhead does not "
                         "decide the forward time)")
+    p.add_argument("--ig-variants", type=int, default=256,
+                   help="windows for the IG and explained-variants figures (IG runs --steps + 2 "
+                        "path points per window, each as costly as a GradCAM window)")
     p.add_argument("--rbps", type=int, default=8, help="outputs of multi-label models")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=256)
@@ -496,7 +504,8 @@ def main() -> None:
     for bundle in _bundles(args):
         rounds = []
         for _ in range(args.rounds):
-            r = bench(bundle, args.variants, args.steps, args.batch_size, rng)
+            r = bench(bundle, args.variants, args.steps, args.batch_size, rng,
+                      n_ig=args.ig_variants)
             rounds.append(r)
             print(f"{bundle.name:<16}{bundle.meta.window:>7}{r['forward_ms']:>11.3f}"
                   f"{r['score_forward_ms']:>13.3f}{r['gradcam_x']:>10.2f}{r['ig_x']:>8.1f}{r['explained_per_s']:>13.1f}"
@@ -513,9 +522,11 @@ def main() -> None:
                    unit="ms/window",
                    label=f"forward pass as varbind score runs it (predict_on_batch), {name}"),
             figure(f"ig_x_{bundle.name}", [r["ig_x"] for r in rounds], unit="x",
-                   label=f"IG ({args.steps} steps) / forward, {name}"),
+                   label=f"IG ({args.steps} steps) / forward, {name}",
+                   note=f"{args.ig_variants} windows, {args.steps + 2} path points each"),
             figure(f"explained_per_s_{bundle.name}", [r["explained_per_s"] for r in rounds],
-                   unit="variants/s", label=f"IG + GradCAM explained variants/s, {name}"),
+                   unit="variants/s", label=f"IG + GradCAM explained variants/s, {name}",
+                   note=f"{args.ig_variants // 2} SNVs, ref and alt windows, one RBP"),
         ]
     write_results("bench_explain", figures, path=args.results)
 
