@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO / "tools" / "docs"))
 sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
 
 import cli_reference  # noqa: E402
+import demo_models  # noqa: E402
 import results  # noqa: E402
 import results_render  # noqa: E402
 
@@ -68,6 +69,30 @@ def test_command_reference_follows_a_changed_parser(monkeypatch):
     assert "`--docs-probe DOCS_PROBE`" in page and "probe \\| with a pipe" in page
 
 
+def test_every_quoted_command_uses_options_that_exist():
+    """Commands typed into pages (shell blocks and inline code) follow the parsers: renaming or
+    removing an option fails here until every page quoting it changes."""
+    pages = sorted(DOCS.rglob("*.md")) + [REPO / "README.md"]
+    quoted = [(p, c) for p in pages for c in cli_reference.quoted_commands(p.read_text())]
+    assert len(quoted) > 50
+    problems = [f"{p.relative_to(REPO)}: {msg}" for p, c in quoted
+                for msg in cli_reference.unknown_options(c)]
+    assert not problems, "\n".join(problems)
+
+
+def test_quoted_command_check_catches_a_changed_option():
+    page = ("```bash\nvarbind score in.vcf.gz --fasta g.fa \\\n    --no-such-option 3 -o o.vcf.gz"
+            "  # comment --ignored\n```\nand inline `varbind workflow genome-wide --dask "
+            "local:2` and `varbind scor x`.")
+    quoted = cli_reference.quoted_commands(page)
+    expected = "varbind score in.vcf.gz --fasta g.fa --no-such-option 3 -o o.vcf.gz"
+    assert quoted[0].split() == expected.split()
+    problems = [m for c in quoted for m in cli_reference.unknown_options(c)]
+    assert len(problems) == 2, problems
+    assert "varbind score has no option --no-such-option" in problems[0]
+    assert "no command varbind scor" in problems[1]
+
+
 def test_results_file_round_trip_and_missed_targets(tmp_path):
     figs = [results.figure("speedup", [1.53, 1.75, 0.93], label="2 workers vs 1", unit="x",
                            target=(">=", 1.6)),
@@ -98,6 +123,37 @@ def test_shipped_results_files_are_readable():
         assert data["command"].startswith("python tests/benchmarks/")
         for fig in data["figures"]:
             assert {"median", "min", "max", "n", "met"} <= set(fig)
+
+
+def test_demo_set_is_described_from_its_own_files():
+    page = demo_models.render_set()
+    for folder, meta in demo_models.bundles().items():
+        assert f"`{folder}` (`{meta['name']}`): `{meta['architecture']}`" in page
+        for spec in meta["inputs"]:
+            if spec["layout"] == "per_position":
+                assert f"({spec['length']} nt)" in page
+
+
+def test_demo_variant_effects_are_rendered_held_out_beside_all_contigs():
+    assert results_render.NOT_MEASURED in demo_models.render_variant_effects({})
+    figs = [results.figure(f"auroc_{e}_plus_demo_x_{w}", v, target=(">=", t), note="n rows")
+            for e, t in (("loss", 0.9), ("gain", 0.85))
+            for w, v in (("held_out", 0.88), ("all", 0.95))]
+    data = {"bench": "bench_score", "command": "python tests/benchmarks/bench_score.py",
+            "commit": "HEAD", "date": "d", "machine": {}, "figures": figs}
+    page = demo_models.render_variant_effects({"bench_score": data}, "../b.md")
+    loss = next(line for line in page.splitlines() if "| loss |" in line)
+    assert "| `demo_x` | loss | + | 0.88 **MISSED** (n rows) | 0.95 (n rows) | >= 0.9 |" == loss
+    assert "gain | + | 0.88 (n rows) | 0.95 (n rows) | >= 0.85" in page
+    assert "../b.md#bench_score" in page and "commit `HEAD`" in page
+    if demo_models._measured_after_set("HEAD") is not None:  # a git checkout
+        assert "rerun the command" not in page
+        changed = demo_models._git("log", "-1", "--format=%H", "--",
+                                   str(demo_models.DEMO / "build.json")).stdout.strip()
+        if demo_models._git("rev-parse", "-q", "--verify", changed + "^").returncode == 0:
+            data["commit"] = changed + "^"
+            assert "rerun the command" in demo_models.render_variant_effects(
+                {"bench_score": data})
 
 
 def test_every_pictured_file_exists():

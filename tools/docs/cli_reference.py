@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import html
 import re
+import shlex
 
 from varbind.cli import build_parser, subcommand_parsers
 
@@ -98,3 +99,45 @@ def render() -> str:
         level = 2 + sub.prog.count(" ") - 1
         lines.append(render_command(sub, level=min(level, 4)))
     return "\n".join(lines)
+
+
+_SHELL_BLOCK = re.compile(r"```(?:bash|sh|shell|console)\n(.*?)\n```", re.S)
+_INLINE = re.compile(r"(?<!`)`(varbind [^`\n]+)`(?!`)")
+
+
+def quoted_commands(markdown: str) -> list[str]:
+    """The ``varbind ...`` command lines a page quotes: lines of shell code blocks (with
+    ``\\`` continuations joined, a trailing ``# comment`` dropped) and inline code spans."""
+    found = []
+    for block in _SHELL_BLOCK.findall(markdown):
+        for line in re.sub(r"\\\n\s*", " ", block).splitlines():
+            line = line.strip().removeprefix("$ ")
+            if line.startswith("varbind "):
+                found.append(re.split(r"\s#", line)[0])
+    prose = _SHELL_BLOCK.sub("", markdown)
+    return found + [m.strip() for m in _INLINE.findall(prose)]
+
+
+def unknown_options(command: str, parser: argparse.ArgumentParser | None = None) -> list[str]:
+    """Problems of one quoted command line against the parsers: a subcommand that does not
+    exist, or an option its subcommand does not take. Empty when the line is valid."""
+    root = parser or build_parser()
+    progs = {p.prog: p for p in commands(root)}
+    try:
+        words = shlex.split(command)[1:]
+    except ValueError:
+        return [f"{command!r}: not a shell command line"]
+    prog, args = root.prog, []
+    for word in words:
+        if not args and f"{prog} {word}" in progs:
+            prog = f"{prog} {word}"
+        elif word.startswith("-") or prog != root.prog:
+            args.append(word)
+        else:
+            return [f"{command!r}: no command {prog} {word}"]
+    if prog == root.prog:
+        return []  # `varbind --help`, `varbind --version`
+    known = {o for p in (root, progs[prog]) for a in p._actions for o in a.option_strings}
+    flags = [f.split("=")[0] for w in args if re.match(r"--?[A-Za-z]", w)
+             for f in w.split("/")]  # prose may write `--positives/--negatives`
+    return [f"{command!r}: {prog} has no option {f}" for f in flags if f not in known]

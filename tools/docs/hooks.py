@@ -5,7 +5,9 @@ Placeholders replaced in every page, so that nothing generated is pasted by hand
 - ``{{ cli_reference }}``: every command and option, from ``varbind.cli``'s parsers;
 - ``{{ benchmarks }}``: the benchmark page, from ``docs/results/bench_*.json``;
 - ``{{ figure BENCH NAME }}``: one benchmark figure, from the same files;
-- ``{{ demo_models }}``: the shipped demo models' held-out metrics, from the set's own files;
+- ``{{ demo_set }}``, ``{{ demo_models }}``: the shipped demo set and its held-out metrics,
+  from the set's own files; ``{{ demo_variant_effects }}``: its variant-effect AUROCs from
+  ``docs/results/bench_score.json``;
 - ``{{ pictures }}``: the pictures made by ``tools/docs/make_figures.py``, with the commands
   and commit that made them (``docs/results/figures.json``).
 """
@@ -38,6 +40,11 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
         markdown = markdown.replace("{{ cli_reference }}", cli_reference.render())
     if "{{ demo_models }}" in markdown:
         markdown = markdown.replace("{{ demo_models }}", demo_models.render())
+    if "{{ demo_set }}" in markdown:
+        markdown = markdown.replace("{{ demo_set }}", demo_models.render_set())
+    if "{{ demo_variant_effects }}" in markdown:
+        effects = demo_models.render_variant_effects(_cache["results"], to_bench)
+        markdown = markdown.replace("{{ demo_variant_effects }}", effects)
     if "{{ benchmarks }}" in markdown:
         markdown = markdown.replace("{{ benchmarks }}",
                                     results_render.render_benchmarks(_cache["results"]))
