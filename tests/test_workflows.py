@@ -109,6 +109,18 @@ def test_cli_job_script_prints_slurm_and_pbs(capsys):
         "--cores 4 --memory 8GB --walltime 01:00:00 --gpus 0 --jobs 1")
 
 
+def test_only_workflows_that_run_models_load_tensorflow_up_front():
+    from varbind.cli import build_parser, runs_models
+
+    parse = build_parser().parse_args
+    assert not runs_models(parse(["workflow", "job-script", "--cluster", "slurm"]))
+    assert not runs_models(parse(["workflow", "denovo", "--cases", "c.tsv", "--controls",
+                                  "k.tsv"]))
+    assert runs_models(parse(["workflow", "genome-wide", "in.vcf.gz", "-o", "o.vcf.gz"]))
+    assert runs_models(parse(["score", "in.vcf.gz", "-o", "o.vcf.gz"]))
+    assert not runs_models(parse(["simulate", "world"]))
+
+
 def test_cli_job_script_bad_walltime_is_one_line(capsys):
     assert main(["workflow", "job-script", "--cluster", "slurm", "--walltime", "soon"]) == 2
     err = capsys.readouterr().err

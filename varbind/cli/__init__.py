@@ -76,6 +76,14 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 #: Subcommands that run Keras models (TensorFlow is loaded up front, quietly, for these).
 MODEL_COMMANDS = {"score", "train", "evaluate", "models", "motifs", "gia", "workflow"}
+#: ``varbind workflow`` subcommands that run no model (no TensorFlow start-up for them).
+MODEL_FREE_WORKFLOWS = {"job-script", "denovo"}
+
+
+def runs_models(args: argparse.Namespace) -> bool:
+    """Whether the parsed command runs Keras models (and so loads TensorFlow up front)."""
+    return (args.command in MODEL_COMMANDS
+            and getattr(args, "workflow", None) not in MODEL_FREE_WORKFLOWS)
 
 
 def load_tensorflow_quietly() -> None:
@@ -110,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     configure_logging(args.verbose, args.quiet)
-    if args.command in MODEL_COMMANDS and args.verbose < 2:
+    if runs_models(args) and args.verbose < 2:
         load_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)
