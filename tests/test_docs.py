@@ -1,5 +1,7 @@
 """The documentation site: it builds with warnings as errors, its generated pages follow the
-code, and the tutorials' marked blocks run as written.
+code, the commands the pages quote exist, and the tutorials' marked blocks run as written
+(their ``varbind`` commands through one command server per test worker, see
+``tests/cli_server.py``; ``VARBIND_DOCS_PROCESSES=1`` runs each as its own process).
 
 ``mkdocs`` comes with ``pip install -e ".[dev]"``. When it is missing the build test is
 skipped, except in CI (``CI`` or ``VARBIND_REQUIRE_DOCS=1`` set), where that is a failure.
@@ -11,8 +13,12 @@ import importlib.util
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +37,7 @@ import results_render  # noqa: E402
 MARK = re.compile(r"<!-- docs-test(?P<needs>: needs [a-z]+)? -->\s*\n```(?P<lang>bash|python)\n"
                   r"(?P<code>.*?)\n```", re.S)
 TUTORIALS = sorted((DOCS / "tutorials").glob("*.md"))
+CLI_SERVER = REPO / "tests" / "cli_server.py"
 
 
 def require_mkdocs() -> None:
@@ -172,7 +179,10 @@ def test_site_builds_without_warnings(tmp_path):
     cli = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
     assert "varbind workflow genome-wide" in cli and "--explain-min-delta" in cli
     bench = (tmp_path / "site" / "benchmarks" / "index.html").read_text()
-    assert "bench_score" in bench and "{{" not in bench
+    assert "bench_score" in bench
+    left = [str(p.relative_to(tmp_path)) for p in (tmp_path / "site").rglob("*.html")
+            if "{{" in p.read_text()]
+    assert not left, f"placeholders left unreplaced in {left}"
 
 
 # ----------------------------------------------------------------------------- tutorials
@@ -197,14 +207,49 @@ def test_every_tutorial_has_tested_blocks():
         assert MARK.search(page.read_text()), f"{page.name} runs nothing"
 
 
+def tutorial_env() -> dict:
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
+                f"{os.environ['PATH']}", MPLBACKEND="Agg")
+
+
+@pytest.fixture(scope="session")
+def varbind_server():
+    """One process per test worker that runs the tutorials' ``varbind`` commands through
+    ``varbind.cli.main`` (tests/cli_server.py), so TensorFlow is imported once, not once per
+    command; ``VARBIND_DOCS_PROCESSES=1`` runs every command as its own process instead."""
+    if os.environ.get("VARBIND_DOCS_PROCESSES") == "1":
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="vb"))  # short: a socket path has ~100 bytes
+    socket_path, log = folder / "s", folder / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, str(CLI_SERVER), "serve", str(socket_path)],
+                                stdout=out, stderr=subprocess.STDOUT, env=tutorial_env())
+    try:
+        for _ in range(600):
+            if socket_path.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert socket_path.exists(), f"the varbind command server did not start:\n" \
+            f"{log.read_text()[-3000:]}"
+        yield socket_path, log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("page", TUTORIALS, ids=lambda p: p.stem)
-def test_tutorial_runs(page, tmp_path):
+def test_tutorial_runs(page, tmp_path, varbind_server):
     needs_bcftools = ": needs bcftools" in page.read_text()
     have = bool(needs_bcftools and bcftools())
     script = tutorial_script(page, have)
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               MPLBACKEND="Agg")
-    res = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, f"{page.name}:\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}"
+    if varbind_server is not None:
+        script = (f'varbind() {{ python {shlex.quote(str(CLI_SERVER))} call '
+                  f'{shlex.quote(str(varbind_server[0]))} "$@"; }}\n{script}')
+    res = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
+                         env=tutorial_env(), capture_output=True, text=True, timeout=900)
+    server_log = "" if varbind_server is None else varbind_server[1].read_text()[-2000:]
+    assert res.returncode == 0, (f"{page.name}:\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}"
+                                 f"\n{server_log}")
