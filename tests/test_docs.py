@@ -153,7 +153,7 @@ def test_demo_variant_effects_are_rendered_held_out_beside_all_contigs():
     assert "| `demo_x` | loss | + | 0.88 **MISSED** (n rows) | 0.95 (n rows) | >= 0.9 |" == loss
     assert "gain | + | 0.88 (n rows) | 0.95 (n rows) | >= 0.85" in page
     assert "../b.md#bench_score" in page and "commit `HEAD`" in page
-    if demo_models._measured_after_set("HEAD") is not None:  # a git checkout
+    if demo_models.made_after_set("HEAD") is not None:  # a git checkout
         assert "rerun the command" not in page
         changed = demo_models._git("log", "-1", "--format=%H", "--",
                                    str(demo_models.DEMO / "build.json")).stdout.strip()
@@ -161,6 +161,22 @@ def test_demo_variant_effects_are_rendered_held_out_beside_all_contigs():
             data["commit"] = changed + "^"
             assert "rerun the command" in demo_models.render_variant_effects(
                 {"bench_score": data})
+
+
+def test_pictures_made_before_the_demo_set_changed_are_flagged():
+    import pictures
+
+    changed = demo_models._git("log", "-1", "--format=%H", "--",
+                               str(demo_models.DEMO / "build.json")).stdout.strip()
+    if not changed or demo_models._git("rev-parse", "-q", "--verify",
+                                       changed + "^").returncode != 0:
+        pytest.skip("not a git checkout with the demo set's history")
+    name = pictures.PICTURES[0].name
+    record = {"commands": ["varbind x"], "date": "d"}
+    old = pictures.render({name: dict(record, commit=changed + "^")}, ".")
+    new = pictures.render({name: dict(record, commit="HEAD-dirty")}, ".")
+    assert "Made before the shipped demo models last changed" in old
+    assert "Made before" not in new and "`HEAD-dirty`" in new
 
 
 def test_every_pictured_file_exists():

@@ -114,8 +114,9 @@ def _f(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def _measured_after_set(commit: str) -> bool | None:
-    """Whether ``commit`` (of a results file) contains the set's last change (None: unknown)."""
+def made_after_set(commit: str) -> bool | None:
+    """Whether ``commit`` (of a results file or picture) contains the set's last change (None:
+    unknown, e.g. a commit this checkout does not have)."""
     changed = _git("log", "-1", "--format=%H", "--", str(DEMO / "build.json")).stdout.strip()
     if not changed or not commit:
         return None
@@ -149,7 +150,7 @@ def render_variant_effects(results: dict, to_bench: str = "../benchmarks.md") ->
         lines.append(f"| `{model}` | {effect} | {'+' if strand == 'plus' else '-'} | "
                      + " | ".join(_auroc_cell(f) for f in (held, every))
                      + f" | {results_render.target_text(ref)} |")
-    after = _measured_after_set(data["commit"])
+    after = made_after_set(data["commit"])
     stale = ("" if after else
              " **These results were measured before the shipped set last changed (or the "
              "commit is unknown here): rerun the command.**" if after is False else

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from demo_models import made_after_set  # tools/docs/ is on sys.path (hooks.py, the tests)
+
 REPO = Path(__file__).resolve().parents[2]
 FIGURES_JSON = REPO / "docs" / "results" / "figures.json"
 WORLD = "varbind/data/demo/world"
@@ -102,8 +104,13 @@ def render(made: dict, to_root: str) -> str:
         if record is None:
             lines += ["*Not made yet: run `python tools/docs/make_figures.py`.*", ""]
             continue
+        stale = ("" if made_after_set(record["commit"].removesuffix("-dirty")) is not False
+                 else "**Made before the shipped demo models last changed: remake it with "
+                      "`python tools/docs/make_figures.py`.**")
         lines += [f"![{pic.title}]({to_root}/figures/{pic.name})", "", pic.caption, "",
                   f"Made at commit `{record['commit']}` on {record['date']} by "
                   "(in a scratch folder, from the repository root's data):", "",
                   "```bash", *record["commands"], "```", ""]
+        if stale:
+            lines += [stale, ""]
     return "\n".join(lines)
