@@ -509,8 +509,8 @@ def main() -> None:
                       n_ig=args.ig_variants)
             rounds.append(r)
             print(f"{bundle.name:<16}{bundle.meta.window:>7}{r['forward_ms']:>11.3f}"
-                  f"{r['score_forward_ms']:>13.3f}{r['gradcam_x']:>10.2f}{r['ig_x']:>8.1f}{r['explained_per_s']:>13.1f}"
-                  f"{r['gradcam_only_per_s']:>10.1f}")
+                  f"{r['score_forward_ms']:>13.3f}{r['gradcam_x']:>10.2f}{r['ig_x']:>8.1f}"
+                  f"{r['explained_per_s']:>13.1f}{r['gradcam_only_per_s']:>10.1f}")
         name = f"{bundle.name} ({bundle.meta.window} nt)"
         figures += [
             figure(f"gradcam_x_{bundle.name}", [r["gradcam_x"] for r in rounds], unit="x",
