@@ -116,6 +116,11 @@ def test_results_file_round_trip_and_missed_targets(tmp_path):
     assert "1.53 x (median of 3; 0.93–1.75)" in page and "**MISSED**" in page
     assert "Targets missed" in page and ">= 1.6" in page
     assert results_render.NOT_MEASURED in page.split("## bench_other")[1]
+    second = results_render.render_benchmarks(
+        {"bench_probe_demo": dict(loaded["bench_probe"], bench="bench_probe_demo")},
+        {"bench_probe": "probe.", "bench_zzz": "last."})
+    assert second.index("## bench_probe_demo") < second.index("## bench_zzz")
+    assert "Also written by `tests/benchmarks/bench_probe.py`" in second
     inline = results_render.replace_figures("x {{ figure bench_probe speedup }} y", loaded,
                                             "../benchmarks.md")
     assert "**MISSED**" in inline and "../benchmarks.md#bench_probe" in inline

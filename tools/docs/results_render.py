@@ -105,9 +105,14 @@ def render_benchmarks(results: dict | None = None, benches: dict | None = None) 
         lines += ["Targets missed in the latest results: " + "; ".join(
             f"[{b}](#{b}) {f.get('label') or f['name']} ({value_text(f)}, target "
             f"{target_text(f)})" for b, f in missed) + ".", ""]
+    placed = set()
     for name, summary in benches.items():
         lines.append(render_bench(name, summary, results.get(name)))
-    for name in sorted(set(results) - set(benches)):
+        for extra in sorted(r for r in set(results) - set(benches) if r.startswith(name + "_")):
+            placed.add(extra)  # a second results file of the same script (e.g. --demo)
+            lines.append(render_bench(extra, f"Also written by `tests/benchmarks/{name}.py` "
+                                             "(see the command below).", results[extra]))
+    for name in sorted(set(results) - set(benches) - placed):
         lines.append(render_bench(name, "", results[name]))
     return "\n".join(lines)
 
