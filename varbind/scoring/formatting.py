@@ -10,7 +10,7 @@ import pandas as pd
 
 from varbind.scoring.deltas import compute_deltas, consequence
 from varbind.scoring.results import RecordOutput
-from varbind.scoring.writers import TABLE_COLUMNS, info_escape_all
+from varbind.scoring.writers import TABLE_COLUMNS, float_texts, info_escape_all
 
 if TYPE_CHECKING:
     from varbind.scoring.results import ChunkResult
@@ -34,19 +34,31 @@ def effect_table(scorer: Scorer, result: ChunkResult) -> pd.DataFrame:
         rep = np.repeat(np.arange(n_units), k)
         gene_id, gene_name = _effect_genes(scorer, units, [scorer.columns[bundle.name][c]
                                                            for c in cols])
-        frames.append(pd.DataFrame({
+        frames.append(object_frame({
             "gene_id": gene_id.ravel(), "gene_name": gene_name.ravel(),
             "unit": rep, "model_order": m, "rbp_order": np.tile(np.arange(k), n_units),
             "rbp": np.tile(np.array([r for _, r, _ in labels], dtype=object), n_units),
             "label": np.tile(np.array([lab for _, _, lab in labels], dtype=object), n_units),
-            "model": bundle.name, "ref_score": d.ref.ravel(), "alt_score": d.alt.ravel(),
-            "delta": d.delta.ravel(), "logit_delta": d.logit_delta.ravel()}))
+            "model": np.full(len(rep), bundle.name, dtype=object), "ref_score": d.ref.ravel(),
+            "alt_score": d.alt.ravel(), "delta": d.delta.ravel(),
+            "logit_delta": d.logit_delta.ravel()}))
     if not frames:
         return pd.DataFrame(columns=["gene_id", "gene_name", "unit", "model_order",
                                      "rbp_order", "rbp", "label", "model", "ref_score",
                                      "alt_score", "delta", "logit_delta"])
     return pd.concat(frames, ignore_index=True).sort_values(
         ["unit", "model_order", "rbp_order"], kind="stable").reset_index(drop=True)
+
+
+def object_frame(columns: dict) -> pd.DataFrame:
+    """A DataFrame whose text columns stay numpy object arrays (pandas would otherwise
+    convert each to its Arrow string type and back again when the writers read it)."""
+    return pd.DataFrame({c: pd.Series(v, dtype=object) if _is_text(v) else v
+                         for c, v in columns.items()})
+
+
+def _is_text(values) -> bool:
+    return isinstance(values, np.ndarray) and values.dtype.kind == "O"
 
 
 def _effect_genes(scorer: Scorer, units: Units, columns: list
@@ -79,7 +91,7 @@ def unit_flags(units: Units) -> np.ndarray:
 def format_floats(values) -> np.ndarray:
     """Floats as INFO text (4 significant digits, '.' for NaN), object array."""
     values = np.asarray(values, dtype=np.float64)
-    out = np.char.mod("%.4g", values).astype(object)
+    out = float_texts("%.4g", values)
     out[~np.isfinite(values)] = "."
     out[out == "-0"] = "0"
     return out
@@ -134,14 +146,10 @@ def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
         gene = effects["gene_name"].to_numpy()
         gene = np.where(gene == "", effects["gene_id"].to_numpy(), gene)
         info_labels = info_escape_all(labels)
-        texts = (alt_text + "|" + consequence(delta, opts.effect_threshold) + "|"
-                 + units.strand[u].astype(object) + "|" + info_escape_all(gene)
-                 + "|" + units.region[u] + "|" + info_labels + "|"
-                 + format_floats(effects["ref_score"]) + "|"
-                 + format_floats(effects["alt_score"]) + "|" + format_floats(delta) + "|"
-                 + format_floats(effects["logit_delta"]))
         keep = np.abs(delta) >= opts.min_delta
-        for r, t in zip(record_of[keep].tolist(), texts[keep].tolist(), strict=True):
+        for r, t in zip(record_of[keep].tolist(),
+                        varbind_entries(effects, units, u, alt_text, gene, info_labels, keep,
+                                        opts.effect_threshold), strict=True):
             entries.setdefault(r, []).append(t)
         # strongest loss / gain per allele (first in output order wins ties)
         for arr, lab, values in ((loss, loss_label, -delta), (gain, gain_label, delta)):
@@ -156,8 +164,10 @@ def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
                 "chrom": rec.chrom, "pos": rec.pos, "ref": rec.ref, "alt": alt_text[i],
                 "strand": units.strand[u[i]], "gene": gene[i],
                 "rbp": labels[i], "delta": float(delta[i])}))
-    loss_text = np.where(np.isfinite(loss), format_floats(np.maximum(loss, 0)), ".")
-    gain_text = np.where(np.isfinite(gain), format_floats(np.maximum(gain, 0)), ".")
+    # per-allele texts as lists: indexing them allele by allele is far cheaper than arrays
+    loss_text = np.where(np.isfinite(loss), format_floats(np.maximum(loss, 0)), ".").tolist()
+    gain_text = np.where(np.isfinite(gain), format_floats(np.maximum(gain, 0)), ".").tolist()
+    loss_label, gain_label = loss_label.tolist(), gain_label.tolist()
     info = [{} for _ in result.records]
     per_record: list[list[int]] = [[] for _ in result.records]
     for a, r in enumerate(alleles.record.tolist()):
@@ -167,13 +177,27 @@ def format_chunk(scorer: Scorer, result: ChunkResult) -> RecordOutput:
         if r in entries:
             d["VARBIND"] = ",".join(entries[r])
         if result.records[r].alts:
-            d["VARBIND_MAX_LOSS"] = ",".join(loss_text[idx])
-            d["VARBIND_MAX_GAIN"] = ",".join(gain_text[idx])
-            d["VARBIND_MAX_LOSS_RBP"] = ",".join(loss_label[idx])
-            d["VARBIND_MAX_GAIN_RBP"] = ",".join(gain_label[idx])
+            d["VARBIND_MAX_LOSS"] = ",".join([loss_text[a] for a in idx])
+            d["VARBIND_MAX_GAIN"] = ",".join([gain_text[a] for a in idx])
+            d["VARBIND_MAX_LOSS_RBP"] = ",".join([loss_label[a] for a in idx])
+            d["VARBIND_MAX_GAIN_RBP"] = ",".join([gain_label[a] for a in idx])
         d["VARBIND_STATUS"] = ",".join(allele_status[a] for a in idx)
     table = _table_rows(result, effects, flags, allele_status)
     return RecordOutput(info=info, table=table, allele_status=allele_status, top=top)
+
+
+def varbind_entries(effects: pd.DataFrame, units: Units, u: np.ndarray, alt_text: np.ndarray,
+                    gene: np.ndarray, info_labels: np.ndarray, keep: np.ndarray,
+                    threshold: float) -> list[str]:
+    """The ``VARBIND`` entry (fields of :data:`varbind.scoring.writers.VARBIND_FORMAT`
+    joined by ``|``) of each effect row where ``keep`` is true; ``u``: the rows' units."""
+    rows = np.flatnonzero(keep)
+    fields = [alt_text[rows], consequence(effects["delta"].to_numpy(np.float64)[rows], threshold),
+              units.strand[u[rows]], info_escape_all(gene[rows]), units.region[u[rows]],
+              info_labels[rows]]
+    fields += [format_floats(effects[c].to_numpy(np.float64)[rows])
+               for c in ("ref_score", "alt_score", "delta", "logit_delta")]
+    return ["|".join(parts) for parts in zip(*(f.tolist() for f in fields), strict=True)]
 
 
 def _table_rows(result: ChunkResult, effects: pd.DataFrame, flags: np.ndarray,
@@ -235,4 +259,4 @@ def _table_rows(result: ChunkResult, effects: pd.DataFrame, flags: np.ndarray,
     ids = np.array([rec.id for rec in recs], dtype=object)
     ref = np.array([rec.ref for rec in recs], dtype=object)
     joined.update({"chrom": chrom[r], "pos": pos[r], "id": ids[r], "ref": ref[r]})
-    return pd.DataFrame({c: joined[c] for c in TABLE_COLUMNS})
+    return object_frame({c: joined[c] for c in TABLE_COLUMNS})

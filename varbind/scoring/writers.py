@@ -180,6 +180,31 @@ class VcfWriter:
         return True
 
 
+def _tsv_texts(values: np.ndarray, floats: bool) -> list[str]:
+    """A table column as TSV text: floats with 6 significant digits, missing values
+    (None, NaN) as empty strings."""
+    if floats or values.dtype.kind == "f":
+        numbers = values.astype(np.float64)
+        text = float_texts("%.6g", numbers)
+        text[~np.isfinite(numbers)] = ""
+        return text.tolist()
+    if values.dtype.kind != "O":
+        return values.astype(str).tolist()
+    return [v if v.__class__ is str else _cell_text(v) for v in values.tolist()]
+
+
+def float_texts(spec: str, values: np.ndarray) -> np.ndarray:
+    """``spec % v`` of each float, object array of the same shape (what ``np.char.mod``
+    gives, about three times faster: one Python call per value, no fixed-width strings)."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.array(list(map(spec.__mod__, values.ravel().tolist())),
+                    dtype=object).reshape(values.shape)
+
+
+def _cell_text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
 def info_header_line(field: dict) -> str:
     """``##INFO=<ID=...,Number=...,Type=...,Description="...">`` for a field dict."""
     desc = field["Description"].replace("\\", "\\\\").replace('"', '\\"')
@@ -226,18 +251,7 @@ class TableWriter:
             return
         if len(frame) == 0:
             return
-        columns = []
-        for c in self.columns:
-            values = frame[c].to_numpy()
-            if c in _FLOAT_COLUMNS or values.dtype.kind == "f":
-                text = np.char.mod("%.6g", values.astype(np.float64)).astype(object)
-                text[~np.isfinite(values.astype(np.float64))] = ""
-                values = text
-            else:
-                values = np.array(["" if v is None or (isinstance(v, float) and v != v)
-                                   else str(v) for v in values], dtype=object) \
-                    if values.dtype.kind == "O" else values.astype(str)
-            columns.append(values.tolist())
+        columns = [_tsv_texts(frame[c].to_numpy(), c in _FLOAT_COLUMNS) for c in self.columns]
         self._fh.write("".join("\t".join(row) + "\n" for row in zip(*columns, strict=True)))
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
