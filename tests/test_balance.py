@@ -138,6 +138,26 @@ def test_records_per_partition_bounds():
     assert balance.records_per_partition(10**9, slots=2) == balance.MAX_RECORDS_PER_PARTITION
 
 
+def test_piece_counts_even_out_the_end_of_the_run():
+    """Pieces cannot cross contigs: 50k / 32k / 18k records in the fewest pieces of at most
+    12.5k leave one of 2 slots ending ~7% after the other; splitting further evens it."""
+    totals = {"chr1": 49_990, "chr2": 32_065, "chr3": 17_945}
+    fewest = {"chr1": 4, "chr2": 3, "chr3": 2}
+    counts = balance.piece_counts(totals, slots=2, target=12_500)
+    assert counts == {"chr1": 5, "chr2": 3, "chr3": 2}
+    cost = balance.PARTITION_COST_RECORDS
+    even = sum(totals.values()) / 2
+    assert balance.run_end(totals, fewest, 2) > 1.07 * even + 4 * cost
+    assert balance.run_end(totals, counts, 2) < 1.01 * even + 5 * cost
+    # one slot: nothing to even out; never below min_records; never beyond twice the pieces
+    assert balance.piece_counts(totals, slots=1, target=25_000) == {"chr1": 2, "chr2": 2,
+                                                                     "chr3": 1}
+    small = {f"c{i}": 2_850 for i in range(7)}
+    assert balance.piece_counts(small, slots=2, target=5_000) == dict.fromkeys(small, 1)
+    many = balance.piece_counts(totals, slots=8, target=1_000, min_records=1)
+    assert sum(many.values()) <= balance.MAX_EXTRA_SPLIT * (50 + 33 + 18)
+
+
 # ----------------------------------------------------------------------------- the plan
 
 

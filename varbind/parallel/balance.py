@@ -14,6 +14,7 @@ Positions are 1-based, as in VCF ``POS``; a cut at ``c`` starts a new partition 
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import os
@@ -32,6 +33,13 @@ PARTITIONS_PER_SLOT = 4
 MIN_RECORDS_PER_PARTITION = 5_000
 #: Most records per partition, so that resume loses little and memory stays flat.
 MAX_RECORDS_PER_PARTITION = 250_000
+#: What one more partition costs, in records' worth of scoring (opening the shard, the
+#: first chunk read before the model starts and the last one written after it ends, a padded
+#: last batch, the shard's index and marker: about 0.3 s, the scoring of ~500 records).
+PARTITION_COST_RECORDS = 500
+#: At most this many times the fewest partitions when splitting pieces further to even out
+#: the end of the run (:func:`piece_counts`).
+MAX_EXTRA_SPLIT = 2
 #: Files smaller than this (compressed) are counted record by record: exact, and fast.
 COUNT_BELOW_BYTES = 1 << 20
 #: An index bin holding more than this share of a partition's records is too coarse to cut
@@ -72,6 +80,57 @@ def records_per_partition(total: float, slots: int,
     :data:`PARTITIONS_PER_SLOT` partitions per slot, within ``[min_records, max_records]``."""
     wanted = math.ceil(total / max(1, PARTITIONS_PER_SLOT * slots))
     return max(1, min(max(wanted, min_records), max_records))
+
+
+def piece_counts(totals: dict[str, float], slots: int, target: int,
+                 min_records: int = MIN_RECORDS_PER_PARTITION) -> dict[str, int]:
+    """How many equal pieces to cut each contig into.
+
+    First the fewest pieces of at most ``target`` records. Pieces cannot cross contigs, so
+    those sizes differ (three contigs of 50k, 32k and 18k records on 2 slots give 4 x 12.5k,
+    3 x 10.7k and 2 x 9k: 9 pieces, one slot ending ~7% after the other). The partitions run
+    in file order, each on the first free slot; this simulates that and splits the contig
+    with the largest pieces further while the simulated end of the run (with
+    :data:`PARTITION_COST_RECORDS` per partition) gets earlier, up to
+    :data:`MAX_EXTRA_SPLIT` times as many partitions and never below ``min_records`` records
+    (the example: 5 x 10k, 3 x 10.7k, 2 x 9k, within 1% of even).
+
+    Parameters
+    ----------
+    totals : records of each contig, in file order
+    slots : task slots running the partitions
+    target : most records per piece
+    min_records : fewest records worth a further split
+
+    Returns
+    -------
+    dict contig -> pieces (at least 1).
+    """
+    counts = {c: max(1, math.ceil(round(t / max(target, 1), 6))) for c, t in totals.items()}
+    if slots < 2 or not counts:
+        return counts
+    best, best_end = dict(counts), run_end(totals, counts, slots)
+    limit = MAX_EXTRA_SPLIT * sum(counts.values())
+    while sum(counts.values()) < limit:
+        contig = max(counts, key=lambda c: totals[c] / counts[c])
+        if totals[contig] / (counts[contig] + 1) < min_records:
+            break
+        counts[contig] += 1
+        end = run_end(totals, counts, slots)
+        if end < best_end:
+            best, best_end = dict(counts), end
+    return best
+
+
+def run_end(totals: dict[str, float], counts: dict[str, int], slots: int) -> float:
+    """When the last of ``slots`` slots ends, in records, if each contig's ``counts`` equal
+    pieces (plus :data:`PARTITION_COST_RECORDS` each) go in file order to the first free
+    slot."""
+    free = [0.0] * slots
+    for contig, total in totals.items():
+        for _ in range(counts[contig]):
+            heapq.heapreplace(free, free[0] + total / counts[contig] + PARTITION_COST_RECORDS)
+    return max(free)
 
 
 def counted_profile(vf, contig: str, lo: int = 1, hi: int | None = None) -> WorkProfile:
@@ -140,15 +199,14 @@ def refine_coarse(profiles: dict[str, WorkProfile], vf, target: int) -> dict[str
     return out
 
 
-def balanced_cuts(profile: WorkProfile, lo: int, hi: int, target: int) -> list[int]:
-    """Cuts in ``(lo, hi]`` that split the records of ``[lo, hi]`` into the fewest equal
-    pieces of at most ``target`` records (each cut at the candidate nearest its share), so
-    that no partition is much longer than the others."""
+def balanced_cuts(profile: WorkProfile, lo: int, hi: int, pieces: int) -> list[int]:
+    """Cuts in ``(lo, hi]`` that split the records of ``[lo, hi]`` into ``pieces`` equal
+    pieces (each cut at the candidate nearest its share), so that no partition is much
+    longer than the others."""
     inside = (profile.cuts > lo) & (profile.cuts <= hi)
     cuts, before = profile.cuts[inside], profile.before[inside]
     first, last = profile.records_before(lo), profile.records_before(hi + 1)
-    pieces = max(1, math.ceil(round((last - first) / max(target, 1), 6)))  # none over target
-    if pieces == 1 or not len(cuts):
+    if pieces <= 1 or not len(cuts):
         return []
     goals = first + (last - first) * np.arange(1, pieces) / pieces
     right = np.clip(np.searchsorted(before, goals, side="left"), 0, len(cuts) - 1)
@@ -185,12 +243,15 @@ def plan_cuts(vcf: str | os.PathLike, vf, contigs: Sequence[str], lengths: dict[
     """
     profiles = work_profiles(vcf, vf, contigs, bounds)
     lo, hi = bounds if bounds else (1, 2**31 - 2)
-    total = sum(p.records_before(hi + 1) - p.records_before(lo) for p in profiles.values())
+    totals = {c: profiles[c].records_before(hi + 1) - profiles[c].records_before(lo)
+              for c in contigs}
+    total = sum(totals.values())
     target = records_per_partition(total, slots, min_records=min_records)
+    pieces = piece_counts(totals, slots, target, min_records)
     profiles = refine_coarse(profiles, vf, target)
     out = {}
     for contig in contigs:
-        cuts = set(balanced_cuts(profiles[contig], lo, hi, target))
+        cuts = set(balanced_cuts(profiles[contig], lo, hi, pieces[contig]))
         cuts.update(grid_cuts(lo, hi, lengths.get(contig) or 0, partition_size))
         out[contig] = sorted(cuts)
     log.debug("plan: %d records, %d per partition on %d slots", total, target, slots)

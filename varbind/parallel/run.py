@@ -68,6 +68,8 @@ class ParallelSummary:
     variants_per_second: float
     peak_rss_per_worker: dict[str, int] = field(default_factory=dict)
     task_seconds: list[float] = field(default_factory=list)
+    #: CPU seconds of each partition's worker process during its task (same order)
+    task_cpu_seconds: list[float] = field(default_factory=list)
     dashboard: str | None = None
     #: cluster start, plan and per-worker start-up (see :mod:`varbind.parallel.startup`)
     startup: dict = field(default_factory=dict)
@@ -220,6 +222,7 @@ def _score_sharded(options, pending, client, started: float, *, shard_dir, resum
         merge_seconds=merge_seconds, variants_per_second=records / seconds if seconds else 0.0,
         peak_rss_per_worker=_peaks(ordered),
         task_seconds=[r.seconds for r in ordered if not r.skipped],
+        task_cpu_seconds=[r.cpu_seconds for r in ordered if not r.skipped],
         dashboard=getattr(client, "dashboard_link", None), startup=startup,
     )
     _write_summary(options, result, output, table, explain)

@@ -75,6 +75,9 @@ class ShardResult:
     worker: str = ""
     peak_rss: int = 0
     skipped: bool = False
+    #: CPU seconds (user + system) of the worker process while it ran the task, all its
+    #: threads: above ``seconds`` when reading, the model and writing overlap
+    cpu_seconds: float = 0.0
 
 
 def options_fingerprint(options, vcf: str | os.PathLike, explain=None) -> str:
@@ -154,7 +157,7 @@ def score_partition(options, partition: Partition, paths: ShardPaths, vcf: Path,
     import resource
 
     score_fn = score_fn or default_score_function()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _process_cpu()
     shard_options = partition_options(options, partition, paths, vcf)
     if paths.attributions is not None:
         summary = score_fn(shard_options, attributions=paths.attributions)
@@ -168,9 +171,15 @@ def score_partition(options, partition: Partition, paths: ShardPaths, vcf: Path,
         partition=partition, records=records, seconds=time.perf_counter() - started,
         summary=summary, worker=_worker_name(),
         peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        cpu_seconds=_process_cpu() - cpu_started,
     )
     write_marker(paths, result, fingerprint)
     return result
+
+
+def _process_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def default_score_function() -> ScoreFunction:
