@@ -118,6 +118,8 @@ def test_only_workflows_that_run_models_load_tensorflow_up_front():
                                   "k.tsv"]))
     assert runs_models(parse(["workflow", "genome-wide", "in.vcf.gz", "-o", "o.vcf.gz"]))
     assert runs_models(parse(["score", "in.vcf.gz", "-o", "o.vcf.gz"]))
+    # on Dask the workers run the models, not the driver
+    assert not runs_models(parse(["score", "in.vcf.gz", "-o", "o.vcf.gz", "--dask", "local:2"]))
     assert not runs_models(parse(["simulate", "world"]))
 
 

@@ -81,9 +81,11 @@ MODEL_FREE_WORKFLOWS = {"job-script", "denovo"}
 
 
 def runs_models(args: argparse.Namespace) -> bool:
-    """Whether the parsed command runs Keras models (and so loads TensorFlow up front)."""
+    """Whether the parsed command runs Keras models in this process (and so loads TensorFlow
+    up front)."""
     return (args.command in MODEL_COMMANDS
-            and getattr(args, "workflow", None) not in MODEL_FREE_WORKFLOWS)
+            and getattr(args, "workflow", None) not in MODEL_FREE_WORKFLOWS
+            and not scores_on_dask(args))
 
 
 def load_tensorflow_quietly() -> None:
@@ -109,6 +111,14 @@ def load_tensorflow_quietly() -> None:
         os.dup2(saved, 2)
         os.close(saved)
     import tensorflow  # noqa: F401  (re-raises a failed import, now visible)
+
+
+def scores_on_dask(args) -> bool:
+    """``varbind score --dask`` / ``--scheduler``: the models run in the worker processes,
+    which import TensorFlow themselves; importing it here too would only delay starting them
+    (seconds of one core, before the cluster starts)."""
+    return args.command == "score" and bool(getattr(args, "dask", None)
+                                            or getattr(args, "scheduler", None))
 
 
 def main(argv: list[str] | None = None) -> int:
