@@ -23,6 +23,11 @@ Printed (and written to ``--json``):
 4. the old plan (fixed 2-Mb windows: one partition per contig here) on the same warm 2-worker
    cluster, dense and sparse: the balanced plan must not be slower on the sparse VCF;
 5. peak memory (``ru_maxrss``) of each worker of the warm 2-worker run;
+   what bounds the 2-vs-1 speed-up on this machine: the cores one single-threaded worker
+   keeps busy while scoring (its model thread, plus the threads that read and build windows
+   and that format and write: CPU seconds of its tasks over their seconds), the model alone
+   on 2 workers at once vs 1, the bound those two give (:func:`speedup_bound`) and the tail
+   of the 2-worker run (one worker idle, the other finishing);
 6. whether the Dask outputs (VCF and TSV) equal the single-process outputs byte for byte
    outside the ``##varbind_run`` lines.
 
@@ -197,6 +202,43 @@ def timed_run(client, options, **plan) -> object:
     return result
 
 
+def model_only(options, batches: int) -> dict:
+    """Seconds and CPU seconds of ``batches`` forward passes of the first model on one
+    batch of random inputs (runs on a worker, with its loaded models): the model alone,
+    without reading, windows or writing."""
+    import numpy as np
+
+    from varbind.parallel.shards import cached_scorer
+
+    model = cached_scorer(options).bundles[0].model
+    rng = np.random.default_rng(0)
+    inputs = [rng.random((options.batch_size, *x.shape[1:])).astype("float32")
+              for x in model.inputs]
+    model.predict_on_batch(inputs)
+    t0, c0 = time.perf_counter(), os.times()
+    for _ in range(batches):
+        model.predict_on_batch(inputs)
+    c1 = os.times()
+    return {"seconds": time.perf_counter() - t0,
+            "cpu": c1.user + c1.system - c0.user - c0.system}
+
+
+def model_scaling(client, options, batches: int) -> dict:
+    """The model alone on one worker of ``client``, then on two at once: the speed-up two
+    single-threaded workers can reach on this machine at best (1 worker: 1 x)."""
+    workers = list(client.scheduler_info()["workers"])[:2]
+
+    def run(on: list[str]) -> list[dict]:
+        futures = [client.submit(model_only, options, batches, workers=[w], pure=False,
+                                 allow_other_workers=False) for w in on]
+        return [f.result() for f in futures]
+
+    alone = run(workers[:1])[0]
+    pair = run(workers)
+    return {"alone": alone["seconds"], "pair": [r["seconds"] for r in pair],
+            "scaling": 2 * alone["seconds"] / max(r["seconds"] for r in pair)}
+
+
 #: The plan before issue 14: fixed 2-Mb windows (no record balancing).
 OLD_PLAN = {"partition_size": OLD_PARTITION_SIZE, "min_records": 10**12}
 
@@ -268,6 +310,14 @@ def report(args, figures: dict) -> None:
     print(f"    warm 2 workers x 1 thread : {fmt(d['warm2'])}, {d['partitions2']} partitions")
     print(f"    speed-up 2 vs 1 worker    : {fmt(d['speedup'], 'x', 2)}  "
           f"{verdict(d['speedup']['median'], TARGETS['workers_2_vs_1'])}")
+    cores = median_spread(d["worker_cores"])
+    print(f"    one worker keeps {fmt(cores, 'cores', 2)} busy while scoring (model thread + "
+          f"reading/windows + writing threads); in the 2-worker run "
+          f"{fmt(median_spread(d['worker_cores2']), 'cores', 2)} each")
+    print(f"    the model alone, on 2 workers at once vs 1: {fmt(d['model_scaling'], 'x', 2)}")
+    print(f"    => most 2 workers can reach on 2 cores: {fmt(d['bound'], 'x', 2)} (2 / (cores "
+          f"per worker - 1 + 2 / model scaling)); tail of the 2-worker run (one worker idle) "
+          f"{d['tail_seconds']:.1f} s")
     print(f"    one process (CLI)         : {fmt(d['single'])}")
     print(f"    --dask local:2 (CLI)      : {fmt(d['dask2'])}")
     print(f"    speed ratio dask / single : {fmt(d['cli_ratio'], 'x', 2)}  "
@@ -306,6 +356,13 @@ def results_figures(args, figures: dict) -> list[dict]:
         figure("workers_2_vs_1", d["speedup"]["values"], unit="x",
                target=(">=", TARGETS["workers_2_vs_1"]),
                label=f"2 single-threaded warm workers vs 1, {dense}"),
+        figure("worker_cores", d["worker_cores"], unit="cores", digits=2,
+               label=f"cores one single-threaded worker keeps busy while scoring, {dense}"),
+        figure("model_scaling_2", d["model_scaling"]["values"], unit="x", digits=2,
+               label="the model alone (forward passes), 2 workers at once vs 1"),
+        figure("workers_2_vs_1_bound", d["bound"]["values"], unit="x", digits=2,
+               label="most 2 single-threaded workers can gain over 1 on this machine "
+                     "(from the two figures above)"),
         figure("dask_vs_single", d["cli_ratio"]["values"], unit="x",
                target=(">=", TARGETS["dask_vs_single"]),
                label=f"varbind score --dask local:2 vs one process, end to end, {dense}"),
@@ -332,7 +389,7 @@ def run_rounds(args, cases: dict, models: Path, work: Path) -> dict:
     sparse_opts = {k: sparse.options(models, work / f"sparse-{k}", args.batch_size)
                    for k in ("new", "old")}
     raw: dict[str, list] = {k: [] for k in ("single", "dask2", "warm1", "warm2", "old2",
-                                            "sparse_new", "sparse_old")}
+                                            "sparse_new", "sparse_old", "model_scaling")}
     cli = dense.cli_inputs(models, args.batch_size)
     log("warm LocalClusters of 1 and 2 single-threaded workers ...")
     with warm_cluster(opts["w1"], 1) as one, warm_cluster(opts["w2"], 2) as two:
@@ -350,9 +407,36 @@ def run_rounds(args, cases: dict, models: Path, work: Path) -> dict:
             raw["old2"].append(timed_run(two, opts["old"], **OLD_PLAN))
             raw["sparse_new"].append(timed_run(two, sparse_opts["new"]))
             raw["sparse_old"].append(timed_run(two, sparse_opts["old"], **OLD_PLAN))
+            raw["model_scaling"].append(model_scaling(two, opts["w2"], args.model_batches))
         noop = noop_overhead(two, opts["w2"], raw["warm2"][-1].partitions)
     raw["noop"] = noop
     return raw
+
+
+def raw_cores(results: list) -> list[float]:
+    """Cores a worker kept busy in each run: CPU seconds of its tasks over their seconds."""
+    return [sum(r.task_cpu_seconds) / sum(r.task_seconds) for r in results]
+
+
+def speedup_bound(cores: float, model_scaling: float) -> float:
+    """Most 2 single-threaded workers can gain over 1 on 2 cores. Alone, a worker's run
+    time T is its model thread's (~1 core); the reading and writing threads use the other
+    core, ``cores - 1`` of it. Two workers on 2 cores must fit 2 x (cores - 1) T of those
+    plus two model threads, each slower by 2 / ``model_scaling`` (the model alone on 2
+    workers at once vs 1: shared caches, memory, other processes), so each takes at least
+    (cores - 1 + 2 / model_scaling) T for what one worker does in T."""
+    return 2 / (max(cores - 1, 0) + 2 / model_scaling)
+
+
+def tail_seconds(result) -> float:
+    """Seconds from the first worker running out of partitions to the second (list
+    scheduling of the task times in file order, as the queued tasks run)."""
+    import heapq
+
+    free = [0.0, 0.0]
+    for seconds in result.task_seconds:
+        heapq.heapreplace(free, free[0] + seconds)
+    return max(free) - min(free)
 
 
 def same_plan(vcf: Path) -> bool:
@@ -364,7 +448,7 @@ def same_plan(vcf: Path) -> bool:
 
 def figures_of(raw: dict, work: Path, cases: dict) -> dict:
     secs = {k: [r.seconds if hasattr(r, "seconds") else r for r in v]
-            for k, v in raw.items() if isinstance(v, list)}
+            for k, v in raw.items() if isinstance(v, list) and k != "model_scaling"}
     two = raw["warm2"][-1]
     busy = sum(two.task_seconds)
     dask_summary = json.loads((work / "cli-dask2" / "out.vcf.gz.summary.json").read_text())
@@ -381,9 +465,19 @@ def figures_of(raw: dict, work: Path, cases: dict) -> dict:
         "partitions1": raw["warm1"][-1].partitions, "partitions2": two.partitions,
         "partitions_old": raw["old2"][-1].partitions,
         "task_seconds2": two.task_seconds, "task_seconds_old": raw["old2"][-1].task_seconds,
+        "task_seconds1": raw["warm1"][-1].task_seconds,
+        # cores one single-threaded worker keeps busy while scoring (the model's thread plus
+        # the reading and writing threads), per round: two such workers need 2 x that
+        "worker_cores": raw_cores(raw["warm1"]), "worker_cores2": raw_cores(raw["warm2"]),
+        "model_scaling": median_spread([m["scaling"] for m in raw["model_scaling"]]),
+        "model_scaling_raw": raw["model_scaling"],
+        "bound": median_spread([speedup_bound(c, m["scaling"]) for c, m in
+                                zip(raw_cores(raw["warm1"]), raw["model_scaling"],
+                                    strict=True)]),
         "noop_ms": raw["noop"] * 1000,
         "overhead_share": raw["noop"] * two.partitions / statistics.median(secs["warm2"]),
         "idle_per_partition": (two.seconds * 2 - busy) / two.partitions,
+        "tail_seconds": tail_seconds(two),
         "startup": dask_summary.get("parallel", {}).get("startup", {}),
         "same_plan": same_plan(cases["dense"].vcf),
         "peak_rss_mib": sorted(v / 2**20 for v in two.peak_rss_per_worker.values()),
@@ -414,6 +508,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rounds", type=int, default=3, help="paired rounds (medians reported)")
+    p.add_argument("--model-batches", type=int, default=20,
+                   help="forward passes per worker when timing the model alone")
     p.add_argument("--json", default=None, help="write the figures here")
     p.add_argument("--results", default=None,
                    help="docs results file (default docs/results/bench_dask.json)")
