@@ -44,6 +44,19 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert large.weight_decay == pytest.approx(0.2 / 250)
 
 
+def test_varbind_recipe_regularises_small_data_and_paper_keeps_the_papers_model():
+    for arch in ("multiresbind", "residualbind"):
+        ours = recipes.resolve_recipe(arch, "varbind", 1400)
+        assert ours.hparams["head"] == "global" and ours.jitter == recipes.JITTER
+        paper = recipes.resolve_recipe(arch, "paper", 1400)
+        assert paper.hparams["head"] == "flatten" and paper.jitter == 0.0
+    assert recipes.resolve_recipe("deepripe", "varbind", 1400).jitter == recipes.JITTER
+    assert recipes.resolve_recipe("polaris", "varbind", 1400).jitter == 0.0  # per-RBP
+    assert recipes.resolve_recipe("multiresbind", "varbind", 1400, jitter=0.0).jitter == 0.0
+    mine = recipes.resolve_recipe("multiresbind", "varbind", 1400, hparams={"head": "flatten"})
+    assert mine.hparams["head"] == "flatten"
+
+
 def test_varbind_recipe_caps_the_polaris_l2_for_adam():
     assert recipes.resolve_recipe("polaris", "varbind", 500).hparams["l2"] == recipes.MAX_L2
     assert recipes.resolve_recipe("polaris", "paper", 500).hparams["l2"] == 0.01
@@ -204,3 +217,18 @@ def test_a_split_with_one_class_is_an_error_naming_rbp_and_split():
         tr.train_multilabel(data, tr.TrainConfig(arch="deepripe", min_positives=5,
                                                  hparams=TINY["deepripe"], seq_length=60,
                                                  region_length=80, progress=False))
+
+
+def test_residualbind_reads_the_dataset_window_under_the_varbind_recipe():
+    from varbind.training.sequences import dataset_defaults
+
+    data = planted_data(60)  # CLIP-style windows: sequence 60 nt, region 80 nt
+    ours = dataset_defaults(tr.TrainConfig(arch="residualbind"), data)
+    assert (ours.inputs, ours.seq_length) == (("sequence", "region"), 60)
+    paper = dataset_defaults(tr.TrainConfig(arch="residualbind", recipe="paper"), data)
+    assert paper.inputs == ("sequence",) and paper.seq_length is None  # the paper's 41 nt
+    chosen = dataset_defaults(tr.TrainConfig(arch="residualbind", inputs=("sequence",),
+                                             seq_length=41), data)
+    assert (chosen.inputs, chosen.seq_length) == (("sequence",), 41)
+    mrb = dataset_defaults(tr.TrainConfig(arch="multiresbind"), data)
+    assert mrb.seq_length is None  # the others keep their paper windows

@@ -75,6 +75,9 @@ class ArchitectureInfo:
     training: TrainingDefaults
     hyperparameters: dict = field(default_factory=dict)
     citation: str = ""
+    #: Inputs of the varbind recipe where they differ from the paper's, which then also reads
+    #: the dataset's whole window (None: the paper's inputs and window under both recipes).
+    varbind_inputs: tuple[str, ...] | None = None
 
 
 ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
@@ -83,7 +86,7 @@ ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
         TrainingDefaults("adam", 1e-3, 128, 40, 10, False, False),
         dict(filters=96, kernel_size=11, residual_kernel=3, dilations=(2, 4, 8),
              pool_size=10, dense_units=256, dropouts=(0.1, 0.2, 0.5), residual_dropout=0.1,
-             bn_momentum=0.99),
+             bn_momentum=0.99, head="flatten"),
         "Zhao et al. 2022, BMC Bioinformatics 23:213 (Multi-resBind)"),
     "deepripe": ArchitectureInfo(
         "deepripe", ("sequence", "region"), 150, 250,
@@ -104,8 +107,9 @@ ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
                          lr_patience=7),
         dict(filters=96, kernel_size=11, residual_kernel=3, dilations=(1, 2, 4),
              pool_size=10, dense_units=256, dropouts=(0.1, 0.2, 0.5), residual_dropout=0.1,
-             bn_momentum=0.99),
-        "Koo et al. 2021, PLoS Comput Biol 17:e1008925 (ResidualBind)"),
+             bn_momentum=0.99, head="flatten"),
+        "Koo et al. 2021, PLoS Comput Biol 17:e1008925 (ResidualBind)",
+        varbind_inputs=("sequence", "region")),
     "rnassr": ArchitectureInfo(
         "rnassr", ("sequence", "structure"), 375, 375,
         TrainingDefaults("adam", 1e-3, 128, 100, 0, False, False, lr_decay=0.5,
@@ -276,13 +280,32 @@ def _residual_body(x, p: dict, prefix: str):
         res = layers.BatchNormalization(momentum=p["bn_momentum"], name=f"{prefix}res_bn{i}")(res)
     nn = layers.Add(name=prefix + "res_add")([nn, res])
     nn = layers.Activation("relu", name=prefix + "res_out")(nn)  # (N, L, F): last conv map
-    nn = layers.AveragePooling1D(p["pool_size"], name=prefix + "pool")(nn)  # (N, L/10, F)
-    nn = layers.Dropout(d2, name=prefix + "drop2")(nn)
-    nn = layers.Flatten(name=prefix + "flatten")(nn)
+    nn = _residual_head(nn, p, d2, prefix)
     nn = layers.Dense(p["dense_units"], use_bias=False, name=prefix + "dense")(nn)
     nn = layers.BatchNormalization(momentum=p["bn_momentum"], name=prefix + "bn_dense")(nn)
     nn = layers.Activation("relu", name=prefix + "relu_dense")(nn)
     return layers.Dropout(d3, name=prefix + "drop_dense")(nn)
+
+
+RESIDUAL_HEADS = ("flatten", "global")
+
+
+def _residual_head(nn, p: dict, dropout: float, prefix: str):
+    """(N, L, F) -> (N, D) before the dense layer. ``flatten`` (the papers): AvgPool
+    ``pool_size``, dropout, flatten, D = L / pool_size * F. ``global``: average and maximum
+    over positions, concatenated, then dropout, D = 2F (far fewer dense weights)."""
+    from keras import layers
+
+    if p["head"] not in RESIDUAL_HEADS:
+        raise VarbindError(f"unknown head {p['head']!r}", fix="use head=flatten or head=global")
+    if p["head"] == "global":
+        nn = layers.Concatenate(name=prefix + "global_pool")(
+            [layers.GlobalAveragePooling1D(name=prefix + "global_avg")(nn),
+             layers.GlobalMaxPooling1D(name=prefix + "global_max")(nn)])
+        return layers.Dropout(dropout, name=prefix + "drop2")(nn)
+    nn = layers.AveragePooling1D(p["pool_size"], name=prefix + "pool")(nn)  # (N, L/10, F)
+    nn = layers.Dropout(dropout, name=prefix + "drop2")(nn)
+    return layers.Flatten(name=prefix + "flatten")(nn)
 
 
 def _deepripe_body(inputs, specs: list[InputSpec], p: dict):

@@ -296,20 +296,24 @@ def dataset_defaults(config, data):
 
     Inputs not chosen (``config.inputs`` None): the architecture's default kinds that the
     dataset provides (sequence and structure always; region and expression when it holds
-    them). The window of a sequence dataset (``config.seq_length`` None): its full width, the
-    whole record as the published RBP-24 methods see it.
+    them); under the varbind recipe an architecture's ``varbind_inputs`` where it has them
+    (ResidualBind: sequence and region, not the paper's sequence only). The window
+    (``config.seq_length`` None) of a sequence dataset, and of any dataset for an
+    architecture with ``varbind_inputs`` under the varbind recipe: the dataset's full width
+    (ResidualBind's paper window of 41 nt would not even cover a 50-nt CLIP bin).
     """
     from dataclasses import replace
 
     from varbind.training.models import check_architecture
 
+    info = check_architecture(config.arch)
+    own = info.varbind_inputs if config.recipe == "varbind" else None
     batch = data.splits["train"].batch
     changes = {}
     if config.inputs is None:
         have = {"region": batch.region is not None, "expression": batch.expression is not None}
-        kinds = tuple(k for k in check_architecture(config.arch).default_inputs
-                      if have.get(k, True))
+        kinds = tuple(k for k in (own or info.default_inputs) if have.get(k, True))
         changes["inputs"] = kinds
-    if config.seq_length is None and data.sequences:
+    if config.seq_length is None and (data.sequences or own):
         changes["seq_length"] = data.seq_length
     return replace(config, **changes) if changes else config

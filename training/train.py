@@ -24,6 +24,7 @@ from varbind.errors import VarbindError
 from varbind.model.bundle import ModelMeta
 from varbind.model.inputs import InputSpec, build_inputs
 from varbind.training import models as arch_models
+from varbind.training.augment import jitter_batch, max_shift
 from varbind.training.export import (  # noqa: F401  (re-exported: they lived here)
     BASELINE_FILE,
     inference_copy,
@@ -83,6 +84,8 @@ class TrainConfig:
     recipe: str = "varbind"
     weight_decay: float | None = None
     max_tries: int = 3
+    monitor: str | None = None
+    jitter: float | None = None
     allow_weak: bool = False
     plan: Recipe | None = None  # the resolved recipe (set by ``resolve``)
 
@@ -92,12 +95,13 @@ class TrainConfig:
                               learning_rate=self.learning_rate, batch_size=self.batch_size,
                               epochs=self.epochs, patience=self.patience,
                               class_weight=self.class_weight, weight_decay=self.weight_decay,
-                              hparams=self.hparams)
+                              monitor=self.monitor, jitter=self.jitter, hparams=self.hparams)
         return replace(
             self, inputs=arch_models.parse_inputs(self.inputs, self.arch), epochs=plan.epochs,
             batch_size=plan.batch_size, learning_rate=plan.learning_rate,
             optimizer=plan.optimizer, patience=plan.patience, class_weight=plan.class_weight,
-            weight_decay=plan.weight_decay, hparams=plan.hparams, name=self.name or self.arch,
+            weight_decay=plan.weight_decay, monitor=plan.monitor, jitter=plan.jitter,
+            hparams=plan.hparams, name=self.name or self.arch,
             plan=plan)
 
     def to_json(self) -> dict:
@@ -147,10 +151,12 @@ def _window_dataset_class():
     class WindowDataset(keras.utils.PyDataset):
         """Batches of model inputs built on the fly from codes (one-hot never held whole)."""
 
-        def __init__(self, specs, data: SplitData, batch_size: int, shuffle: bool, seed: int):
+        def __init__(self, specs, data: SplitData, batch_size: int, shuffle: bool, seed: int,
+                     shift: int = 0):
             super().__init__(workers=1, use_multiprocessing=False)
             self.specs, self.data = specs, data
             self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+            self.shift = shift  # training windows: random shifts of up to this many bases
             self.epoch = 0
             self.order = np.arange(len(data))
             self._reshuffle()
@@ -165,7 +171,11 @@ def _window_dataset_class():
 
         def __getitem__(self, i):
             idx = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])
-            x = build_inputs(self.specs, take(self.data.batch, idx))
+            batch = take(self.data.batch, idx)
+            if self.shift:
+                rng = np.random.default_rng([self.seed, self.epoch, i, 1])
+                batch = jitter_batch(batch, self.shift, rng)
+            x = build_inputs(self.specs, batch)
             y = self.data.labels[idx].astype(np.float32)
             return tuple(x), y
 
@@ -289,7 +299,8 @@ def drop_rare_rbps(data: TrainingData, min_positives: int) -> TrainingData:
 def fit(model, specs: list[InputSpec], data: TrainingData, config: TrainConfig) -> FitResult:
     """Compile and fit ``model`` with the paper's loss and optimiser, keep the best epoch."""
     window_dataset = _window_dataset_class()
-    train = window_dataset(specs, data.splits["train"], config.batch_size, True, config.seed)
+    train = window_dataset(specs, data.splits["train"], config.batch_size, True, config.seed,
+                           training_shift(config.plan, specs))
     val = window_dataset(specs, data.splits["validation"], max(config.batch_size, 256), False,
                          config.seed)
     _compile(model, config, data.splits["train"].labels, len(train))
@@ -304,6 +315,13 @@ def fit(model, specs: list[InputSpec], data: TrainingData, config: TrainConfig) 
                      seconds=seconds,
                      windows_per_second=epochs_run * len(data.splits["train"]) / max(seconds,
                                                                                      1e-9))
+
+
+def training_shift(plan: Recipe, specs: list[InputSpec]) -> int:
+    """Largest random shift of training windows (bases) for ``plan.jitter``: a fraction of
+    the shortest per-position input (0 without per-position inputs)."""
+    lengths = [s.length for s in specs if s.layout == "per_position"]
+    return max_shift(plan.jitter, min(lengths)) if lengths else 0
 
 
 def lowest_scoring_baselines(model, specs: list[InputSpec], split: SplitData,

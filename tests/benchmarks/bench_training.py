@@ -14,12 +14,19 @@ Per cell it prints the mean and minimum per-RBP test AUROC, the k-mer baseline's
 AUROC, epochs run (summed over POLARIS's per-RBP models), training seconds, weak RBPs, and
 checks the issue's targets within each (size, seed):
 
-* every architecture's mean AUROC within 0.02 of the best architecture's, and >= 0.93 where
-  the best reaches 0.95;
-* no RBP below 0.85 where the best architecture's same RBP reaches 0.93;
-* every model's mean AUROC above the k-mer baseline's;
-* ``small``: ``varbind train`` (wall time: baseline, retries and evaluation included)
-  <= 180 s per architecture.
+* every multi-label architecture's mean AUROC within 0.02 of the best multi-label
+  architecture's, and >= 0.93 where the best reaches 0.95;
+* no RBP below 0.85 where the best multi-label architecture's same RBP reaches 0.93;
+* every model's mean AUROC above the k-mer baseline's on the same test windows;
+* ``small``: ``varbind train`` (baseline, retries and evaluation included) uses <= 180 CPU
+  seconds per architecture (an upper bound of its wall time on 2 free cores).
+
+Only models evaluated on the **same test windows** are compared with each other: the
+multi-label architectures (Multi-resBind, DeepRiPe, ResidualBind: one multi-label dataset).
+POLARIS trains and is tested on its own per-RBP windows (peak-centered, GC-matched
+negatives, about one negative per positive), whose AUROCs are not comparable with the
+multi-label bins; it is checked against its own k-mer baseline only, and each of its RBPs
+is shown with the AUROC's standard error on that RBP's (small) test split.
 
 ``fit s`` is the kept try's fitting time (POLARIS: summed over its per-RBP models); ``CPU s``
 the CPU time of the whole ``varbind train`` (on a machine shared with other jobs, CPU time / 2
@@ -90,14 +97,49 @@ def train_cell(arch: str, dataset: Path, seed: int, work: Path) -> dict:
             "epochs": sum(x["epochs_run"] for x in members),
             "train_seconds": round(sum(x["seconds"] for x in members), 1),
             "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu_seconds, 1),
-            "weak": sorted(meta.weak_rbps())}
+            "weak": sorted(meta.weak_rbps()), "auroc_se": auroc_errors(m, auroc)}
+
+
+def auroc_errors(metrics: dict, auroc: dict) -> dict:
+    """Hanley-McNeil standard error of each RBP's test AUROC on its test split."""
+    from varbind.training.health import auroc_standard_error
+
+    n = metrics["n_windows"]
+    out = {}
+    for rbp, v in auroc.items():
+        pos = metrics["positives"][rbp]
+        total = n[rbp] if isinstance(n, dict) else n
+        out[rbp] = round(auroc_standard_error(v, pos, total - pos), 3)
+    return out
+
+
+#: Architectures trained and tested on their own per-RBP windows (not comparable with the
+#: multi-label ones; checked against their own k-mer baseline only).
+PER_RBP_ARCHS = ("polaris",)
 
 
 def check_targets(rows: list[dict], size: str) -> list[str]:
-    """The issue's targets within one (size, seed): a list of misses (empty: all met)."""
+    """The issue's targets within one (size, seed): a list of misses (empty: all met).
+    Only multi-label rows (same test windows) are compared with each other."""
     rows = [r for r in rows if "error" not in r]
     if not rows:
         return ["no architecture trained"]
+    misses = []
+    for r in rows:
+        if r["mean_auroc"] <= r["baseline_mean_auroc"]:
+            misses.append(f"{r['arch']} mean {r['mean_auroc']:.3f} does not beat the k-mer "
+                          f"baseline's {r['baseline_mean_auroc']:.3f}")
+        if size == "small" and r["cpu_seconds"] > 180:
+            misses.append(f"{r['arch']} used {r['cpu_seconds']:.0f} CPU s > 180 s on small")
+    multilabel = [r for r in rows if r["arch"] not in PER_RBP_ARCHS]
+    return misses + comparison_misses(multilabel)
+
+
+def comparison_misses(rows: list[dict]) -> list[str]:
+    """Misses of the "as good as the best architecture" targets among ``rows`` (models
+    tested on the same windows)."""
+    if len(rows) < 2:
+        return []
     best = max(rows, key=lambda r: r["mean_auroc"])
     misses = []
     for r in rows:
@@ -110,11 +152,6 @@ def check_targets(rows: list[dict], size: str) -> list[str]:
             if v < 0.85 and best["auroc"].get(rbp, 0) >= 0.93:
                 misses.append(f"{r['arch']} {rbp} {v:.3f} < 0.85 ({best['arch']}: "
                               f"{best['auroc'][rbp]:.3f})")
-        if r["mean_auroc"] <= r["baseline_mean_auroc"]:
-            misses.append(f"{r['arch']} mean {r['mean_auroc']:.3f} does not beat the k-mer "
-                          f"baseline's {r['baseline_mean_auroc']:.3f}")
-        if size == "small" and r["wall_seconds"] > 180:
-            misses.append(f"{r['arch']} took {r['wall_seconds']:.0f} s > 180 s on small")
     return misses
 
 
@@ -135,6 +172,11 @@ def table(results: list[dict]) -> str:
                          f"{r['train_seconds']:>6.0f} {r['wall_seconds']:>6.0f} "
                          f"{r['cpu_seconds']:>6.0f}  "
                          f"{','.join(r['weak']) or '-'}")
+        for r in cell["rows"]:
+            if r["arch"] in PER_RBP_ARCHS and "error" not in r:
+                lines.append(f"{'':<6} {r['arch']} per RBP (own windows, test AUROC ± SE): "
+                             + ", ".join(f"{k} {v:.2f}±{r['auroc_se'][k]:.2f}"
+                                         for k, v in r["auroc"].items()))
         misses = cell.get("misses", [])
         lines.append(f"{'':<6} targets: {'all met' if not misses else '; '.join(misses)}")
     return "\n".join(lines)
@@ -190,6 +232,9 @@ def main(argv=None) -> int:
     print(spread(results))
     print(f"cores: {os.cpu_count()}; CLI defaults (recipe varbind); load average at the end: "
           f"{os.getloadavg()[0]:.1f}")
+    print("compared with each other: the multi-label architectures only (same test windows); "
+          f"{', '.join(PER_RBP_ARCHS)}: own per-RBP windows, against its own k-mer baseline "
+          "only; small target: CPU seconds of the whole varbind train")
     write_results("bench_training", results_figures(results), path=args.results,
                   extra=_summary(results))
     return 0

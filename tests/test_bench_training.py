@@ -1,0 +1,48 @@
+"""bench_training's target checks: only models tested on the same windows are compared."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+
+from bench_training import auroc_errors, check_targets, table  # noqa: E402
+
+
+def _row(arch, mean, auroc, baseline=0.7, cpu=100.0):
+    return {"arch": arch, "rbps": len(auroc), "mean_auroc": mean, "min_auroc": min(auroc.values()),
+            "min_rbp": min(auroc, key=auroc.get), "auroc": auroc, "baseline_mean_auroc": baseline,
+            "epochs": 10, "train_seconds": 1.0, "wall_seconds": 999.0, "cpu_seconds": cpu,
+            "weak": [], "auroc_se": {k: 0.05 for k in auroc}}
+
+
+def test_polaris_is_not_compared_with_the_multilabel_models():
+    rows = [_row("multiresbind", 0.90, {"A": 0.90, "B": 0.90}),
+            _row("deepripe", 0.91, {"A": 0.91, "B": 0.91}),
+            _row("polaris", 0.99, {"A": 0.99, "B": 0.99})]
+    assert check_targets(rows, "tiny") == []  # POLARIS' own windows are easier: no miss
+
+
+def test_misses_among_multilabel_models_and_against_the_baseline():
+    rows = [_row("multiresbind", 0.85, {"A": 0.80, "B": 0.90}),
+            _row("deepripe", 0.96, {"A": 0.95, "B": 0.97}),
+            _row("polaris", 0.60, {"A": 0.60}, baseline=0.65)]
+    misses = check_targets(rows, "tiny")
+    assert any("multiresbind mean 0.850 more than 0.02 below deepripe" in m for m in misses)
+    assert any(m.startswith("multiresbind mean 0.850 < 0.93") for m in misses)
+    assert any(m.startswith("multiresbind A 0.800 < 0.85") for m in misses)
+    assert any(m.startswith("polaris mean 0.600 does not beat") for m in misses)
+    assert not any(m.startswith("deepripe") for m in misses)
+
+
+def test_small_target_uses_cpu_seconds():
+    rows = [_row("deepripe", 0.9, {"A": 0.9}, cpu=200.0)]
+    assert check_targets(rows, "small") == ["deepripe used 200 CPU s > 180 s on small"]
+    assert check_targets(rows, "tiny") == []  # wall seconds (999) are not a target
+
+
+def test_auroc_errors_and_table_show_polaris_per_rbp():
+    m = {"n_windows": {"A": 40}, "positives": {"A": 20}}
+    se = auroc_errors(m, {"A": 0.5})
+    assert 0.08 < se["A"] < 0.1  # Hanley-McNeil for 20 vs 20 at 0.5: ~0.09
+    cell = {"size": "tiny", "seed": 1, "rows": [_row("polaris", 0.4, {"A": 0.4})], "misses": []}
+    assert "polaris per RBP (own windows, test AUROC ± SE): A 0.40±0.05" in table([cell])
