@@ -47,14 +47,14 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
 def test_varbind_recipe_regularises_small_data_and_paper_keeps_the_papers_model():
     for arch in ("multiresbind", "residualbind"):
         ours = recipes.resolve_recipe(arch, "varbind", 1400)
-        assert ours.hparams["head"] == "global" and ours.jitter == recipes.JITTER
+        assert ours.hparams["head"] == "flatten" and ours.jitter == recipes.JITTER
         paper = recipes.resolve_recipe(arch, "paper", 1400)
         assert paper.hparams["head"] == "flatten" and paper.jitter == 0.0
     assert recipes.resolve_recipe("deepripe", "varbind", 1400).jitter == recipes.JITTER
     assert recipes.resolve_recipe("polaris", "varbind", 1400).jitter == 0.0  # per-RBP
     assert recipes.resolve_recipe("multiresbind", "varbind", 1400, jitter=0.0).jitter == 0.0
-    mine = recipes.resolve_recipe("multiresbind", "varbind", 1400, hparams={"head": "flatten"})
-    assert mine.hparams["head"] == "flatten"
+    mine = recipes.resolve_recipe("multiresbind", "varbind", 1400, hparams={"head": "global"})
+    assert mine.hparams["head"] == "global"
 
 
 def test_varbind_recipe_caps_the_polaris_l2_for_adam():
