@@ -33,6 +33,9 @@ the CPU time of the whole ``varbind train`` (on a machine shared with other jobs
 estimates the wall time on 2 free cores better than the wall time does).
 
 Results go to ``--out`` as JSON after every run (a partial matrix survives an interruption).
+``--merge A.json,B.json`` joins the ``--out`` files of runs made separately (e.g. one per
+world size, run side by side), prints the table and writes the docs results file; each
+run's command and commit are kept in the file's ``extra.runs``.
 """
 
 from __future__ import annotations
@@ -207,8 +210,15 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="write results as JSON here")
     p.add_argument("--results", default=None,
                    help="docs results file (default docs/results/bench_training.json)")
+    p.add_argument("--merge", default=None,
+                   help="join the --out files of earlier runs (comma-separated) instead of "
+                        "training")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
+    if args.merge:
+        runs = [json.loads(Path(f).read_text()) for f in args.merge.split(",")]
+        return report([c for run in runs for c in run["cells"]], args.results,
+                      {"runs": [{k: run.get(k) for k in ("command", "commit")} for run in runs]})
     import tempfile
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="varbind-bench-training-"))
@@ -228,6 +238,13 @@ def main(argv=None) -> int:
                 cell["misses"] = check_targets(cell["rows"], size)
                 if args.out:
                     Path(args.out).write_text(json.dumps(_summary(results), indent=2))
+    return report(results, args.results)
+
+
+def report(results: list[dict], results_file: str | None, extra: dict | None = None) -> int:
+    """Print the table and the spread, write the docs results file."""
+    for cell in results:
+        cell["misses"] = check_targets(cell["rows"], cell["size"])
     print(table(results))
     print(spread(results))
     print(f"cores: {os.cpu_count()}; CLI defaults (recipe varbind); load average at the end: "
@@ -235,8 +252,8 @@ def main(argv=None) -> int:
     print("compared with each other: the multi-label architectures only (same test windows); "
           f"{', '.join(PER_RBP_ARCHS)}: own per-RBP windows, against its own k-mer baseline "
           "only; small target: CPU seconds of the whole varbind train")
-    write_results("bench_training", results_figures(results), path=args.results,
-                  extra=_summary(results))
+    write_results("bench_training", results_figures(results), path=results_file,
+                  extra={**_summary(results), **(extra or {})})
     return 0
 
 
@@ -269,7 +286,10 @@ def _summary(results: list[dict]) -> dict:
                                 text=True, check=False).stdout.strip()
     except OSError:
         commit = ""
-    return {"commit": commit, "cores": os.cpu_count(), "cells": results}
+    from results import command_line
+
+    return {"commit": commit, "command": command_line(), "cores": os.cpu_count(),
+            "cells": results}
 
 
 if __name__ == "__main__":
