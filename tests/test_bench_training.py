@@ -46,3 +46,25 @@ def test_auroc_errors_and_table_show_polaris_per_rbp():
     assert 0.08 < se["A"] < 0.1  # Hanley-McNeil for 20 vs 20 at 0.5: ~0.09
     cell = {"size": "tiny", "seed": 1, "rows": [_row("polaris", 0.4, {"A": 0.4})], "misses": []}
     assert "polaris per RBP (own windows, test AUROC ± SE): A 0.40±0.05" in table([cell])
+
+
+def test_merge_joins_runs_and_writes_the_results_file(tmp_path, capsys):
+    import json
+
+    from bench_training import main
+
+    runs = []
+    for size, cmd in (("tiny", "python a"), ("small", "python b")):
+        cell = {"size": size, "seed": 1, "rows": [_row("deepripe", 0.9, {"A": 0.9}),
+                                                  _row("multiresbind", 0.8, {"A": 0.8})]}
+        path = tmp_path / f"{size}.json"
+        path.write_text(json.dumps({"commit": "abc", "command": cmd, "cells": [cell]}))
+        runs.append(str(path))
+    out = tmp_path / "bench_training.json"
+    assert main(["--merge", ",".join(runs), "--results", str(out)]) == 0
+    data = json.loads(out.read_text())
+    names = {f["name"] for f in data["figures"]}
+    assert names == {f"mean_auroc_{s}_{a}" for s in ("tiny", "small")
+                     for a in ("deepripe", "multiresbind")}
+    assert [r["command"] for r in data["extra"]["runs"]] == ["python a", "python b"]
+    assert "more than 0.02 below deepripe" in capsys.readouterr().out
