@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from varbind.encoding import N_CODE
-from varbind.model.inputs import WindowBatch
+from varbind.model.inputs import InputSpec, WindowBatch
 
 
 def shift_rows(arr: np.ndarray, shifts: np.ndarray, fill) -> np.ndarray:
@@ -50,3 +50,10 @@ def max_shift(jitter: float, input_length: int) -> int:
     """Largest shift in bases: ``round(jitter * input_length)`` (the model's shortest
     per-position input)."""
     return int(round(max(jitter, 0.0) * input_length))
+
+
+def training_shift(plan, specs: list[InputSpec]) -> int:
+    """Largest random shift of training windows (bases) for the recipe ``plan.jitter``: a
+    fraction of the shortest per-position input (0 without per-position inputs)."""
+    lengths = [s.length for s in specs if s.layout == "per_position"]
+    return max_shift(plan.jitter, min(lengths)) if lengths else 0

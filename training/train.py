@@ -24,7 +24,7 @@ from varbind.errors import VarbindError
 from varbind.model.bundle import ModelMeta
 from varbind.model.inputs import InputSpec, build_inputs
 from varbind.training import models as arch_models
-from varbind.training.augment import jitter_batch, max_shift
+from varbind.training.augment import jitter_batch, training_shift
 from varbind.training.export import (  # noqa: F401  (re-exported: they lived here)
     BASELINE_FILE,
     inference_copy,
@@ -84,7 +84,6 @@ class TrainConfig:
     recipe: str = "varbind"
     weight_decay: float | None = None
     max_tries: int = 3
-    monitor: str | None = None
     jitter: float | None = None
     allow_weak: bool = False
     plan: Recipe | None = None  # the resolved recipe (set by ``resolve``)
@@ -95,14 +94,13 @@ class TrainConfig:
                               learning_rate=self.learning_rate, batch_size=self.batch_size,
                               epochs=self.epochs, patience=self.patience,
                               class_weight=self.class_weight, weight_decay=self.weight_decay,
-                              monitor=self.monitor, jitter=self.jitter, hparams=self.hparams)
+                              jitter=self.jitter, hparams=self.hparams)
         return replace(
             self, inputs=arch_models.parse_inputs(self.inputs, self.arch), epochs=plan.epochs,
             batch_size=plan.batch_size, learning_rate=plan.learning_rate,
             optimizer=plan.optimizer, patience=plan.patience, class_weight=plan.class_weight,
-            weight_decay=plan.weight_decay, monitor=plan.monitor, jitter=plan.jitter,
-            hparams=plan.hparams, name=self.name or self.arch,
-            plan=plan)
+            weight_decay=plan.weight_decay, jitter=plan.jitter, hparams=plan.hparams,
+            name=self.name or self.arch, plan=plan)
 
     def to_json(self) -> dict:
         d = {k: v for k, v in self.__dict__.items()
@@ -149,14 +147,13 @@ def _window_dataset_class():
     import keras
 
     class WindowDataset(keras.utils.PyDataset):
-        """Batches of model inputs built on the fly from codes (one-hot never held whole)."""
+        """Batches of inputs built on the fly from codes; windows shifted by up to ``shift`` nt."""
 
         def __init__(self, specs, data: SplitData, batch_size: int, shuffle: bool, seed: int,
                      shift: int = 0):
             super().__init__(workers=1, use_multiprocessing=False)
             self.specs, self.data = specs, data
-            self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
-            self.shift = shift  # training windows: random shifts of up to this many bases
+            self.batch_size, self.shuffle, self.seed, self.shift = batch_size, shuffle, seed, shift
             self.epoch = 0
             self.order = np.arange(len(data))
             self._reshuffle()
@@ -171,11 +168,8 @@ def _window_dataset_class():
 
         def __getitem__(self, i):
             idx = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])
-            batch = take(self.data.batch, idx)
-            if self.shift:
-                rng = np.random.default_rng([self.seed, self.epoch, i, 1])
-                batch = jitter_batch(batch, self.shift, rng)
-            x = build_inputs(self.specs, batch)
+            rng = np.random.default_rng([self.seed, self.epoch, i, 1])
+            x = build_inputs(self.specs, jitter_batch(take(self.data.batch, idx), self.shift, rng))
             y = self.data.labels[idx].astype(np.float32)
             return tuple(x), y
 
@@ -315,13 +309,6 @@ def fit(model, specs: list[InputSpec], data: TrainingData, config: TrainConfig) 
                      seconds=seconds,
                      windows_per_second=epochs_run * len(data.splits["train"]) / max(seconds,
                                                                                      1e-9))
-
-
-def training_shift(plan: Recipe, specs: list[InputSpec]) -> int:
-    """Largest random shift of training windows (bases) for ``plan.jitter``: a fraction of
-    the shortest per-position input (0 without per-position inputs)."""
-    lengths = [s.length for s in specs if s.layout == "per_position"]
-    return max_shift(plan.jitter, min(lengths)) if lengths else 0
 
 
 def lowest_scoring_baselines(model, specs: list[InputSpec], split: SplitData,
