@@ -105,6 +105,7 @@ def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
         timing = json.loads(timing_path.read_text())
     meta = json.loads(meta_path.read_text())
     training = meta.get("training", {})
+    training = {**training, **training.get("members", {}).get(name, {})}  # per-RBP (POLARIS)
     return {"auroc": meta["metrics"]["auroc"][name], **timing,
             "fit_seconds": training.get("seconds"), "epochs_run": training.get("epochs_run"),
             "best_epoch": training.get("best_epoch"), "window": meta.get("window"),
