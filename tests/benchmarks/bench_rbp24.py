@@ -96,7 +96,7 @@ def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
                       str(out), "--structure-cache", str(work / "cache"), *extra)
         timing = {"seconds": round(time.perf_counter() - start, 1),
                   "cpu_seconds": round(children_cpu_seconds() - cpu_start, 1),
-                  "train_args": list(extra)}
+                  "train_args": list(extra), "commit": git_head()}
         if run.returncode:
             return {"error": run.stderr.strip().splitlines()[-1] if run.stderr else "failed",
                     **timing}
@@ -129,6 +129,12 @@ def epochs_to_near_best(history: dict, within: float = 0.002) -> int | None:
         return None
     best = max(values)
     return next(i + 1 for i, v in enumerate(values) if v >= best - within)
+
+
+def git_head() -> str:
+    """The short commit of the code a bundle is trained with."""
+    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
 
 
 def children_cpu_seconds() -> float:
@@ -265,8 +271,7 @@ def main(argv=None) -> int:
     archs = args.archs.split(",")
     args.workdir.mkdir(parents=True, exist_ok=True)
     out_json = args.json or args.workdir / "rbp24.json"
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = git_head()
     results: dict = {s: {} for s in sets}
     for s in sets:
         dataset = build_dataset(args.data, s, args.workdir)
