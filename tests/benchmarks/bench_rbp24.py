@@ -220,7 +220,9 @@ def summary_figures(results: dict, sets: list[str], archs: list[str]) -> list:
                 figures.append(figure(
                     f"cpu_minutes_{s}_{a}", r["cpu_seconds"] / 60, unit="CPU min", digits=1,
                     target=("<=", TARGET_CPU_MINUTES),
-                    label=f"{s} {a}: training CPU time (user + sys, folding included)",
+                    label=f"{s} {a}: training CPU time (user + sys" + (
+                        "; RNA folding only of windows not already in the fold cache)"
+                        if a == "rnassr" else ")"),
                     note=f"{r.get('epochs_run')} epochs, best {r.get('best_epoch')}"))
     five = [s for s in sets if s in PUBLISHED]
     for a in archs:
