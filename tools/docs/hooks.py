@@ -8,6 +8,8 @@ Placeholders replaced in every page, so that nothing generated is pasted by hand
 - ``{{ demo_set }}``, ``{{ demo_models }}``: the shipped demo set and its held-out metrics,
   from the set's own files; ``{{ demo_variant_effects }}``: its variant-effect AUROCs from
   ``docs/results/bench_score.json``;
+- ``{{ demo_world }}``: the shipped demo world's genes, RBPs, peaks and variants, from its
+  own files;
 - ``{{ pictures }}``: the pictures made by ``tools/docs/make_figures.py``, with the commands
   and commit that made them (``docs/results/figures.json``).
 """
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cli_reference  # noqa: E402
 import demo_models  # noqa: E402
+import demo_world  # noqa: E402
 import pictures  # noqa: E402
 import results_render  # noqa: E402
 
@@ -45,6 +48,8 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
     if "{{ demo_variant_effects }}" in markdown:
         effects = demo_models.render_variant_effects(_cache["results"], to_bench)
         markdown = markdown.replace("{{ demo_variant_effects }}", effects)
+    if "{{ demo_world }}" in markdown:
+        markdown = markdown.replace("{{ demo_world }}", demo_world.render())
     if "{{ benchmarks }}" in markdown:
         markdown = markdown.replace("{{ benchmarks }}",
                                     results_render.render_benchmarks(_cache["results"]))
