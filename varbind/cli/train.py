@@ -40,7 +40,8 @@ def register(subparsers) -> None:
     m = p.add_argument_group("model and training (default: the recipe's; flags override it)")
     m.add_argument("--recipe", default="varbind", choices=("varbind", "paper"),
                    help="varbind (default): AdamW, warm-up + cosine schedule, step budget and "
-                        "BatchNorm momentum from the data size, best validation AUROC kept; "
+                        "BatchNorm momentum from the data size, training windows randomly "
+                        "shifted (multi-label models), best validation AUROC kept; "
                         "paper: each paper's exact recipe")
     m.add_argument("--inputs", help="comma-separated: sequence,region,expression,structure")
     m.add_argument("--epochs", type=int)
