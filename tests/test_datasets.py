@@ -26,6 +26,7 @@ from varbind.training.datasets import (
     read_batches,
 )
 from varbind.training.negatives import fetch_windows, match_gc
+from varbind.training.splits import fill_share
 
 CONTIGS = {"chr1": 20_000, "chr2": 20_000, "chr3": 12_000}
 # GTF rows (1-based inclusive): chr1 G1 '+' three exons (coding), G2 '-' at 10-19 kb;
@@ -500,3 +501,26 @@ def test_cli_unknown_contigs_and_bad_expression(world, tmp_path, capsys):
     with h5py.File(tmp_path / "o.h5", "r") as h5:
         prov = json.loads(h5.attrs["provenance"])
     assert prov["inputs"]["peak_files"]["X"]["dropped"] == {"unknown_contig": 1}
+
+
+def test_fill_share_skips_blocks_too_large_for_the_share():
+    # a first block larger than the whole share used to end the fill with nothing chosen
+    counts = np.array([[60.0, 0.0], [5.0, 5.0], [4.0, 6.0], [3.0, 3.0], [30.0, 30.0]])
+    chosen = fill_share(counts, np.array([12.0, 14.0]), np.arange(5))
+    assert chosen.tolist() == [1, 2, 3]
+
+
+def test_validation_split_holds_positives_and_negatives_of_clustered_rows():
+    # positives cluster in a few places, negatives spread out (a small per-RBP data set)
+    rng = np.random.default_rng(3)
+    pos = np.concatenate([rng.integers(c, c + 3000, 25) for c in (10_000, 60_000, 200_000)])
+    neg = rng.integers(0, 400_000, 75)
+    rows = pd.DataFrame({"chrom": "a", "strand": "+", "center": np.concatenate([pos, neg])})
+    label = np.r_[np.ones(75), np.zeros(75)]
+    options = DatasetOptions(split="chrom", test_chroms=[], val_fraction=0.2)
+    for seed in range(5):
+        opts = DatasetOptions(**{**options.__dict__, "seed": seed}).resolved()
+        split, keep, _ = assign_splits(rows, opts, ["a"], 1000,
+                                       balance=np.column_stack([label == 1, label == 0]))
+        val = (split == 1) & keep
+        assert 5 <= (val & (label == 1)).sum() <= 30 and 8 <= (val & (label == 0)).sum() <= 25

@@ -55,6 +55,46 @@ def test_varbind_recipe_regularises_small_data_and_paper_keeps_the_papers_model(
     assert recipes.resolve_recipe("multiresbind", "varbind", 1400, jitter=0.0).jitter == 0.0
     mine = recipes.resolve_recipe("multiresbind", "varbind", 1400, hparams={"head": "global"})
     assert mine.hparams["head"] == "global"
+    for arch in ("multiresbind", "residualbind"):  # a few hundred windows: pool over positions
+        assert recipes.resolve_recipe(arch, "varbind", 400).hparams["head"] == "global"
+        assert recipes.resolve_recipe(arch, "paper", 400).hparams["head"] == "flatten"
+        mine = recipes.resolve_recipe(arch, "varbind", 400, hparams={"head": "flatten"})
+        assert mine.hparams["head"] == "flatten"
+
+
+def test_small_data_smooths_the_validation_auroc_and_runs_half_the_epochs():
+    assert recipes.resolve_recipe("deepripe", "varbind", 1400).smooth_epochs == 3
+    assert recipes.resolve_recipe("deepripe", "varbind", 20_000).smooth_epochs == 1
+    assert recipes.resolve_recipe("deepripe", "paper", 1400).smooth_epochs == 1
+    plan = recipes.resolve_recipe("deepripe", "varbind", 1400, patience=5)
+
+    class Model:  # stands in for a Keras model: weights are the epoch they were taken at
+        stop_training, epoch = False, -1
+
+        def get_weights(self):
+            return self.epoch
+
+        def set_weights(self, weights):
+            self.kept = weights
+
+    def kept_epoch(recipe):
+        callback, model = recipes.best_epoch_callback(recipe), Model()
+        callback.set_model(model)
+        # a lucky 0.9 at epoch 1 on a small validation split, then steady learning
+        for epoch, auroc in enumerate([0.6, 0.9, 0.6, 0.7, 0.8, 0.85, 0.86, 0.8, 0.7, 0.6]):
+            model.epoch = epoch
+            callback.on_epoch_end(epoch, {"val_auroc": auroc})
+            if model.stop_training:
+                break
+        callback.on_train_end()
+        return model.kept, epoch
+
+    assert plan.epochs == 23 and plan.min_run_fraction == 0.5
+    assert kept_epoch(plan) == (6, 9)  # best mean of three: 0.8, 0.85, 0.86
+    unsmoothed = recipes.Recipe(**{**plan.__dict__, "smooth_epochs": 1})
+    assert kept_epoch(unsmoothed) == (1, 9)  # the lucky epoch; no stop before epoch 12 of 23
+    stops_early = recipes.Recipe(**{**unsmoothed.__dict__, "min_run_fraction": 0.0})
+    assert kept_epoch(stops_early) == (1, 6)  # then 5 epochs without better: stopped
 
 
 def test_varbind_recipe_caps_the_polaris_l2_for_adam():

@@ -3,6 +3,7 @@ rare RBPs are skipped by name, and the CLI fails in one line."""
 
 import json
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from varbind.training.evaluate import predict
 def tiny_config(arch="multiresbind", **kw):
     base = dict(arch=arch, epochs=4, seq_length=60, region_length=80, min_positives=5,
                 hparams=TINY[arch], progress=False, baseline_windows=20, recipe="paper",
-                max_tries=1)
+                max_tries=1, jobs=1)
     base.update(kw)
     return tr.TrainConfig(**base)
 
@@ -159,6 +160,35 @@ def test_polaris_per_rbp_models_are_joined_into_one_bundle(tmp_path):
     metrics, groups, _, _ = evaluate_bundle(bundle, path, "test")
     assert groups == [("U6",), ("GA3",)]  # each RBP on its own windows
     assert metrics["auroc"] == pytest.approx(result.meta.metrics["auroc"], abs=1e-6)
+
+
+def test_per_rbp_models_trained_in_worker_processes_equal_the_sequential_ones(tmp_path):
+    path = tmp_path / "p.h5"
+    write_dataset(path, n=300, per_rbp=True)
+    datasets = {r: tr.load_dataset(path, rbp=r) for r in ("U6", "GA3")}
+    cfg = tiny_config("polaris", epochs=3, inputs=("sequence", "region", "expression"),
+                      optimizer="adam", learning_rate=1e-2, seq_length=60)
+    one, two = (tr.train_per_rbp(datasets, replace(cfg, jobs=j)) for j in (1, 2))
+    assert two.meta.rbps == one.meta.rbps == ["U6", "GA3"]
+    assert two.meta.metrics["auroc"] == pytest.approx(one.meta.metrics["auroc"], abs=1e-4)
+    assert two.meta.training["members"]["GA3"]["history"]["loss"] == pytest.approx(
+        one.meta.training["members"]["GA3"]["history"]["loss"], rel=1e-4)
+    batch = datasets["U6"].splits["test"].batch
+    np.testing.assert_allclose(predict(two.model, two.meta.inputs, batch),
+                               predict(one.model, one.meta.inputs, batch), atol=1e-4)
+    assert two.fits["U6"].model is not None
+
+
+def test_jobs_default_to_the_usable_cores_and_one_on_a_gpu(monkeypatch):
+    from varbind.training import members
+
+    monkeypatch.setattr(members, "usable_cores", lambda: 16)
+    assert members.resolve_jobs(None, 27, on_gpu=False) == members.MAX_AUTO_JOBS
+    assert members.resolve_jobs(None, 3, on_gpu=False) == 3
+    assert members.resolve_jobs(None, 27, on_gpu=True) == 1
+    assert members.resolve_jobs(4, 2, on_gpu=True) == 2
+    with pytest.raises(VarbindError, match="--jobs must be 1 or more"):
+        members.resolve_jobs(0, 2, on_gpu=False)
 
 
 def test_cli_polaris_no_join_writes_one_bundle_per_rbp(tmp_path, capsys):

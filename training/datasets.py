@@ -78,7 +78,7 @@ class DatasetOptions:
         until they hold ``test_fraction`` of the peaks (rows, in ``assign_splits``)
     test_fraction, val_fraction : shares of rows (by blocks) for test (random mode) and
         validation
-    split_block : block size (nt) for random and validation splits; None: 20 windows, or
+    split_block : block size (nt) for random and validation splits; None: 5 windows, or
         larger so that the genome holds at most ~1000 blocks
     negatives_ratio : negatives per positive (per-rbp)
     gc_bins : GC strata for negatives (bins of width 1/gc_bins)
@@ -304,7 +304,9 @@ def build_dataset(output: str | os.PathLike, peaks: str | os.PathLike, fasta: st
                                        "transcribed sequence; check the peaks, the annotation "
                                        "and --label-rule (half-peak needs peaks shorter than "
                                        "2 bins)")
-                split, keep, test_chroms = assign_splits(rows, options, genome.contigs, span)
+                split, keep, test_chroms = assign_splits(
+                    rows, options, genome.contigs, span,
+                    balance=np.column_stack([np.ones(len(rows)), labels]))
                 rows, labels, split = rows[keep].reset_index(drop=True), labels[keep], split[keep]
                 log.info("multilabel: %d bins (%d dropped at split borders), %d RBPs",
                          len(rows), int((~keep).sum()), len(labels_order))
@@ -345,7 +347,9 @@ def _per_rbp(h5, peaksets, genome, index, table, options, span, summary, progres
                                            options.negatives_ratio, options.gc_bins,
                                            options.candidate_factor, options.max_n_fraction,
                                            options.transcribed, rng)
-        split, keep, test_chroms = assign_splits(rows, options, genome.contigs, span)
+        split, keep, test_chroms = assign_splits(
+            rows, options, genome.contigs, span,
+            balance=np.column_stack([labels[:, 0] == 1, labels[:, 0] == 0]))
         test_chroms_all.update(test_chroms)
         rows, labels, split = rows[keep].reset_index(drop=True), labels[keep], split[keep]
         stats = dict(stats, **_gc_stats(rows, labels[:, 0]))

@@ -36,19 +36,42 @@ def choose_test_chroms(counts: pd.Series, contig_order: list[str], fraction: flo
 
 
 def auto_block(span: int, rows: pd.DataFrame) -> int:
-    """Split block size: 20 windows, or more so that there are at most ~1000 blocks."""
+    """Split block size: 5 windows, or more so that there are at most ~1000 blocks. Small
+    blocks let a small data set's validation split reach its share of positives and
+    negatives; rows whose window crosses into another split's block (a few %) are dropped."""
     extent = rows.groupby("chrom")["center"].agg(lambda c: c.max() - c.min() + 1).sum() \
         if len(rows) else 0
-    return int(max(20 * span, extent // 1000, 1))
+    return int(max(5 * span, extent // 1000, 1))
+
+
+def fill_share(counts: np.ndarray, target: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """The ``blocks`` (in their given, random order) that bring every column's count closest
+    to ``target``: a block joins when it lowers the summed relative shortfall and excess, so
+    a block too large for the share is skipped rather than ending the fill.
+
+    counts : (B, S) counts per block and column; target : (S,) counts wanted per column
+    """
+    scale = np.maximum(target, 1.0)
+    held = np.zeros(counts.shape[1])
+    chosen = []
+    for i, row in enumerate(counts):
+        if np.abs(held + row - target).dot(1 / scale) < np.abs(held - target).dot(1 / scale):
+            held += row
+            chosen.append(blocks[i])
+    return np.asarray(chosen, dtype=np.int64)
 
 
 def assign_splits(rows: pd.DataFrame, options: DatasetOptions, contig_order: list[str],
-                  span: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                  span: int, balance: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Split code of each row and whether the row is kept.
 
     Test: whole contigs (``chrom``) or random blocks (``random``); validation: random blocks
-    of the remaining rows. A row is dropped when its window (``span`` nt on its strand,
-    centered as the dataset centers it) reaches into a block with another split.
+    of the remaining rows, chosen so that every column of ``balance`` (e.g. the positives and
+    the negatives) gets close to its share. A row is dropped when its window (``span`` nt on
+    its strand, centered as the dataset centers it) reaches into a block with another split.
+
+    balance : (N, S) non-negative counts per row to share out evenly (None: rows, (N, 1))
 
     Returns
     -------
@@ -78,25 +101,20 @@ def assign_splits(rows: pd.DataFrame, options: DatasetOptions, contig_order: lis
     test_contig = np.isin(chroms, test_chroms)
     uniq = np.unique(np.concatenate([keys(centers), keys(lo), keys(hi)]))
     codes = np.zeros(len(uniq), dtype=np.uint8)
-    # blocks in a random order take test (random mode) then validation until those hold their
-    # share of the rows, so the shares come out close to the fractions asked for
     held_out = ~test_contig
     block_of_row = np.searchsorted(uniq, keys(centers))
-    counts = np.bincount(block_of_row[held_out], minlength=len(uniq))
+    weights = np.ones((len(rows), 1)) if balance is None else \
+        np.asarray(balance, float).reshape(len(rows), -1)
+    counts = np.zeros((len(uniq), weights.shape[1]))
+    np.add.at(counts, block_of_row[held_out], weights[held_out])
     order = rng.permutation(len(uniq))
-    order = order[counts[order] > 0]
-    # a block joins a split while its middle row falls within that split's share
-    mid = np.cumsum(counts[order]) - counts[order] / 2
-    total = counts.sum()
+    order = order[counts[order].sum(axis=1) > 0]
     shares = [(1, options.val_fraction)]
     if options.split == "random":
         shares = [(2, options.test_fraction), (1, options.val_fraction)]
-    start = 0.0
     for code, share in shares:
-        take = (mid >= start * total) & (mid < (start + share) * total)
-        codes[order[take]] = code
-        start += share
-    test_contig = np.isin(chroms, test_chroms)
+        free = order[codes[order] == 0]
+        codes[fill_share(counts[free], share * counts.sum(axis=0), free)] = code
 
     def split_of(positions):
         c = codes[np.searchsorted(uniq, keys(positions))]

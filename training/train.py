@@ -31,6 +31,7 @@ from varbind.training.export import (  # noqa: F401  (re-exported: they lived he
     safe_name,
     write_bundle,
 )
+from varbind.training.members import device_description, resolve_jobs, train_members
 from varbind.training.recipes import (
     Recipe,
     best_epoch_callback,
@@ -86,6 +87,7 @@ class TrainConfig:
     max_tries: int = 3
     jitter: float | None = None
     allow_weak: bool = False
+    jobs: int | None = None  # per-RBP models trained at once (None: one per core on a CPU)
     plan: Recipe | None = None  # the resolved recipe (set by ``resolve``)
 
     def resolve(self, n_train: int = 0) -> TrainConfig:
@@ -104,7 +106,7 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         d = {k: v for k, v in self.__dict__.items()
-             if k not in ("progress", "structure_cache", "plan")}
+             if k not in ("progress", "structure_cache", "plan", "jobs")}
         d["inputs"] = list(self.inputs or ())
         d["hparams"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.hparams.items()}
         if self.plan is not None:
@@ -125,22 +127,6 @@ def set_determinism(seed: int) -> None:
 
         with contextlib.suppress(RuntimeError, AttributeError):
             tf.config.experimental.enable_op_determinism()
-
-
-def device_description() -> str:
-    """``"GPU (name)"`` when the backend sees one, else ``"CPU"``."""
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        return f"GPU ({gpus[0].name})" if gpus else "CPU"
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return "GPU" if any(d.platform == "gpu" for d in jax.devices()) else "CPU"
-    return "CPU"
 
 
 def _window_dataset_class():
@@ -440,17 +426,17 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
     config = dataset_defaults(config, next(iter(datasets.values())))
     specs = _checked_specs(config)
     name = config.name or config.arch
-    results = []
+    tasks = []
     for rbp, data in datasets.items():
         check_lengths(specs, data)
         if not _enough_positives(data, 0, config.min_positives):
             continue
         check_both_classes(data)
         add_structure_if_needed(specs, data, config.structure_cache)
-        sub = replace(config, name=f"{name}_{rbp}").resolve(len(data.splits["train"]))
-        log.info("training %s for %s on %d windows on %s", config.arch, rbp,
-                 len(data.splits["train"]), device_description())
-        results.append(_train_one_rbp(sub, specs, data))
+        tasks.append((replace(config, name=f"{name}_{rbp}").resolve(len(data.splits["train"])),
+                      data))
+    jobs = resolve_jobs(config.jobs, len(tasks), device_description() != "CPU")
+    results = train_members(tasks, specs, jobs, _train_one_rbp)
     if not results:
         raise VarbindError("no RBP has enough peaks to train on",
                            fix="lower --min-positives or provide more peaks")
@@ -483,6 +469,8 @@ def _train_one_rbp(config: TrainConfig, specs: list[InputSpec],
     from varbind.training.kmer_baseline import kmer_baseline_metrics
 
     rbp = data.rbps[0]
+    log.info("training %s for %s on %d windows on %s", config.arch, rbp,
+             len(data.splits["train"]), device_description())
     baseline = kmer_baseline_metrics(data, config.seed)
     best, health = train_until_healthy(lambda cfg: _attempt(cfg, specs, data), config,
                                        baseline["validation"])

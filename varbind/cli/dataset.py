@@ -68,7 +68,7 @@ def register(subparsers) -> None:
     s.add_argument("--val-fraction", type=float,
                    help="default 0.2 (0.1 of the training records for sequences)")
     s.add_argument("--split-block", type=int,
-                   help="block size (nt) for random and validation splits (default: 20 "
+                   help="block size (nt) for random and validation splits (default: 5 "
                         "windows, or larger so that the genome holds at most ~1000 blocks)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     f = p.add_argument_group("peak filters")

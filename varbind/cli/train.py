@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from varbind.cli.dask_options import positive_int
 from varbind.errors import VarbindError
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def register(subparsers) -> None:
     m.add_argument("--recipe", default="varbind", choices=("varbind", "paper"),
                    help="varbind (default): AdamW, warm-up + cosine schedule, step budget and "
                         "BatchNorm momentum from the data size, training windows randomly "
-                        "shifted (multi-label models), best validation AUROC kept; "
+                        "shifted (multi-label models), best validation AUROC kept, residual "
+                        "models pooled over positions below 1,000 windows; "
                         "paper: each paper's exact recipe")
     m.add_argument("--inputs", help="comma-separated: sequence,region,expression,structure")
     m.add_argument("--epochs", type=int)
@@ -68,6 +70,9 @@ def register(subparsers) -> None:
     m.add_argument("--no-join", action="store_true",
                    help="POLARIS: write one bundle per RBP under --out instead of one joined")
     m.add_argument("--structure-cache", type=Path, help="folder caching RNAplfold profiles")
+    m.add_argument("--jobs", type=positive_int, metavar="N",
+                   help="POLARIS: train N RBPs' models at once, one process each (default: one "
+                        "per usable core, at most 8; 1 on a GPU)")
     h = p.add_argument_group("health check (each RBP against a k-mer baseline)")
     h.add_argument("--max-tries", type=int, default=3,
                    help="trainings of a model with a weak RBP, retries included (default 3)")
@@ -116,7 +121,7 @@ def config_from_args(args):
         progress=not args.quiet,
         structure_cache=str(args.structure_cache) if args.structure_cache else None,
         recipe=args.recipe, weight_decay=args.weight_decay, max_tries=max(1, args.max_tries),
-        allow_weak=args.allow_weak)
+        allow_weak=args.allow_weak, jobs=args.jobs)
 
 
 def resolve_dataset(args, per_rbp: bool, workdir: Path) -> Path:

@@ -1,0 +1,135 @@
+"""Per-RBP models trained side by side, one process per model (``varbind train --jobs``).
+
+A per-RBP architecture (POLARIS) trains one small model per RBP. One such fit keeps about one
+core busy (small batches leave the backend's threads idle), so on a CPU machine the members
+are trained in ``jobs`` spawned worker processes, each with ``cores // jobs`` backend threads.
+Each worker trains its RBP exactly as the sequential path does (same config, same seed, same
+health check) and saves the model into a temporary folder the parent reads back; results come
+back in the RBPs' order. On a GPU the default is one job (the device is shared).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from multiprocessing import get_context
+from pathlib import Path
+
+from varbind.errors import VarbindError
+
+log = logging.getLogger(__name__)
+
+#: Most worker processes the automatic ``--jobs`` starts (each holds a backend, ~0.5-1 GB).
+MAX_AUTO_JOBS = 8
+
+
+def device_description() -> str:
+    """``"GPU (name)"`` when the backend sees one, else ``"CPU"``."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return f"GPU ({gpus[0].name})" if gpus else "CPU"
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "GPU" if any(d.platform == "gpu" for d in jax.devices()) else "CPU"
+    return "CPU"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a batch job's allocation)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def resolve_jobs(jobs: int | None, n_models: int, on_gpu: bool) -> int:
+    """Worker processes for ``n_models`` members: ``jobs`` if given, else one per usable core
+    (at most :data:`MAX_AUTO_JOBS` and ``n_models``), and 1 on a GPU."""
+    if jobs is not None:
+        if jobs < 1:
+            raise VarbindError(f"--jobs must be 1 or more, got {jobs}",
+                               fix="give the number of RBP models to train at once")
+        return min(jobs, max(n_models, 1))
+    if on_gpu:
+        return 1
+    return max(1, min(usable_cores(), MAX_AUTO_JOBS, n_models))
+
+
+def train_members(tasks: list[tuple], specs: list, jobs: int, train_one) -> list:
+    """Train every ``(config, data)`` of ``tasks`` with ``train_one(config, specs, data)``.
+
+    Returns the :class:`~varbind.training.train.TrainResult` list in the order of ``tasks``.
+    ``jobs`` > 1 runs them in that many spawned processes (``train_one`` must be a
+    module-level function); 1 runs them here, one after another.
+    """
+    if jobs <= 1 or len(tasks) <= 1:
+        return [train_one(config, specs, data) for config, data in tasks]
+    threads = max(1, usable_cores() // jobs)
+    level = logging.getLogger("varbind").getEffectiveLevel()
+    log.info("training %d per-RBP models in %d processes (%d backend thread%s each)",
+             len(tasks), jobs, threads, "" if threads == 1 else "s")
+    results: list = [None] * len(tasks)
+    with tempfile.TemporaryDirectory(prefix="varbind-members-") as tmp, ProcessPoolExecutor(
+            max_workers=jobs, mp_context=get_context("spawn"), initializer=_start_worker,
+            initargs=(threads, level)) as pool:
+        futures = {pool.submit(_train_in_worker, train_one, replace(config, progress=False),
+                               specs, data, str(Path(tmp) / f"member{i}.keras")): i
+                   for i, (config, data) in enumerate(tasks)}
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                i = futures[future]
+                results[i] = _received(future.result())
+                log.info("per-RBP model %d of %d done: %s", done, len(tasks),
+                         results[i].meta.rbps[0])
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return results
+
+
+def _start_worker(threads: int, level: int) -> None:
+    """Worker set-up: log like the parent, and give the backend ``threads`` threads."""
+    import sys
+
+    logging.basicConfig(level=level, format="varbind: %(message)s", stream=sys.stderr)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def _train_in_worker(train_one, config, specs, data, model_path: str):
+    """Train one member; save its model to ``model_path`` and return the rest (picklable)."""
+    try:
+        result = train_one(config, specs, data)
+    except VarbindError as error:  # VarbindError's keyword-only init does not unpickle
+        return ("error", str(error), error.exit_code)
+    result.model.save(model_path)
+    fits = {name: replace(fit, model=None) for name, fit in result.fits.items()}
+    return ("ok", model_path, replace(result, model=None, fits=fits))
+
+
+def _received(reply: tuple):
+    """The worker's reply as a TrainResult with its model loaded back."""
+    import keras
+
+    if reply[0] == "error":
+        error = VarbindError(reply[1])
+        error.exit_code = reply[2]
+        raise error
+    _, model_path, result = reply
+    model = keras.saving.load_model(model_path, compile=False)
+    fits = {name: replace(fit, model=model) for name, fit in result.fits.items()}
+    return replace(result, model=model, fits=fits)
