@@ -20,7 +20,8 @@ Two recipes exist for every architecture (``--recipe``):
       the best validation-AUROC epoch are kept; below ``SMOOTH_BELOW`` training windows that
       AUROC is averaged over the last ``SMOOTH_EPOCHS`` epochs, since on a validation split of
       a few hundred windows one lucky early epoch would otherwise be kept (and stop the run)
-      while the model is still underfit; and no run stops before half its planned epochs
+      while the model is still underfit (the first epochs, before there are that many, are
+      not candidates); and no run stops before half its planned epochs
       (a residual model on a few hundred windows can stay near chance for 15+ epochs, then
       learn);
     * BatchNorm momentum ``clip(1 - 10 / steps_per_epoch, 0.9, 0.99)``: with momentum 0.99
@@ -214,7 +215,7 @@ def best_epoch_callback(recipe: Recipe):
     import keras
 
     higher = recipe.monitor != "val_loss"
-    window = max(1, recipe.smooth_epochs)
+    window = max(1, min(recipe.smooth_epochs, recipe.epochs))
     earliest_stop = math.ceil(recipe.min_run_fraction * recipe.epochs)
 
     class BestValidation(keras.callbacks.Callback):
@@ -226,8 +227,8 @@ def best_epoch_callback(recipe: Recipe):
 
         def on_epoch_end(self, epoch, logs=None):
             self.recent.append(float((logs or {}).get(recipe.monitor, math.nan)))
-            latest = self.recent[-window:]
-            value = sum(latest) / len(latest)
+            latest = self.recent[-window:]  # a mean of fewer epochs is not a candidate
+            value = sum(latest) / len(latest) if len(latest) == window else math.nan
             better = value > self.best if higher else value < self.best
             if math.isfinite(value) and better:
                 self.best, self.best_epoch, self.wait = value, epoch, 0
