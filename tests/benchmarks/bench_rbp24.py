@@ -91,12 +91,13 @@ def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
     timing_path = out / "bench_seconds.json"
     timing = {"seconds": None, "cpu_seconds": None, "train_args": None}  # None: unknown
     if retrain or not meta_path.exists():
+        commit = git_head()  # the code the bundle is trained with, taken before it starts
         start, cpu_start = time.perf_counter(), children_cpu_seconds()
         run = varbind("-q", "train", "--arch", arch, "--dataset", str(dataset), "--out",
                       str(out), "--structure-cache", str(work / "cache"), *extra)
         timing = {"seconds": round(time.perf_counter() - start, 1),
                   "cpu_seconds": round(children_cpu_seconds() - cpu_start, 1),
-                  "train_args": list(extra), "commit": git_head()}
+                  "train_args": list(extra), "commit": commit}
         if run.returncode:
             return {"error": run.stderr.strip().splitlines()[-1] if run.stderr else "failed",
                     **timing}
