@@ -17,7 +17,10 @@ the same to ``--json`` after every model, and its figures to ``docs/results/benc
 (``--results``, through ``results.py``) at the end. An existing bundle in ``--workdir`` is
 reused unless ``--retrain``; ``--existing-only`` trains nothing and reports the bundles already
 there, marking every other cell as not run (so runs made one cell at a time are collected into
-one table).
+one table). A cell counts as "CLI defaults" only while its bundle's recorded recipe equals
+today's default recipe for its architecture and training-set size, so a bundle trained before
+a change of the default recipe is reported as not the default protocol, and every figure's
+note names the commit its bundle was trained at.
 
 Training cost is the CPU time (user + system, the folding pool included) of ``varbind train``,
 the figure to compare between machines; the wall-clock time is recorded too but depends on the
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -111,16 +115,62 @@ def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
             "fit_seconds": training.get("seconds"), "epochs_run": training.get("epochs_run"),
             "best_epoch": training.get("best_epoch"), "window": meta.get("window"),
             "epochs_to_near_best": epochs_to_near_best(training.get("history", {})),
-            "recipe": training.get("config", {}).get("recipe")}
+            "recipe": training.get("config", {}).get("recipe"),
+            "recipe_settings": training.get("config", {}).get("recipe_settings"),
+            "recipe_changes": recipe_changes(arch, training.get("config", {}).get(
+                "recipe_settings"), training.get("n_windows", {}).get("train"))}
+
+
+def recipe_changes(arch: str, recorded: dict | None, n_train: int | None) -> list[str] | None:
+    """Settings in which a bundle's recorded varbind recipe differs from today's default
+    recipe for ``arch`` on the same ``n_train`` training windows (None: not recorded).
+
+    A setting missing from the record is one added since: it counts as the value that keeps
+    the old behaviour (the :class:`Recipe` field's default; for a hyperparameter, today's).
+    """
+    if not recorded or not n_train:
+        return None
+    from dataclasses import fields
+
+    from varbind.training.recipes import Recipe, resolve_recipe
+
+    today = json.loads(json.dumps(resolve_recipe(arch, "varbind", n_train).to_json()))
+    absent = {f.name: f.default for f in fields(Recipe)}
+    changed = [k for k, v in today.items()
+               if k != "hparams" and not same(recorded.get(k, absent[k]), v)]
+    had = recorded.get("hparams") or {}
+    return changed + [f"hparams.{k}" for k, v in today["hparams"].items()
+                      if not same(had.get(k, v), v)]
+
+
+def same(a, b) -> bool:
+    """Equal settings (floats to 1e-9 relative, as written to JSON and read back)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(
+            a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
 
 
 def protocol(r: dict) -> str:
-    """How one cell's bundle was trained: ``CLI defaults`` or what differed."""
+    """How one cell's bundle was trained: ``CLI defaults`` (today's default recipe) or what
+    differed, e.g. a varbind recipe older than today's."""
     if r.get("train_args") is None:
         return "trained outside this script (flags unknown)"
     if r.get("recipe") != "varbind":
         return f"recipe {r.get('recipe') or 'from before the recipes'}"
-    return "CLI defaults" + (" + " + " ".join(r["train_args"]) if r["train_args"] else "")
+    if r["train_args"]:
+        return "CLI defaults + " + " ".join(r["train_args"])
+    changes = r.get("recipe_changes")
+    if changes is None:
+        return "varbind recipe, settings not recorded"
+    if changes:
+        return f"an older varbind recipe, not today's default ({', '.join(changes)} changed)"
+    return "CLI defaults"
+
+
+def trained_at(r: dict) -> str:
+    """A cell's protocol and the commit its bundle was trained at (the figures' note)."""
+    return f"{protocol(r)}; trained at {r.get('commit') or 'a commit not recorded'}"
 
 
 def epochs_to_near_best(history: dict, within: float = 0.002) -> int | None:
@@ -209,14 +259,14 @@ def summary_figures(results: dict, sets: list[str], archs: list[str]) -> list:
             if r.get("auroc") is None:
                 continue
             figures.append(figure(f"auroc_{s}_{a}", r["auroc"], label=f"{s} {a}: test AUROC",
-                                  note=protocol(r)))
+                                  note=trained_at(r)))
             if a == "rnassr" and s in PUBLISHED:
                 paper = PUBLISHED[s][PUBLISHED_COLUMNS.index("RNASSR-Net")]
                 figures.append(figure(
                     f"rnassr_minus_paper_{s}", r["auroc"] - paper,
                     target=(">=", -TARGET_PAPER_GAP),
                     label=f"{s}: varbind rnassr minus the RNASSR-Net paper ({paper})",
-                    note=protocol(r)))
+                    note=trained_at(r)))
             if r.get("cpu_seconds"):
                 figures.append(figure(
                     f"cpu_minutes_{s}_{a}", r["cpu_seconds"] / 60, unit="CPU min", digits=1,

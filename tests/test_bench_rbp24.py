@@ -1,0 +1,63 @@
+"""bench_rbp24: a cell trained with an older default recipe is not reported as CLI defaults."""
+
+import sys
+from pathlib import Path
+
+from varbind.training.recipes import resolve_recipe
+
+sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+
+from bench_rbp24 import PUBLISHED, protocol, recipe_changes, summary_figures  # noqa: E402
+
+N_TRAIN = 15609
+
+
+def _cell(arch, settings, auroc=0.95, commit="abc1234"):
+    return {"auroc": auroc, "cpu_seconds": 60.0, "train_args": [], "commit": commit,
+            "recipe": "varbind", "recipe_settings": settings,
+            "recipe_changes": recipe_changes(arch, settings, N_TRAIN)}
+
+
+def _today(arch):
+    return resolve_recipe(arch, "varbind", N_TRAIN).to_json()
+
+
+def _before_jitter(arch):
+    """The record a bundle trained before the recipe had ``jitter`` carries."""
+    return {k: v for k, v in _today(arch).items() if k != "jitter"}
+
+
+def test_todays_recipe_is_the_cli_defaults():
+    for arch in ("deepripe", "polaris", "rnassr"):
+        assert recipe_changes(arch, _today(arch), N_TRAIN) == []
+        assert protocol(_cell(arch, _today(arch))) == "CLI defaults"
+
+
+def test_a_recipe_from_before_jitter_is_flagged_for_multilabel_models_only():
+    assert recipe_changes("deepripe", _before_jitter("deepripe"), N_TRAIN) == ["jitter"]
+    assert "not today's default (jitter changed)" in protocol(
+        _cell("deepripe", _before_jitter("deepripe")))
+    # POLARIS is per-RBP: no jitter then or now, so its old bundles are still the default
+    assert recipe_changes("polaris", _before_jitter("polaris"), N_TRAIN) == []
+
+
+def test_changed_hyperparameter_and_unrecorded_settings():
+    old = _today("deepripe")
+    old["hparams"] = {**old["hparams"], "filters": old["hparams"]["filters"] + 1}
+    assert recipe_changes("deepripe", old, N_TRAIN) == ["hparams.filters"]
+    assert recipe_changes("deepripe", None, N_TRAIN) is None
+    assert protocol(_cell("deepripe", None)) == "varbind recipe, settings not recorded"
+
+
+def test_stale_cells_take_the_mean_out_of_the_target_and_notes_name_the_commit():
+    sets = list(PUBLISHED)
+    results = {s: {"deepripe": _cell("deepripe", _today("deepripe"))} for s in sets}
+    results[sets[0]]["deepripe"] = _cell("deepripe", _before_jitter("deepripe"), commit="0ld0000")
+    figures = {f["name"]: f for f in summary_figures(results, sets, ["deepripe"])}
+    assert figures["mean_auroc_deepripe"]["target"] is None
+    first = figures[f"auroc_{sets[0]}_deepripe"]["note"]
+    assert "jitter changed" in first and "trained at 0ld0000" in first
+    assert figures[f"auroc_{sets[1]}_deepripe"]["note"] == "CLI defaults; trained at abc1234"
+    results[sets[0]]["deepripe"] = _cell("deepripe", _today("deepripe"))
+    figures = {f["name"]: f for f in summary_figures(results, sets, ["deepripe"])}
+    assert figures["mean_auroc_deepripe"]["target"] == {"op": ">=", "value": 0.96}
