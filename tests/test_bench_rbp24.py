@@ -7,7 +7,13 @@ from varbind.training.recipes import resolve_recipe
 
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 
-from bench_rbp24 import PUBLISHED, protocol, recipe_changes, summary_figures  # noqa: E402
+from bench_rbp24 import (  # noqa: E402
+    PUBLISHED,
+    acting,
+    protocol,
+    recipe_changes,
+    summary_figures,
+)
 
 N_TRAIN = 15609
 
@@ -23,8 +29,10 @@ def _today(arch):
 
 
 def _before_jitter(arch):
-    """The record a bundle trained before the recipe had ``jitter`` carries."""
-    return {k: v for k, v in _today(arch).items() if k != "jitter"}
+    """The record a bundle trained before the recipe had ``jitter`` (and the later
+    ``smooth_epochs``, ``min_run_fraction``) carries."""
+    return {k: v for k, v in _today(arch).items()
+            if k not in ("jitter", "smooth_epochs", "min_run_fraction")}
 
 
 def test_todays_recipe_is_the_cli_defaults():
@@ -61,3 +69,12 @@ def test_stale_cells_take_the_mean_out_of_the_target_and_notes_name_the_commit()
     results[sets[0]]["deepripe"] = _cell("deepripe", _today("deepripe"))
     figures = {f["name"]: f for f in summary_figures(results, sets, ["deepripe"])}
     assert figures["mean_auroc_deepripe"]["target"] == {"op": ">=", "value": 0.96}
+
+
+def test_min_run_fraction_counts_only_where_it_can_stop_a_run_later():
+    today = _today("deepripe")  # 20 epochs, patience 10: a stop needs 10 flat epochs anyway
+    assert today["min_run_fraction"] > 0 and today["patience"] >= today["epochs"] / 2
+    assert acting(today)["min_run_fraction"] == 0.0
+    binding = {**today, "patience": 4}  # could stop at epoch 5, the fraction says not before 10
+    assert acting(binding)["min_run_fraction"] == today["min_run_fraction"]
+    assert acting({**binding, "patience": 0})["min_run_fraction"] == 0.0

@@ -134,13 +134,24 @@ def recipe_changes(arch: str, recorded: dict | None, n_train: int | None) -> lis
 
     from varbind.training.recipes import Recipe, resolve_recipe
 
-    today = json.loads(json.dumps(resolve_recipe(arch, "varbind", n_train).to_json()))
+    today = acting(json.loads(json.dumps(resolve_recipe(arch, "varbind", n_train).to_json())))
     absent = {f.name: f.default for f in fields(Recipe)}
+    recorded = acting({**{k: absent[k] for k in today if k in absent}, **recorded})
     changed = [k for k, v in today.items()
-               if k != "hparams" and not same(recorded.get(k, absent[k]), v)]
+               if k != "hparams" and not same(recorded.get(k), v)]
     had = recorded.get("hparams") or {}
     return changed + [f"hparams.{k}" for k, v in today["hparams"].items()
                       if not same(had.get(k, v), v)]
+
+
+def acting(settings: dict) -> dict:
+    """``settings`` with ``min_run_fraction`` set to 0 where it cannot change the run: early
+    stopping off (``patience`` 0), or ``ceil(fraction x epochs) <= patience`` (a stop needs
+    ``patience`` epochs without improvement, so that many epochs have run anyway)."""
+    fraction, patience = settings.get("min_run_fraction") or 0.0, settings.get("patience") or 0
+    if not patience or math.ceil(fraction * settings.get("epochs", 0)) <= patience:
+        return {**settings, "min_run_fraction": 0.0}
+    return settings
 
 
 def same(a, b) -> bool:
