@@ -63,12 +63,23 @@ def test_stale_cells_take_the_mean_out_of_the_target_and_notes_name_the_commit()
     results[sets[0]]["deepripe"] = _cell("deepripe", _before_jitter("deepripe"), commit="0ld0000")
     figures = {f["name"]: f for f in summary_figures(results, sets, ["deepripe"])}
     assert figures["mean_auroc_deepripe"]["target"] is None
+    assert figures[f"cpu_minutes_{sets[0]}_deepripe"]["target"] is None
+    assert figures[f"cpu_minutes_{sets[1]}_deepripe"]["target"] == {"op": "<=", "value": 10.0}
     first = figures[f"auroc_{sets[0]}_deepripe"]["note"]
     assert "jitter changed" in first and "trained at 0ld0000" in first
     assert figures[f"auroc_{sets[1]}_deepripe"]["note"] == "CLI defaults; trained at abc1234"
     results[sets[0]]["deepripe"] = _cell("deepripe", _today("deepripe"))
     figures = {f["name"]: f for f in summary_figures(results, sets, ["deepripe"])}
     assert figures["mean_auroc_deepripe"]["target"] == {"op": ">=", "value": 0.96}
+
+
+def test_rnassr_against_its_paper_has_a_target_only_with_todays_defaults():
+    s = next(iter(PUBLISHED))
+    for settings, target in ((_today("rnassr"), {"op": ">=", "value": -0.01}),
+                             (_before_jitter("rnassr"), None)):
+        results = {s: {"rnassr": _cell("rnassr", settings, auroc=0.97)}}
+        figures = {f["name"]: f for f in summary_figures(results, [s], ["rnassr"])}
+        assert figures[f"rnassr_minus_paper_{s}"]["target"] == target
 
 
 def test_min_run_fraction_counts_only_where_it_can_stop_a_run_later():
