@@ -37,10 +37,11 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert small.batch_size == 32 and large.batch_size == 128
     assert small.hparams["bn_momentum"] == 0.9  # 44 steps an epoch
     assert large.hparams["bn_momentum"] == 0.99  # 3125 steps an epoch
-    assert small.epochs == 23  # ceil(1000 / 44) epochs: a step budget
+    assert small.epochs == 46  # ceil(2000 / 44) epochs: a step budget, doubled for jitter
+    assert recipes.resolve_recipe("polaris", "varbind", 1400).epochs == 23  # not jittered
     assert large.epochs == recipes.MIN_EPOCHS
     assert recipes.bn_momentum(200) == pytest.approx(0.95)
-    assert small.weight_decay == pytest.approx(0.2 / (44 * 23) ** 0.5)
+    assert small.weight_decay == pytest.approx(0.2 / (44 * 46) ** 0.5)
     assert large.weight_decay == pytest.approx(0.2 / 250)
 
 
@@ -89,10 +90,10 @@ def test_small_data_smooths_the_validation_auroc_and_runs_half_the_epochs():
         callback.on_train_end()
         return model.kept, epoch
 
-    assert plan.epochs == 23 and plan.min_run_fraction == 0.5
+    assert plan.epochs == 46 and plan.min_run_fraction == 0.5
     assert kept_epoch(plan) == (6, 9)  # best mean of three: 0.8, 0.85, 0.86
     unsmoothed = recipes.Recipe(**{**plan.__dict__, "smooth_epochs": 1})
-    assert kept_epoch(unsmoothed) == (1, 9)  # the lucky epoch; no stop before epoch 12 of 23
+    assert kept_epoch(unsmoothed) == (1, 9)  # the lucky epoch; no stop before epoch 23 of 46
     stops_early = recipes.Recipe(**{**unsmoothed.__dict__, "min_run_fraction": 0.0})
     assert kept_epoch(stops_early) == (1, 6)  # then 5 epochs without better: stopped
 
