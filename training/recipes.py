@@ -16,9 +16,9 @@ Two recipes exist for every architecture (``--recipe``):
     * batch size ``clip(2**floor(log2(N / 40)), 32, 128)``, so small sets still get ~40 steps
       an epoch;
     * a step budget: ``epochs = clip(ceil(B / steps_per_epoch), 20, 100)`` with B = 1000
-      steps, 2000 for jittered (multi-label) models, whose validation AUROC was still rising
-      at the last epoch of 1000 steps (Multi-resBind on ~1,200 windows: training AUROC 0.81,
-      test 0.79, against 0.88 for DeepRiPe, which converges within it); early stopping
+      steps, 2000 for jittered (multi-label) models: the residual models' validation AUROC
+      was still rising at the last epoch of 1000 steps (Multi-resBind on ~1,200 windows of
+      one world ended at a training AUROC of 0.81), DeepRiPe's had levelled off; early stopping
       after ``max(10, epochs // 5)`` epochs without a better validation AUROC; the weights of
       the best validation-AUROC epoch are kept; below ``SMOOTH_BELOW`` training windows that
       AUROC is averaged over the last ``SMOOTH_EPOCHS`` epochs, since on a validation split of
