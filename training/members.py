@@ -101,9 +101,10 @@ def _start_worker(threads: int, level: int) -> None:
 
     logging.basicConfig(level=level, format="varbind: %(message)s", stream=sys.stderr)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    from varbind.cli import load_tensorflow_quietly
 
-    if keras.backend.backend() == "tensorflow":
+    load_tensorflow_quietly()  # no TensorFlow native start-up notices, once per worker
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
