@@ -101,10 +101,9 @@ def _start_worker(threads: int, level: int) -> None:
 
     logging.basicConfig(level=level, format="varbind: %(message)s", stream=sys.stderr)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from varbind.cli import load_tensorflow_quietly
+    import keras
 
-    load_tensorflow_quietly()  # no TensorFlow native start-up notices, once per worker
-    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+    if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
