@@ -90,9 +90,7 @@ def unit_flags(units: Units) -> np.ndarray:
 
 def format_floats(values) -> np.ndarray:
     """Floats as INFO text (4 significant digits, '.' for NaN), object array."""
-    values = np.asarray(values, dtype=np.float64)
-    out = float_texts("%.4g", values)
-    out[~np.isfinite(values)] = "."
+    out = float_texts("%.4g", values, missing=".")
     out[out == "-0"] = "0"
     return out
 
