@@ -82,7 +82,7 @@ def run_command(argv: list[str], cwd: str) -> dict:
 
 
 def serve(path: str) -> None:
-    from varbind.cli import load_tensorflow_quietly
+    from varbind.model.device import load_tensorflow_quietly
 
     load_tensorflow_quietly()  # what every model command pays, paid once
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

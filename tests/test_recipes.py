@@ -39,6 +39,8 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert large.hparams["bn_momentum"] == 0.99  # 3125 steps an epoch
     assert small.epochs == 46  # ceil(2000 / 44) epochs: a step budget, doubled for jitter
     assert recipes.resolve_recipe("polaris", "varbind", 1400).epochs == 23  # not jittered
+    assert small.min_run_fraction == recipes.MIN_RUN_FRACTION  # jittered: waits half the run
+    assert recipes.resolve_recipe("polaris", "varbind", 1400).min_run_fraction == 0.0
     assert large.epochs == recipes.MIN_EPOCHS
     assert recipes.bn_momentum(200) == pytest.approx(0.95)
     assert small.weight_decay == pytest.approx(0.2 / (44 * 46) ** 0.5)

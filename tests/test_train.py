@@ -191,6 +191,15 @@ def test_jobs_default_to_the_usable_cores_and_one_on_a_gpu(monkeypatch):
         members.resolve_jobs(0, 2, on_gpu=False)
 
 
+def test_members_start_largest_training_split_first():
+    from types import SimpleNamespace
+
+    from varbind.training.members import largest_first
+
+    tasks = [(None, SimpleNamespace(splits={"train": range(n)})) for n in (120, 600, 40, 310)]
+    assert largest_first(tasks) == [1, 3, 0, 2]
+
+
 def test_cli_polaris_no_join_writes_one_bundle_per_rbp(tmp_path, capsys):
     write_dataset(tmp_path / "p.h5", n=120, per_rbp=True)
     code = main(["-q", "train", "--arch", "polaris", "--dataset", str(tmp_path / "p.h5"),

@@ -27,19 +27,11 @@ MAX_AUTO_JOBS = 8
 
 
 def device_description() -> str:
-    """``"GPU (name)"`` when the backend sees one, else ``"CPU"``."""
-    import keras
+    """``"GPU (name)"`` when the backend sees an accelerator, else ``"CPU"``."""
+    from varbind.model.device import accelerators
 
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        return f"GPU ({gpus[0].name})" if gpus else "CPU"
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return "GPU" if any(d.platform == "gpu" for d in jax.devices()) else "CPU"
-    return "CPU"
+    found = accelerators()
+    return f"GPU ({found[0]})" if found else "CPU"
 
 
 def usable_cores() -> int:
@@ -79,9 +71,9 @@ def train_members(tasks: list[tuple], specs: list, jobs: int, train_one) -> list
     with tempfile.TemporaryDirectory(prefix="varbind-members-") as tmp, ProcessPoolExecutor(
             max_workers=jobs, mp_context=get_context("spawn"), initializer=_start_worker,
             initargs=(threads, level)) as pool:
-        futures = {pool.submit(_train_in_worker, train_one, replace(config, progress=False),
-                               specs, data, str(Path(tmp) / f"member{i}.keras")): i
-                   for i, (config, data) in enumerate(tasks)}
+        futures = {pool.submit(_train_in_worker, train_one, replace(tasks[i][0], progress=False),
+                               specs, tasks[i][1], str(Path(tmp) / f"member{i}.keras")): i
+                   for i in largest_first(tasks)}
         try:
             for done, future in enumerate(as_completed(futures), start=1):
                 i = futures[future]
@@ -95,12 +87,24 @@ def train_members(tasks: list[tuple], specs: list, jobs: int, train_one) -> list
     return results
 
 
+def largest_first(tasks: list[tuple]) -> list[int]:
+    """Task indices, largest training split first: a member's fit costs about its training
+    windows x epochs, so starting the big ones first keeps the last worker from finishing
+    alone (longest-processing-time-first scheduling)."""
+    return sorted(range(len(tasks)), key=lambda i: -len(tasks[i][1].splits["train"]))
+
+
 def _start_worker(threads: int, level: int) -> None:
-    """Worker set-up: log like the parent, and give the backend ``threads`` threads."""
+    """Worker set-up: log like the parent, start TensorFlow without its C++ start-up notices
+(unless debugging), and give the backend ``threads`` threads."""
     import sys
+
+    from varbind.model.device import load_tensorflow_quietly
 
     logging.basicConfig(level=level, format="varbind: %(message)s", stream=sys.stderr)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if level > logging.DEBUG:
+        load_tensorflow_quietly()
     import keras
 
     if keras.backend.backend() == "tensorflow":

@@ -15,6 +15,7 @@ import sys
 
 from varbind import __version__
 from varbind.errors import VarbindError
+from varbind.model.device import load_tensorflow_quietly
 
 #: Subcommand modules, in the order ``varbind --help`` lists them.
 SUBCOMMANDS = [
@@ -86,31 +87,6 @@ def runs_models(args: argparse.Namespace) -> bool:
     return (args.command in MODEL_COMMANDS
             and getattr(args, "workflow", None) not in MODEL_FREE_WORKFLOWS
             and not scores_on_dask(args))
-
-
-def load_tensorflow_quietly() -> None:
-    """Import TensorFlow and probe its devices with C++ start-up logging silenced.
-
-    TensorFlow's native code prints oneDNN and CUDA notices to file descriptor 2 before its
-    own log settings apply; they are not errors and would bury varbind's messages. If the
-    import fails, it is repeated without silencing so the real error is shown.
-    """
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
-        return
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                import tensorflow as tf
-
-                tf.config.list_physical_devices()
-            except Exception:  # shown below, with stderr back
-                pass
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    import tensorflow  # noqa: F401  (re-raises a failed import, now visible)
 
 
 def scores_on_dask(args) -> bool:

@@ -9,6 +9,8 @@ measures batch sizes 1k-16k).
 
 from __future__ import annotations
 
+import os
+
 CPU_BATCH_SIZE = 1024
 GPU_BATCH_SIZE = 8192
 
@@ -36,3 +38,28 @@ def accelerators() -> list[str]:
 def default_batch_size() -> int:
     """:data:`GPU_BATCH_SIZE` when an accelerator is visible, else :data:`CPU_BATCH_SIZE`."""
     return GPU_BATCH_SIZE if accelerators() else CPU_BATCH_SIZE
+
+
+def load_tensorflow_quietly() -> None:
+    """Import TensorFlow and probe its devices with C++ start-up logging silenced.
+
+    TensorFlow's native code prints oneDNN and CUDA notices to file descriptor 2 before its
+    own log settings apply; they are not errors and would bury varbind's messages. If the
+    import fails, it is repeated without silencing so the real error is shown.
+    """
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import tensorflow as tf
+
+                tf.config.list_physical_devices()
+            except Exception:  # shown below, with stderr back
+                pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    import tensorflow  # noqa: F401  (re-raises a failed import, now visible)
