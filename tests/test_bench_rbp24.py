@@ -25,6 +25,13 @@ def _cell(arch, settings, auroc=0.95, commit="abc1234"):
 
 
 def _today(arch):
+    """Today's default recipe on an RBP-24 set (a dataset of labelled sequences)."""
+    return resolve_recipe(arch, "varbind", N_TRAIN, sequences=True).to_json()
+
+
+def _jittered(arch):
+    """The record of a bundle trained while the default jittered sequence datasets too (a
+    multi-label architecture's recipe on a peaks dataset of the same size)."""
     return resolve_recipe(arch, "varbind", N_TRAIN).to_json()
 
 
@@ -41,12 +48,15 @@ def test_todays_recipe_is_the_cli_defaults():
         assert protocol(_cell(arch, _today(arch))) == "CLI defaults"
 
 
-def test_a_recipe_from_before_jitter_is_flagged_for_multilabel_models_only():
-    assert recipe_changes("deepripe", _before_jitter("deepripe"), N_TRAIN) == ["jitter"]
+def test_a_jittered_bundle_is_an_older_recipe_on_a_sequence_dataset():
+    assert recipe_changes("deepripe", _jittered("deepripe"), N_TRAIN) == ["jitter"]
     assert "not today's default (jitter changed)" in protocol(
-        _cell("deepripe", _before_jitter("deepripe")))
-    # POLARIS is per-RBP: no jitter then or now, so its old bundles are still the default
-    assert recipe_changes("polaris", _before_jitter("polaris"), N_TRAIN) == []
+        _cell("deepripe", _jittered("deepripe")))
+    # on a peaks dataset the jittered recipe is today's default
+    assert recipe_changes("deepripe", _jittered("deepripe"), N_TRAIN, sequences=False) == []
+    # bundles from before the recipe had jitter did not shift windows: the default again
+    for arch in ("deepripe", "polaris", "rnassr"):
+        assert recipe_changes(arch, _before_jitter(arch), N_TRAIN) == []
 
 
 def test_changed_hyperparameter_and_unrecorded_settings():
@@ -60,7 +70,7 @@ def test_changed_hyperparameter_and_unrecorded_settings():
 def test_stale_cells_take_the_mean_out_of_the_target_and_notes_name_the_commit():
     sets = list(PUBLISHED)
     results = {s: {"deepripe": _cell("deepripe", _today("deepripe"))} for s in sets}
-    results[sets[0]]["deepripe"] = _cell("deepripe", _before_jitter("deepripe"), commit="0ld0000")
+    results[sets[0]]["deepripe"] = _cell("deepripe", _jittered("deepripe"), commit="0ld0000")
     figures = {f["name"]: f for f in summary_figures(results, sets, ["deepripe"])}
     assert figures["mean_auroc_deepripe"]["target"] is None
     assert figures[f"cpu_minutes_{sets[0]}_deepripe"]["target"] is None
@@ -76,7 +86,7 @@ def test_stale_cells_take_the_mean_out_of_the_target_and_notes_name_the_commit()
 def test_rnassr_against_its_paper_has_a_target_only_with_todays_defaults():
     s = next(iter(PUBLISHED))
     for settings, target in ((_today("rnassr"), {"op": ">=", "value": -0.01}),
-                             (_before_jitter("rnassr"), None)):
+                             (_jittered("rnassr"), None)):
         results = {s: {"rnassr": _cell("rnassr", settings, auroc=0.97)}}
         figures = {f["name"]: f for f in summary_figures(results, [s], ["rnassr"])}
         assert figures[f"rnassr_minus_paper_{s}"]["target"] == target

@@ -47,6 +47,19 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert large.weight_decay == pytest.approx(0.2 / 250)
 
 
+def test_no_jitter_on_a_dataset_of_labelled_sequences():
+    """Records centred on their binding site (RBP-24) are not shifted; peaks datasets are,
+    and the jittered step budget goes with the jitter."""
+    for arch in ("multiresbind", "deepripe", "residualbind", "rnassr"):
+        peaks = recipes.resolve_recipe(arch, "varbind", 1400)
+        seqs = recipes.resolve_recipe(arch, "varbind", 1400, sequences=True)
+        assert peaks.jitter == recipes.JITTER and seqs.jitter == 0.0
+        assert peaks.epochs == 46 and seqs.epochs == 23  # ceil(2000 / 44), ceil(1000 / 44)
+    assert recipes.resolve_recipe("polaris", "varbind", 1400, sequences=True).jitter == 0.0
+    assert recipes.resolve_recipe("deepripe", "varbind", 1400, sequences=True,
+                                  jitter=0.1).jitter == 0.1  # an explicit setting wins
+
+
 def test_varbind_recipe_regularises_small_data_and_paper_keeps_the_papers_model():
     for arch in ("multiresbind", "residualbind"):
         ours = recipes.resolve_recipe(arch, "varbind", 1400)

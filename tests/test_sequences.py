@@ -141,5 +141,7 @@ def test_every_architecture_trains_from_a_sequence_dataset(tmp_path, arch):
     with h5py.File(data) as h5:
         width = int(h5.attrs["seq_length"])
     assert meta["window"] == width and meta["rbps"] == ["RBPX"]
+    # records are centred on their viewpoint: the default recipe does not shift them
+    assert meta["training"]["config"]["recipe_settings"]["jitter"] == 0.0
     kinds = {c["kind"] for spec in meta["inputs"] for c in spec["components"]}
     assert kinds == ({"sequence", "pairs"} if arch == "rnassr" else {"sequence"})

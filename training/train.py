@@ -90,13 +90,14 @@ class TrainConfig:
     jobs: int | None = None  # per-RBP models trained at once (None: one per core on a CPU)
     plan: Recipe | None = None  # the resolved recipe (set by ``resolve``)
 
-    def resolve(self, n_train: int = 0) -> TrainConfig:
-        """Fill every None from the recipe for ``n_train`` training windows."""
+    def resolve(self, n_train: int = 0, sequences: bool = False) -> TrainConfig:
+        """Fill every None from the recipe for ``n_train`` training windows (``sequences``:
+        of a dataset built from labelled sequences)."""
         plan = resolve_recipe(self.arch, self.recipe, n_train, optimizer=self.optimizer,
                               learning_rate=self.learning_rate, batch_size=self.batch_size,
                               epochs=self.epochs, patience=self.patience,
                               class_weight=self.class_weight, weight_decay=self.weight_decay,
-                              jitter=self.jitter, hparams=self.hparams)
+                              jitter=self.jitter, hparams=self.hparams, sequences=sequences)
         return replace(
             self, inputs=arch_models.parse_inputs(self.inputs, self.arch), epochs=plan.epochs,
             batch_size=plan.batch_size, learning_rate=plan.learning_rate,
@@ -362,7 +363,7 @@ def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
     check_lengths(specs, data)
     data = drop_rare_rbps(data, config.min_positives)
     add_structure_if_needed(specs, data, config.structure_cache)
-    config = config.resolve(len(data.splits["train"]))
+    config = config.resolve(len(data.splits["train"]), data.sequences)
     baseline = kmer_baseline_metrics(data, config.seed)
     log.info("training %s on %d windows (%d RBPs) on %s", config.arch,
              len(data.splits["train"]), len(data.rbps), device_description())
@@ -433,8 +434,8 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
             continue
         check_both_classes(data)
         add_structure_if_needed(specs, data, config.structure_cache)
-        tasks.append((replace(config, name=f"{name}_{rbp}").resolve(len(data.splits["train"])),
-                      data))
+        tasks.append((replace(config, name=f"{name}_{rbp}").resolve(
+            len(data.splits["train"]), data.sequences), data))
     jobs = resolve_jobs(config.jobs, len(tasks), device_description() != "CPU")
     results = train_members(tasks, specs, jobs, _train_one_rbp)
     if not results:
@@ -451,7 +452,7 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
                                    for rbp in rbps},
                 "health": merge_health([r.meta.training["health"] for r in results])}
     first = next(iter(datasets.values()))
-    top = replace(config, name=name).resolve(len(first.splits["train"]))
+    top = replace(config, name=name).resolve(len(first.splits["train"]), first.sequences)
     meta = _meta(top, specs, rbps, first, metrics, training)
     meta.data_digests = {k: v for r in results for k, v in r.meta.data_digests.items()}
     meta.rbp_cell_lines = {rbp: cells for rbp in rbps

@@ -88,6 +88,8 @@ def build_dataset(data: Path, name: str, work: Path) -> Path:
 def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
           retrain: bool, existing_only: bool = False) -> dict:
     """Train (or reuse) one bundle; return its test AUROC, time and epochs."""
+    from varbind.training.sequences import is_sequence_dataset
+
     out = work / name / arch
     meta_path = out / "model.json"
     if existing_only and not meta_path.exists():
@@ -118,12 +120,16 @@ def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
             "recipe": training.get("config", {}).get("recipe"),
             "recipe_settings": training.get("config", {}).get("recipe_settings"),
             "recipe_changes": recipe_changes(arch, training.get("config", {}).get(
-                "recipe_settings"), training.get("n_windows", {}).get("train"))}
+                "recipe_settings"), training.get("n_windows", {}).get("train"),
+                sequences=is_sequence_dataset(dataset))}
 
 
-def recipe_changes(arch: str, recorded: dict | None, n_train: int | None) -> list[str] | None:
+def recipe_changes(arch: str, recorded: dict | None, n_train: int | None,
+                   sequences: bool = True) -> list[str] | None:
     """Settings in which a bundle's recorded varbind recipe differs from today's default
-    recipe for ``arch`` on the same ``n_train`` training windows (None: not recorded).
+    recipe for ``arch`` on the same ``n_train`` training windows of a dataset built from
+    labelled sequences (``sequences``, as every RBP-24 set here; no jitter) or from peaks
+    (None: not recorded).
 
     A setting missing from the record is one added since: it counts as the value that keeps
     the old behaviour (the :class:`Recipe` field's default; for a hyperparameter, today's).
@@ -134,7 +140,8 @@ def recipe_changes(arch: str, recorded: dict | None, n_train: int | None) -> lis
 
     from varbind.training.recipes import Recipe, resolve_recipe
 
-    today = acting(json.loads(json.dumps(resolve_recipe(arch, "varbind", n_train).to_json())))
+    today = acting(json.loads(json.dumps(resolve_recipe(arch, "varbind", n_train,
+                                                        sequences=sequences).to_json())))
     absent = {f.name: f.default for f in fields(Recipe)}
     recorded = acting({**{k: absent[k] for k in today if k in absent}, **recorded})
     changed = [k for k, v in today.items()
