@@ -39,7 +39,7 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert large.hparams["bn_momentum"] == 0.99  # 3125 steps an epoch
     assert small.epochs == 46  # ceil(2000 / 44) epochs: a step budget, doubled for jitter
     assert recipes.resolve_recipe("polaris", "varbind", 1400).epochs == 23  # not jittered
-    assert small.min_run_fraction == recipes.MIN_RUN_FRACTION  # jittered: waits half the run
+    assert small.min_run_fraction == recipes.MIN_RUN_FRACTION  # multi-label: waits half the run
     assert recipes.resolve_recipe("polaris", "varbind", 1400).min_run_fraction == 0.0
     assert large.epochs == recipes.MIN_EPOCHS
     assert recipes.bn_momentum(200) == pytest.approx(0.95)
@@ -55,6 +55,7 @@ def test_no_jitter_on_a_dataset_of_labelled_sequences():
         seqs = recipes.resolve_recipe(arch, "varbind", 1400, sequences=True)
         assert peaks.jitter == recipes.JITTER and seqs.jitter == 0.0
         assert peaks.epochs == 46 and seqs.epochs == 23  # ceil(2000 / 44), ceil(1000 / 44)
+        assert seqs.min_run_fraction == recipes.MIN_RUN_FRACTION  # still a multi-label model
     assert recipes.resolve_recipe("polaris", "varbind", 1400, sequences=True).jitter == 0.0
     assert recipes.resolve_recipe("deepripe", "varbind", 1400, sequences=True,
                                   jitter=0.1).jitter == 0.1  # an explicit setting wins

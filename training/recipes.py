@@ -25,11 +25,11 @@ Two recipes exist for every architecture (``--recipe``):
       AUROC is averaged over the last ``SMOOTH_EPOCHS`` epochs, since on a validation split of
       a few hundred windows one lucky early epoch would otherwise be kept (and stop the run)
       while the model is still underfit (the first epochs, before there are that many, are
-      not candidates); and no jittered run stops before half its planned epochs
+      not candidates); and no multi-label model's run stops before half its planned epochs
       (a residual model on a few hundred windows can stay near chance for 15+ epochs, then
-      learn). Unjittered runs (POLARIS's per-RBP models) stop on patience alone: on six
-      small and tiny worlds the wait changed none of 36 POLARIS models' kept epoch and cost
-      15 % of their epochs;
+      learn; this holds whether or not its windows are jittered). POLARIS's per-RBP models
+      stop on patience alone: on six small and tiny worlds the wait changed none of 36
+      POLARIS models' kept epoch and cost 15 % of their epochs;
     * BatchNorm momentum ``clip(1 - 10 / steps_per_epoch, 0.9, 0.99)``: with momentum 0.99
       and ~13 steps an epoch the moving statistics never catch up with the weights and
       validation runs on stale statistics (validation AUROC 0.62 against 0.93 in training);
@@ -167,7 +167,8 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
                   info.training.class_weight, monitor="val_auroc", schedule="cosine",
                   weight_decay=normalised_weight_decay(steps * epochs), warmup_epochs=1,
                   jitter=jitter, smooth_epochs=SMOOTH_EPOCHS if n_train < SMOOTH_BELOW else 1,
-                  min_run_fraction=MIN_RUN_FRACTION if jitter else 0.0, hparams=hparams)
+                  min_run_fraction=0.0 if info.training.per_rbp else MIN_RUN_FRACTION,
+                  hparams=hparams)
 
 
 def default_jitter(info, sequences: bool) -> float:
