@@ -41,6 +41,8 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert recipes.resolve_recipe("polaris", "varbind", 1400).epochs == 23  # not jittered
     assert small.min_run_fraction == recipes.MIN_RUN_FRACTION  # multi-label: waits half the run
     assert recipes.resolve_recipe("polaris", "varbind", 1400).min_run_fraction == 0.0
+    assert [recipes.resolve_recipe("deepripe", "varbind", n).patience
+            for n in (300, 1400, 400_000)] == [15, 10, 10]  # epochs 100, 46, 20: clip(e/5, 10, 15)
     assert large.epochs == recipes.MIN_EPOCHS
     assert recipes.bn_momentum(200) == pytest.approx(0.95)
     assert small.weight_decay == pytest.approx(0.2 / (44 * 46) ** 0.5)
