@@ -96,7 +96,7 @@ def largest_first(tasks: list[tuple]) -> list[int]:
 
 def _start_worker(threads: int, level: int) -> None:
     """Worker set-up: log like the parent, start TensorFlow without its C++ start-up notices
-(unless debugging), and give the backend ``threads`` threads."""
+    (unless debugging), and give the backend ``threads`` threads."""
     import sys
 
     from varbind.model.device import load_tensorflow_quietly

@@ -1,4 +1,4 @@
-"""The device the models run on, and the batch size that suits it.
+"""The device the models run on, the batch size that suits it, and a quiet TensorFlow start.
 
 On a CPU, varbind scores in batches of :data:`CPU_BATCH_SIZE` windows (outputs are bitwise
 reproducible for one batch size, see :func:`varbind.scoring.predict.predict`). A GPU is kept busy
