@@ -29,9 +29,9 @@ Two recipes exist for every architecture (``--recipe``):
       while the model is still underfit (the first epochs, before there are that many, are
       not candidates); and no multi-label model's run stops before half its planned epochs
       (a residual model on a few hundred windows can stay near chance for 15+ epochs, then
-      learn; this holds whether or not its windows are jittered). POLARIS's per-RBP models
-      stop on patience alone: on six small and tiny worlds the wait changed none of 36
-      POLARIS models' kept epoch and cost 15 % of their epochs;
+      learn; kept on unjittered sequence datasets too, where it was not measured).
+      POLARIS's per-RBP models stop on patience alone: on six small and tiny worlds the wait
+      changed none of 36 POLARIS models' kept epoch and cost 15 % of their epochs;
     * BatchNorm momentum ``clip(1 - 10 / steps_per_epoch, 0.9, 0.99)``: with momentum 0.99
       and ~13 steps an epoch the moving statistics never catch up with the weights and
       validation runs on stale statistics (validation AUROC 0.62 against 0.93 in training);
