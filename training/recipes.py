@@ -44,7 +44,8 @@ Two recipes exist for every architecture (``--recipe``):
       centred on its binding site (GraphProt's viewpoint) and the test records are centred
       the same way and never shifted, so a shift only moves training windows away from where
       the test sites sit (DeepRiPe on the five RBP-24 sets, one seed each: mean test AUROC
-      0.937 without jitter, 0.928 with it, lower on every set). On ~1,400 windows of a
+      0.928 with jitter, lower on every set than a run without it (mean 0.937) and on four
+      of five than a second (0.936; QKI 0.001 higher with jitter)). On ~1,400 windows of a
       peaks dataset jitter narrowed Multi-resBind's train / validation gap (AUROC
       0.98 / 0.80 -> 0.92 / 0.84, one world); on a few hundred windows Multi-resBind still
       overfits. The residual models' ``head=global`` (pooling over
