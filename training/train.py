@@ -90,6 +90,10 @@ class TrainConfig:
     jobs: int | None = None  # per-RBP models trained at once (None: one per core on a CPU)
     plan: Recipe | None = None  # the resolved recipe (set by ``resolve``)
 
+    def resolve_for(self, data: TrainingData) -> TrainConfig:
+        """:meth:`resolve` for the training split of ``data`` and how ``data`` was built."""
+        return self.resolve(len(data.splits["train"]), data.sequences)
+
     def resolve(self, n_train: int = 0, sequences: bool = False) -> TrainConfig:
         """Fill every None from the recipe for ``n_train`` training windows (``sequences``:
         of a dataset built from labelled sequences)."""
@@ -363,7 +367,7 @@ def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
     check_lengths(specs, data)
     data = drop_rare_rbps(data, config.min_positives)
     add_structure_if_needed(specs, data, config.structure_cache)
-    config = config.resolve(len(data.splits["train"]), data.sequences)
+    config = config.resolve_for(data)
     baseline = kmer_baseline_metrics(data, config.seed)
     log.info("training %s on %d windows (%d RBPs) on %s", config.arch,
              len(data.splits["train"]), len(data.rbps), device_description())
@@ -434,8 +438,7 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
             continue
         check_both_classes(data)
         add_structure_if_needed(specs, data, config.structure_cache)
-        tasks.append((replace(config, name=f"{name}_{rbp}").resolve(
-            len(data.splits["train"]), data.sequences), data))
+        tasks.append((replace(config, name=f"{name}_{rbp}").resolve_for(data), data))
     jobs = resolve_jobs(config.jobs, len(tasks), device_description() != "CPU")
     results = train_members(tasks, specs, jobs, _train_one_rbp)
     if not results:
@@ -452,7 +455,7 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
                                    for rbp in rbps},
                 "health": merge_health([r.meta.training["health"] for r in results])}
     first = next(iter(datasets.values()))
-    top = replace(config, name=name).resolve(len(first.splits["train"]), first.sequences)
+    top = replace(config, name=name).resolve_for(first)
     meta = _meta(top, specs, rbps, first, metrics, training)
     meta.data_digests = {k: v for r in results for k, v in r.meta.data_digests.items()}
     meta.rbp_cell_lines = {rbp: cells for rbp in rbps
