@@ -74,7 +74,7 @@ def test_paper_architectures_have_the_hand_worked_shapes():
     assert _layer_shape(dr, "flat") == (2100,)
     assert tuple(dr.output.shape[1:]) == (5,)
     # POLARIS: 1000-8+1=993 -> pool4 248 -> 241 -> 60 -> 6000; dense 600/300/64 + 7 + 1
-    po = M.build_model("polaris", M.input_specs("polaris", M.INPUT_KINDS), 1)
+    po = M.build_model("polaris", M.input_specs("polaris", M.INPUT_KINDS, viewpoint_span=30), 1)
     assert _layer_shape(po, "flatten") == (6000,)
     assert _layer_shape(po, "join") == (64 + 7 + 1,)
     assert po.get_layer("conv1").kernel_regularizer.l2 == pytest.approx(0.01)

@@ -144,4 +144,8 @@ def test_every_architecture_trains_from_a_sequence_dataset(tmp_path, arch):
     # records are centred on their viewpoint: the default recipe does not shift them
     assert meta["training"]["config"]["recipe_settings"]["jitter"] == 0.0
     kinds = {c["kind"] for spec in meta["inputs"] for c in spec["components"]}
-    assert kinds == ({"sequence", "pairs"} if arch == "rnassr" else {"sequence"})
+    # the records mark viewpoints: every architecture reads them as a channel
+    assert kinds == {"sequence", "viewpoint"} | ({"pairs"} if arch == "rnassr" else set())
+    spans = [c["span"] for spec in meta["inputs"] for c in spec["components"]
+             if c["kind"] == "viewpoint"]
+    assert spans == [10]  # the planted viewpoints are 10 nt

@@ -32,8 +32,8 @@ def shift_rows(arr: np.ndarray, shifts: np.ndarray, fill) -> np.ndarray:
 
 def jitter_batch(batch: WindowBatch, max_shift: int, rng: np.random.Generator) -> WindowBatch:
     """``batch`` with every window shifted by its own shift, uniform in
-    ``[-max_shift, max_shift]``; unknown bases (N), no region class, zero structure fill
-    the uncovered ends. Side inputs (expression) are unchanged."""
+    ``[-max_shift, max_shift]``; unknown bases (N), no region class, zero structure and
+    viewpoint fill the uncovered ends. Side inputs (expression) are unchanged."""
     if max_shift <= 0 or len(batch) == 0:
         return batch
     shifts = rng.integers(-max_shift, max_shift + 1, size=len(batch))
@@ -43,7 +43,8 @@ def jitter_batch(batch: WindowBatch, max_shift: int, rng: np.random.Generator) -
 
     return WindowBatch(seq=shift_rows(batch.seq, shifts, N_CODE),
                        region=shifted(batch.region, 0), expression=batch.expression,
-                       structure=shifted(batch.structure, 0), pairs=shifted(batch.pairs, 0))
+                       structure=shifted(batch.structure, 0), pairs=shifted(batch.pairs, 0),
+                       viewpoint=shifted(batch.viewpoint, 0))
 
 
 def max_shift(jitter: float, input_length: int) -> int:

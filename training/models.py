@@ -25,6 +25,10 @@ rnassr         sequence (375, 4) and RNA graph (375, 3)         CNN 2 x (Conv, M
                :mod:`varbind.model.rna_graph`
 =============  ===============================================  ==========================
 
+A dataset built from FASTA records with GraphProt's upper-case viewpoints adds one channel to
+every architecture's per-position sequence input under the varbind recipe: the viewpoint,
+1 on the binding site and 0 on its flanks (``viewpoint`` in ``--inputs``).
+
 Sources: Multi-resBind (Zhao et al. 2022 and its public code), DeepRiPe (Ghanbari & Ohler
 2020, ``create_diff_model6``), POLARIS (ShenLab ``cnn_models.py`` plus the paper's dropout
 of .15), ResidualBind (Koo et al. 2021), RNASSR-Net (Qiu et al. 2021; :mod:`.rnassr`).
@@ -45,7 +49,7 @@ from varbind.model.inputs import Component, InputSpec
 from varbind.model.rna_graph import GRAPHS, graph_channels
 from varbind.training import rnassr
 
-INPUT_KINDS = ("sequence", "region", "structure", "expression")
+INPUT_KINDS = ("sequence", "viewpoint", "region", "structure", "expression")
 #: Region channels of the per-position models (Multi-resBind and ResidualBind follow DeepRiPe).
 PER_POSITION_REGIONS = REGION_SCHEMES["deepripe"]
 
@@ -140,12 +144,13 @@ def parse_inputs(text: str | Sequence[str] | None, arch: str) -> tuple[str, ...]
     if unknown or not names:
         raise VarbindError(f"unknown input {', '.join(unknown) or '(none)'!s} in --inputs",
                            fix=f"use a comma-separated list of: {', '.join(INPUT_KINDS)}")
-    if arch in ("deepripe", "polaris") and "sequence" not in names:
-        raise VarbindError(f"{arch} needs the sequence input",
-                           fix="add 'sequence' to --inputs")
-    if arch == "rnassr" and sorted(names) != ["sequence", "structure"]:
-        raise VarbindError("rnassr takes exactly the inputs sequence,structure (its RNA graph)",
-                           fix="drop --inputs or pass --inputs sequence,structure")
+    if (arch in ("deepripe", "polaris") or "viewpoint" in names) and "sequence" not in names:
+        who = arch if arch in ("deepripe", "polaris") else "the viewpoint input"
+        raise VarbindError(f"{who} needs the sequence input", fix="add 'sequence' to --inputs")
+    if arch == "rnassr" and sorted(set(names) - {"viewpoint"}) != ["sequence", "structure"]:
+        raise VarbindError("rnassr takes the inputs sequence,structure (its RNA graph) and "
+                           "optionally viewpoint",
+                           fix="drop --inputs or pass --inputs sequence,structure[,viewpoint]")
     return tuple(k for k in INPUT_KINDS if k in names)
 
 
@@ -155,8 +160,8 @@ _EXPRESSION = Component("expression", ("log1p_tpm",))
 
 
 def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
-                region_length: int | None = None,
-                hparams: dict | None = None) -> list[InputSpec]:
+                region_length: int | None = None, hparams: dict | None = None,
+                viewpoint_span: int = 0) -> list[InputSpec]:
     """The Keras inputs of ``arch`` for the chosen input kinds.
 
     Parameters
@@ -166,6 +171,8 @@ def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
     seq_length, region_length : window lengths; the paper's by default
     hparams : hyperparameter overrides; RNASSR-Net's ``graph`` and ``bpp_partners`` decide
         its graph input's channels
+    viewpoint_span : with the ``viewpoint`` input, the central bases it marks when a batch
+        has no viewpoint of its own (scoring); see :class:`varbind.model.inputs.Component`
 
     Returns
     -------
@@ -175,6 +182,7 @@ def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
     inputs = parse_inputs(list(inputs), arch)
     ls = seq_length or info.seq_length
     lr = region_length or info.region_length
+    sequence = (_SEQUENCE,) + _viewpoint(inputs, viewpoint_span)
     if arch == "rnassr":
         p = hyperparameters(arch, hparams)
         if p["graph"] not in GRAPHS or int(p["bpp_partners"]) < 1:
@@ -183,12 +191,12 @@ def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
                                fix=f"use --hparam graph={'|'.join(GRAPHS)} and "
                                    "--hparam bpp_partners=K with K >= 1")
         pairs = Component("pairs", graph_channels(p["graph"], int(p["bpp_partners"])))
-        return [InputSpec("sequence", "per_position", (_SEQUENCE,), ls),
+        return [InputSpec("sequence", "per_position", sequence, ls),
                 InputSpec("graph", "per_position", (pairs,), ls)]
     if arch in ("multiresbind", "residualbind"):
         comps = []
         if "sequence" in inputs:
-            comps.append(_SEQUENCE)
+            comps.extend(sequence)
         if "region" in inputs:
             comps.append(Component("region", PER_POSITION_REGIONS))
         if "structure" in inputs:
@@ -196,7 +204,7 @@ def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
         if "expression" in inputs:
             comps.append(_EXPRESSION)
         return [InputSpec("window", "per_position", tuple(comps), ls)]
-    seq_comps = (_SEQUENCE,) + ((_STRUCTURE,) if "structure" in inputs else ())
+    seq_comps = sequence + ((_STRUCTURE,) if "structure" in inputs else ())
     specs = [InputSpec("sequence", "per_position", seq_comps, ls)]
     if arch == "deepripe":
         if "region" in inputs:
@@ -208,6 +216,17 @@ def input_specs(arch: str, inputs: Sequence[str], seq_length: int | None = None,
     if "expression" in inputs:
         specs.append(InputSpec("expression", "side", (_EXPRESSION,)))
     return specs
+
+
+def _viewpoint(inputs: Sequence[str], span: int) -> tuple[Component, ...]:
+    """The viewpoint channel that follows the sequence's, when ``inputs`` has it."""
+    if "viewpoint" not in inputs:
+        return ()
+    if span <= 0:
+        raise VarbindError("the viewpoint input needs the binding-site length it marks when "
+                           "scoring", fix="train from a dataset built from FASTA with "
+                                          "GraphProt's upper-case viewpoints")
+    return (Component("viewpoint", ("viewpoint",), span=int(span)),)
 
 
 def hyperparameters(arch: str, overrides: dict | None = None) -> dict:

@@ -1,6 +1,7 @@
 """RNASSR-Net (Qiu et al. 2021): a CNN over the sequence guides a GCN over the RNA structure.
 
-Inputs: the one-hot sequence (N, L, 4) and the RNA graph of :mod:`varbind.model.rna_graph`,
+Inputs: the one-hot sequence (N, L, 4, plus the viewpoint channel when trained from GraphProt
+records with viewpoints) and the RNA graph of :mod:`varbind.model.rna_graph`,
 folded by varbind: backbone plus MFE base pairs (``graph="mfe"``, (N, L, 3), the default) or
 plus RNAplfold base-pair probabilities as the paper's graph (``graph="bpp"``, the
 ``bpp_partners`` most probable partners of each base, (N, L, 2 K + 1)). The body follows the
@@ -26,7 +27,7 @@ CITATION = ("Qiu et al. 2021, RNASSR-Net: RNA secondary structure representation
 
 
 def rnassr_body(inputs, p: dict):
-    """``[sequence (N, L, 4), graph (N, L, 3)] -> (N, dense_units)``."""
+    """``[sequence (N, L, 4 or 5), graph (N, L, 3)] -> (N, dense_units)``."""
     from keras import layers
 
     from varbind.model.graph_layers import ChannelMean, GraphConv, ScaleNodes

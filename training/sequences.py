@@ -7,7 +7,9 @@ of genomic peaks, so every architecture trains from it through the same path.
 - FASTA or gzipped FASTA; DNA or RNA letters (``U`` reads as ``T``); ``N`` allowed.
 - GraphProt marks the binding site (the "viewpoint") in upper case inside lower-case flanks;
   each record's window is centered on its viewpoint, or on the whole sequence when the record
-  has no case difference.
+  has no case difference. The viewpoint is kept as a per-base mask: under the varbind recipe
+  models read it as an input channel (``viewpoint``), so they know which bases the CLIP site
+  covers and which are flank.
 - Records are padded with ``N`` (or cropped) to one window, by default the longest record
   (the published methods see the whole ~375-nt sequence).
 - With test files, they are the test split; without, a random ``test_fraction`` of the
@@ -111,6 +113,13 @@ def viewpoint_center(seq: str) -> int:
     return len(seq) // 2
 
 
+def _placement(rec: FastaRecord, width: int) -> tuple[int, int, int]:
+    """``(start, lo, hi)``: the window index of the record's base 0 when its center lands
+    on ``width // 2``, and the window span ``[lo, hi)`` the record covers."""
+    start = width // 2 - viewpoint_center(rec.seq)
+    return start, max(0, start), min(width, start + len(rec.seq))
+
+
 def centered_codes(records: list[FastaRecord], width: int) -> np.ndarray:
     """Codes of each record placed so that its center lands on index ``width // 2``.
 
@@ -121,11 +130,32 @@ def centered_codes(records: list[FastaRecord], width: int) -> np.ndarray:
     """
     out = np.full((len(records), width), N_CODE, dtype=np.uint8)
     for row, rec in enumerate(records):
-        codes = encode(rec.seq)
-        start = width // 2 - viewpoint_center(rec.seq)  # window index of the record's base 0
-        lo, hi = max(0, start), min(width, start + len(codes))
+        start, lo, hi = _placement(rec, width)
         if hi > lo:
-            out[row, lo:hi] = codes[lo - start:hi - start]
+            out[row, lo:hi] = encode(rec.seq)[lo - start:hi - start]
+    return out
+
+
+def viewpoint_length(rec: FastaRecord) -> int:
+    """Bases of the record's viewpoint: its upper-case span, or the whole record."""
+    return sum(c.isupper() for c in rec.seq) if rec.has_viewpoint else len(rec.seq)
+
+
+def centered_viewpoints(records: list[FastaRecord], width: int) -> np.ndarray:
+    """Each record's viewpoint, placed as :func:`centered_codes` places its bases.
+
+    Returns
+    -------
+    np.ndarray, shape (N, width) uint8: 1 on the record's upper-case bases (every base of a
+    record with no case difference), 0 on its flanks and outside it.
+    """
+    out = np.zeros((len(records), width), dtype=np.uint8)
+    for row, rec in enumerate(records):
+        start, lo, hi = _placement(rec, width)
+        marked = np.fromiter((c.isupper() or not rec.has_viewpoint for c in rec.seq),
+                             dtype=np.uint8, count=len(rec.seq))
+        if hi > lo:
+            out[row, lo:hi] = marked[lo - start:hi - start]
     return out
 
 
@@ -221,8 +251,10 @@ def build_sequence_dataset(output: str | os.PathLike, sources: SequenceSources,
     """Write a per-RBP training HDF5 (one group, labels (N, 1)) from FASTA files.
 
     The group holds ``seq`` (N, L) u1, ``labels`` (N, 1) u1, ``split`` (N,) u1, ``record``
-    (the FASTA names) and ``length`` (each record's length); the root's ``source`` attribute
-    is ``"sequences"``. Written atomically.
+    (the FASTA names) and ``length`` (each record's length); when the records mark
+    GraphProt viewpoints also ``viewpoint`` (N, L) u1 (1 on upper-case bases) and the
+    attribute ``viewpoint_span`` (the training records' median viewpoint length). The root's
+    ``source`` attribute is ``"sequences"``. Written atomically.
     """
     options = options or SequenceOptions()
     options.check()
@@ -243,6 +275,7 @@ def build_sequence_dataset(output: str | os.PathLike, sources: SequenceSources,
     if not (labels[split == SPLITS["validation"]].any() and labels[split == 2].any()):
         log.warning("%s: the validation or test split has no positive record", name)
     seq = centered_codes(records, width)
+    viewpoints = any(r.has_viewpoint for r in records)
     output = Path(output)
     with atomic_output(output) as tmp:
         import h5py
@@ -255,6 +288,11 @@ def build_sequence_dataset(output: str | os.PathLike, sources: SequenceSources,
             g.create_dataset("split", data=split)
             g.create_dataset("record", data=np.array([r.name.encode() for r in records]))
             g.create_dataset("length", data=np.array([len(r.seq) for r in records], np.int32))
+            if viewpoints:
+                g.create_dataset("viewpoint", data=centered_viewpoints(records, width),
+                                 compression="gzip", compression_opts=4,
+                                 chunks=(min(len(seq), 4096), width))
+                g.attrs["viewpoint_span"] = int(np.median([viewpoint_length(r) for r in train]))
             g.attrs["rbp"] = name
             _root_attrs(h5, name, width, sources, options)
     rows = {k: int((split == v).sum()) for k, v in SPLITS.items()}
@@ -297,23 +335,27 @@ def dataset_defaults(config, data):
     Inputs not chosen (``config.inputs`` None): the architecture's default kinds that the
     dataset provides (sequence and structure always; region and expression when it holds
     them); under the varbind recipe an architecture's ``varbind_inputs`` where it has them
-    (ResidualBind: sequence and region, not the paper's sequence only). The window
-    (``config.seq_length`` None) of a sequence dataset, and of any dataset for an
-    architecture with ``varbind_inputs`` under the varbind recipe: the dataset's full width
-    (ResidualBind's paper window of 41 nt would not even cover a 50-nt CLIP bin).
+    (ResidualBind: sequence and region, not the paper's sequence only), and the viewpoint
+    when the dataset's records mark one (GraphProt). The window (``config.seq_length``
+    None) of a sequence dataset, and of any dataset for an architecture with
+    ``varbind_inputs`` under the varbind recipe: the dataset's full width (ResidualBind's
+    paper window of 41 nt would not even cover a 50-nt CLIP bin).
     """
     from dataclasses import replace
 
     from varbind.training.models import check_architecture
 
     info = check_architecture(config.arch)
-    own = info.varbind_inputs if config.recipe == "varbind" else None
+    varbind_recipe = config.recipe == "varbind"
+    own = info.varbind_inputs if varbind_recipe else None
     batch = data.splits["train"].batch
-    changes = {}
+    changes = {"viewpoint_span": data.viewpoint_span}
     if config.inputs is None:
         have = {"region": batch.region is not None, "expression": batch.expression is not None}
         kinds = tuple(k for k in (own or info.default_inputs) if have.get(k, True))
+        if varbind_recipe and data.viewpoint_span:
+            kinds = ("sequence", "viewpoint") + tuple(k for k in kinds if k != "sequence")
         changes["inputs"] = kinds
     if config.seq_length is None and (data.sequences or own):
         changes["seq_length"] = data.seq_length
-    return replace(config, **changes) if changes else config
+    return replace(config, **changes)

@@ -75,6 +75,7 @@ class TrainConfig:
     hparams: dict = field(default_factory=dict)
     seq_length: int | None = None
     region_length: int | None = None
+    viewpoint_span: int = 0  # bases the viewpoint input marks when scoring (from the dataset)
     min_positives: int = 50
     baseline_windows: int = 2000
     name: str | None = None
@@ -389,7 +390,8 @@ def _checked_specs(config: TrainConfig) -> list[InputSpec]:
     """The model inputs of an unresolved config (unknown inputs or hyperparameters fail)."""
     checked = config.resolve(0)
     return arch_models.input_specs(checked.arch, checked.inputs, checked.seq_length,
-                                   checked.region_length, checked.hparams)
+                                   checked.region_length, checked.hparams,
+                                   checked.viewpoint_span)
 
 
 def _attempt(config: TrainConfig, specs: list[InputSpec], data: TrainingData):

@@ -42,6 +42,7 @@ class TrainingData:
     source: str = ""  # digest of the dataset file
     source_name: str = ""  # its file name
     sequences: bool = False  # built from labelled sequences (training.sequences)
+    viewpoint_span: int = 0  # median viewpoint length of its records (0: no viewpoints)
 
     def select(self, rbps: list[str]) -> TrainingData:
         """The same windows with only the label columns of ``rbps``."""
@@ -56,7 +57,7 @@ def take(batch: WindowBatch, idx: np.ndarray) -> WindowBatch:
         return None if a is None else a[idx]
     return WindowBatch(seq=batch.seq[idx], region=pick(batch.region),
                        expression=pick(batch.expression), structure=pick(batch.structure),
-                       pairs=pick(batch.pairs))
+                       pairs=pick(batch.pairs), viewpoint=pick(batch.viewpoint))
 
 
 def _read_group(grp, path, where) -> tuple[dict[str, SplitData], np.ndarray]:
@@ -70,11 +71,12 @@ def _read_group(grp, path, where) -> tuple[dict[str, SplitData], np.ndarray]:
     seq = grp["seq"][:]
     region = grp["region"][:] if "region" in grp else None
     expr = grp["expression"][:].astype(np.float32) if "expression" in grp else None
+    viewpoint = grp["viewpoint"][:] if "viewpoint" in grp else None
     out = {}
     for name, code in SPLITS.items():
         rows = np.flatnonzero(split == code)
-        batch = WindowBatch(seq=seq[rows], region=None if region is None else region[rows],
-                            expression=None if expr is None else expr[rows])
+        batch = take(WindowBatch(seq=seq, region=region, expression=expr, viewpoint=viewpoint),
+                     rows)
         out[name] = SplitData(batch, labels[rows])
     return out, labels
 
@@ -118,9 +120,10 @@ def load_dataset(path: str | os.PathLike, rbp: str | None = None) -> TrainingDat
                                      fix=f"choose one of: {', '.join(rbps)}")
             splits, _ = _read_group(h5[rbp], path, f" in group {rbp}")
             group_cells = str(h5[rbp].attrs.get("cell_type", ""))
+            span = int(h5[rbp].attrs.get("viewpoint_span", 0))
             rbps = [rbp]
         else:
-            group_cells = ""
+            group_cells, span = "", 0
             splits, _ = _read_group(h5, path, "")
     prov = json.loads(attrs.get("provenance", "{}")) if "provenance" in attrs else {}
     groups = json.loads(attrs.get("rbp_groups", "{}")) if "rbp_groups" in attrs else {}
@@ -133,7 +136,8 @@ def load_dataset(path: str | os.PathLike, rbp: str | None = None) -> TrainingDat
     return TrainingData(rbps=list(rbps), splits=splits, seq_length=seq_len,
                         region_length=reg_len, provenance=prov, rbp_groups=groups,
                         source=file_digest(path), source_name=path.name,
-                        sequences=str(attrs.get("source", "")) == "sequences")
+                        sequences=str(attrs.get("source", "")) == "sequences",
+                        viewpoint_span=span if splits["train"].batch.viewpoint is not None else 0)
 
 
 def build_training_dataset(out: str | os.PathLike, peaks, fasta, gtf, expression=None,
@@ -166,6 +170,7 @@ def check_lengths(specs: list[InputSpec], data: TrainingData) -> None:
     """Raise a VarbindError if the dataset's windows are narrower than the model needs."""
     need = required_lengths(specs)
     have = {"sequence": data.seq_length, "structure": data.seq_length,
+            "viewpoint": data.seq_length,
             "region": data.region_length}
     for kind, length in need.items():
         if kind == "region" and data.splits["train"].batch.region is None:
@@ -178,6 +183,11 @@ def check_lengths(specs: list[InputSpec], data: TrainingData) -> None:
                                fix="rebuild the dataset with longer windows, or pass "
                                    f"--{'region' if kind == 'region' else 'seq'}-length "
                                    f"{have[kind]}")
+    if any("viewpoint" in s.kinds() for s in specs) and \
+            data.splits["train"].batch.viewpoint is None:
+        raise VarbindError("the model needs binding-site viewpoints but the dataset has none",
+                           fix="build the dataset from FASTA with GraphProt's upper-case "
+                               "viewpoints, or drop 'viewpoint' from --inputs")
     if any("expression" in s.kinds() for s in specs) and \
             data.splits["train"].batch.expression is None:
         raise VarbindError("the model needs expression but the dataset has none",

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from varbind.errors import ModelBundleError, VarbindError
-from varbind.model.inputs import InputSpec
+from varbind.model.inputs import InputSpec, central_span
 
 BASELINES = ("zeros", "uniform", "bundle", "auto")
 
@@ -76,7 +76,8 @@ def _baseline_values(specs: Sequence[InputSpec], kind: str, bundle=None,
     """IG baselines, one array per model input, shaped like one example (no batch axis).
 
     kind : ``zeros`` (everything 0); ``uniform`` (0.25 on sequence and region channels, as
-        DeepRiPe used for regions; 0 elsewhere); ``bundle`` (the bundle's ``meta.baselines[rbp]``:
+        DeepRiPe used for regions; 0 elsewhere); under both, a viewpoint channel keeps the
+        central binding site that scoring marks; ``bundle`` (the bundle's ``meta.baselines[rbp]``:
         an ``.npz`` with ``input_<i>`` arrays, e.g. Multi-resBind's mean of the 2,000 lowest-
         scoring inputs, or the keyword ``zeros``/``uniform``); ``auto`` (``bundle`` when the bundle
         declares one for ``rbp``, else ``zeros``).
@@ -99,12 +100,13 @@ def _baseline_values(specs: Sequence[InputSpec], kind: str, bundle=None,
     out = []
     for spec in specs:
         arr = np.zeros(spec.shape, np.float32)
-        if kind == "uniform":
-            offset = 0
-            for comp in spec.components:
-                if comp.kind in ("sequence", "region"):
-                    arr[..., offset:offset + comp.width] = 0.25
-                offset += comp.width
+        offset = 0
+        for comp in spec.components:
+            if kind == "uniform" and comp.kind in ("sequence", "region"):
+                arr[..., offset:offset + comp.width] = 0.25
+            if comp.kind == "viewpoint":  # held at the scored windows' own binding site
+                arr[..., offset] = central_span(1, spec.length, comp.span)[0]
+            offset += comp.width
         out.append(arr)
     return out
 

@@ -1,8 +1,8 @@
 """Model inputs from canonical windows: the one place training and scoring build tensors.
 
 A model bundle's ``model.json`` lists its Keras inputs in order (:class:`InputSpec`). Each
-input is ``per_position`` (shape ``(L, C)``: channels of sequence, region classes, structure,
-concatenated in the order declared) or ``side`` (shape ``(C,)``: the region class at the
+input is ``per_position`` (shape ``(L, C)``: channels of sequence, viewpoint, region classes,
+structure, concatenated in the order declared) or ``side`` (shape ``(C,)``: the region class at the
 window center, or the expression value). :func:`build_inputs` turns a :class:`WindowBatch`
 into the list of arrays the Keras model takes.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from varbind.encoding import ALPHABET, one_hot, one_hot_regions
 
-COMPONENT_KINDS = ("sequence", "region", "structure", "expression", "pairs")
+COMPONENT_KINDS = ("sequence", "viewpoint", "region", "structure", "expression", "pairs")
 LAYOUTS = ("per_position", "side")
 
 
@@ -23,16 +23,21 @@ LAYOUTS = ("per_position", "side")
 class Component:
     """One part of a model input.
 
-    kind : ``sequence`` | ``region`` | ``structure`` | ``expression`` | ``pairs``
-    channels : sequence: alphabet letters in channel order (``"ACGT"``); region: class or
-        group names in channel order; structure: ``["paired", "unpaired"]``;
-        expression: ``["log1p_tpm"]``; pairs: the RNA graph of :mod:`varbind.model.rna_graph`.
+    kind : ``sequence`` | ``viewpoint`` | ``region`` | ``structure`` | ``expression`` | ``pairs``
+    channels : sequence: alphabet letters in channel order (``"ACGT"``); viewpoint:
+        ``["viewpoint"]`` (1 on the binding site, 0 on its flanks); region: class or group
+        names in channel order; structure: ``["paired", "unpaired"]``; expression:
+        ``["log1p_tpm"]``; pairs: the RNA graph of :mod:`varbind.model.rna_graph`.
     unknown : sequence only; the row for N, ``zeros`` or ``uniform``.
+    span : viewpoint only; the central bases marked as the binding site when a batch carries
+        no viewpoint of its own (a variant's window when scoring): the training records'
+        median viewpoint length.
     """
 
     kind: str
     channels: tuple[str, ...]
     unknown: str = "zeros"
+    span: int = 0
 
     @property
     def width(self) -> int:
@@ -42,6 +47,8 @@ class Component:
         out = {"kind": self.kind, "channels": list(self.channels)}
         if self.kind == "sequence":
             out["unknown"] = self.unknown
+        if self.kind == "viewpoint":
+            out["span"] = self.span
         return out
 
     @classmethod
@@ -50,7 +57,7 @@ class Component:
             raise ValueError(f"component kind must be one of {COMPONENT_KINDS}, "
                              f"got {d.get('kind')!r}")
         return cls(kind=d["kind"], channels=tuple(d["channels"]),
-                   unknown=d.get("unknown", "zeros"))
+                   unknown=d.get("unknown", "zeros"), span=int(d.get("span", 0)))
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,9 @@ class WindowBatch:
     expression : (N,) float32 log1p TPM of the gene, or None
     structure : (N, Ls, 2) float32 paired/unpaired probabilities, or None
     pairs : (N, Ls, 3) float32 RNA graph channels (:mod:`varbind.model.rna_graph`), or None
+    viewpoint : (N, Ls) uint8, 1 on each window's binding site (GraphProt's upper-case
+        viewpoint of a training record), or None: a model input then marks the central span
+        its component declares
     """
 
     seq: np.ndarray
@@ -110,6 +120,7 @@ class WindowBatch:
     expression: np.ndarray | None = None
     structure: np.ndarray | None = None
     pairs: np.ndarray | None = None
+    viewpoint: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -145,10 +156,29 @@ def _sequence_channels(codes: np.ndarray, comp: Component) -> np.ndarray:
     return onehot[..., order] if order != [0, 1, 2, 3] else onehot
 
 
+def central_span(n: int, length: int, span: int) -> np.ndarray:
+    """(n, length) uint8 with 1 on ``span`` bases from ``length // 2 - span // 2``: where
+    ``varbind dataset`` places a training record's viewpoint of that length."""
+    out = np.zeros((n, length), np.uint8)
+    start = max(0, length // 2 - span // 2)
+    out[:, start:min(length, start + span)] = 1
+    return out
+
+
+def _viewpoint_channel(comp: Component, batch: WindowBatch, spec: InputSpec) -> np.ndarray:
+    if batch.viewpoint is not None:
+        mask = crop_center(batch.viewpoint, spec.length)
+    else:
+        mask = central_span(len(batch), spec.length, comp.span)
+    return mask[..., None].astype(np.float32)
+
+
 def _component_array(comp: Component, batch: WindowBatch, spec: InputSpec) -> np.ndarray:
     per_position = spec.layout == "per_position"
     if comp.kind == "sequence":
         return _sequence_channels(crop_center(batch.seq, spec.length), comp)
+    if comp.kind == "viewpoint":
+        return _viewpoint_channel(comp, batch, spec)
     if comp.kind == "region":
         if batch.region is None:
             raise ValueError(f"input {spec.name!r} needs region classes; the batch has none")
