@@ -99,3 +99,25 @@ def test_min_run_fraction_counts_only_where_it_can_stop_a_run_later():
     binding = {**today, "patience": 4}  # could stop at epoch 5, the fraction says not before 10
     assert acting(binding)["min_run_fraction"] == today["min_run_fraction"]
     assert acting({**binding, "patience": 0})["min_run_fraction"] == 0.0
+
+
+def test_a_bundle_without_todays_viewpoint_input_is_not_the_cli_defaults(tmp_path):
+    from bench_rbp24 import input_changes
+
+    from varbind.cli import main
+
+    rows = "".join(f">r{i}\nacgu{'ACGUAC' if i % 2 else 'GGCCAA'}uuca\n" for i in range(20))
+    (tmp_path / "p.fa").write_text(rows)
+    (tmp_path / "n.fa").write_text(rows.replace("ACGUAC", "CCCCCC"))
+    data = tmp_path / "X.h5"
+    assert main(["dataset", "--kind", "per-rbp", "--positives", str(tmp_path / "p.fa"),
+                 "--negatives", str(tmp_path / "n.fa"), "--name", "X", "-o", str(data)]) == 0
+
+    def meta(*kinds):
+        return {"inputs": [{"components": [{"kind": k} for k in kinds]}]}
+
+    assert input_changes(meta("sequence", "viewpoint"), "deepripe", data, "X") == []
+    assert input_changes(meta("sequence", "viewpoint", "pairs"), "rnassr", data, "X") == []
+    assert input_changes(meta("sequence"), "deepripe", data, "X") == ["+viewpoint"]
+    cell = {**_cell("deepripe", _today("deepripe")), "input_changes": ["+viewpoint"]}
+    assert protocol(cell) == "older inputs, not today's default (+viewpoint)"

@@ -356,6 +356,11 @@ def dataset_defaults(config, data):
         if varbind_recipe and data.viewpoint_span:
             kinds = ("sequence", "viewpoint") + tuple(k for k in kinds if k != "sequence")
         changes["inputs"] = kinds
+    if "viewpoint" in (config.inputs or ()) and not data.viewpoint_span:
+        raise VarbindError("--inputs viewpoint needs binding-site viewpoints but the dataset "
+                           "has none", fix="build the dataset from FASTA records with "
+                                           "GraphProt's upper-case viewpoints, or drop "
+                                           "'viewpoint' from --inputs")
     if config.seq_length is None and (data.sequences or own):
         changes["seq_length"] = data.seq_length
     return replace(config, **changes)

@@ -319,7 +319,8 @@ def lowest_scoring_baselines(model, specs: list[InputSpec], split: SplitData,
     out = {}
     for k, rbp in enumerate(rbps):
         idx = np.sort(np.argsort(preds[:, k], kind="stable")[:min(n, len(preds))])
-        arrays = build_inputs(specs, take(split.batch, idx))
+        # a viewpoint channel is held at the central span that scoring marks
+        arrays = build_inputs(specs, replace(take(split.batch, idx), viewpoint=None))
         out[rbp] = [a.mean(axis=0).astype(np.float32) for a in arrays]
     return out
 

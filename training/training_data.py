@@ -183,11 +183,6 @@ def check_lengths(specs: list[InputSpec], data: TrainingData) -> None:
                                fix="rebuild the dataset with longer windows, or pass "
                                    f"--{'region' if kind == 'region' else 'seq'}-length "
                                    f"{have[kind]}")
-    if any("viewpoint" in s.kinds() for s in specs) and \
-            data.splits["train"].batch.viewpoint is None:
-        raise VarbindError("the model needs binding-site viewpoints but the dataset has none",
-                           fix="build the dataset from FASTA with GraphProt's upper-case "
-                               "viewpoints, or drop 'viewpoint' from --inputs")
     if any("expression" in s.kinds() for s in specs) and \
             data.splits["train"].batch.expression is None:
         raise VarbindError("the model needs expression but the dataset has none",

@@ -25,7 +25,9 @@ note names the commit its bundle was trained at.
 Training cost is the CPU time (user + system, the folding pool included) of ``varbind train``,
 the figure to compare between machines; the wall-clock time is recorded too but depends on the
 load of a shared machine. RNA folding for ``rnassr`` is cached in ``--workdir``/cache, so only
-the first model on a set pays it. Figures are from one run (one seed).
+the first model on a set pays it. Figures are from one run (one seed). Per set it also prints
+how well the viewpoint's length alone separates the test classes (the models read the
+viewpoint as an input channel; a length that differed between classes would be a leak).
 """
 
 from __future__ import annotations
@@ -85,6 +87,25 @@ def build_dataset(data: Path, name: str, work: Path) -> Path:
     return out
 
 
+def viewpoint_length_auroc(dataset: Path) -> float | None:
+    """How well the viewpoint's length alone tells positives from negatives on the test
+    split: ``max(AUROC, 1 - AUROC)`` of the number of marked bases (0.5: not at all). A
+    check that the viewpoint channel cannot classify by the site's length; None without
+    viewpoints."""
+    import h5py
+    from sklearn.metrics import roc_auc_score
+
+    with h5py.File(dataset, "r") as h5:
+        group = h5[json.loads(h5.attrs["rbps"])[0]]
+        if "viewpoint" not in group:
+            return None
+        test = group["split"][:] == 2
+        lengths = group["viewpoint"][:][test].sum(axis=1)
+        labels = group["labels"][:][test, 0]
+    auroc = float(roc_auc_score(labels, lengths))
+    return round(max(auroc, 1 - auroc), 4)
+
+
 def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
           retrain: bool, existing_only: bool = False) -> dict:
     """Train (or reuse) one bundle; return its test AUROC, time and epochs."""
@@ -121,7 +142,21 @@ def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
             "recipe_settings": training.get("config", {}).get("recipe_settings"),
             "recipe_changes": recipe_changes(arch, training.get("config", {}).get(
                 "recipe_settings"), training.get("n_windows", {}).get("train"),
-                sequences=is_sequence_dataset(dataset))}
+                sequences=is_sequence_dataset(dataset)),
+            "input_changes": input_changes(meta, arch, dataset, name)}
+
+
+def input_changes(meta: dict, arch: str, dataset: Path, name: str) -> list[str]:
+    """Input kinds by which a bundle differs from what ``varbind train`` picks for ``arch``
+    on ``dataset`` today (``+viewpoint``: today's default reads it, the bundle does not)."""
+    from varbind.training.sequences import dataset_defaults
+    from varbind.training.train import TrainConfig
+    from varbind.training.training_data import load_dataset
+
+    kinds = {"structure" if c["kind"] == "pairs" else c["kind"]  # RNASSR-Net's RNA graph
+             for spec in meta["inputs"] for c in spec["components"]}
+    today = set(dataset_defaults(TrainConfig(arch=arch), load_dataset(dataset, name)).inputs)
+    return sorted(f"+{k}" for k in today - kinds) + sorted(f"-{k}" for k in kinds - today)
 
 
 def recipe_changes(arch: str, recorded: dict | None, n_train: int | None,
@@ -178,6 +213,8 @@ def protocol(r: dict) -> str:
         return f"recipe {r.get('recipe') or 'from before the recipes'}"
     if r["train_args"]:
         return "CLI defaults + " + " ".join(r["train_args"])
+    if r.get("input_changes"):
+        return f"older inputs, not today's default ({', '.join(r['input_changes'])})"
     changes = r.get("recipe_changes")
     if changes is None:
         return "varbind recipe, settings not recorded"
@@ -346,8 +383,10 @@ def main(argv=None) -> int:
     out_json = args.json or args.workdir / "rbp24.json"
     commit = git_head()
     results: dict = {s: {} for s in sets}
+    length_check: dict = {}
     for s in sets:
         dataset = build_dataset(args.data, s, args.workdir)
+        length_check[s] = viewpoint_length_auroc(dataset)
         for a in archs:
             results[s][a] = train(dataset, s, a, args.workdir, args.train_arg, args.retrain,
                                   args.existing_only)
@@ -358,13 +397,18 @@ def main(argv=None) -> int:
                       f"CLI defaults + {' '.join(args.train_arg)}",
                       "published": {s: dict(zip(PUBLISHED_COLUMNS, PUBLISHED[s], strict=True))
                                     for s in sets if s in PUBLISHED},
-                      "results": results}
+                      "viewpoint_length_auroc": length_check, "results": results}
             tmp = out_json.with_suffix(".tmp")
             tmp.write_text(json.dumps(report, indent=1))
             os.replace(tmp, out_json)
     print(table(results, sets, archs))
+    print("\ntest AUROC of the viewpoint's length alone (0.5: it says nothing): "
+          + ", ".join(f"{s} {v}" for s, v in length_check.items()))
     print(f"\ncommit {commit}; {report['protocol']}; results in {out_json}")
-    figures = summary_figures(results, sets, archs)
+    figures = summary_figures(results, sets, archs) + [
+        figure(f"viewpoint_length_auroc_{s}", v, digits=3,
+               label=f"{s}: test AUROC of the viewpoint's length alone (0.5: no signal)")
+        for s, v in length_check.items() if v is not None]
     write_results("bench_rbp24", figures, path=args.results, extra=report)
     return 0
 

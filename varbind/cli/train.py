@@ -45,7 +45,8 @@ def register(subparsers) -> None:
                         "shifted (multi-label models), best validation AUROC kept, residual "
                         "models pooled over positions below 1,000 windows; "
                         "paper: each paper's exact recipe")
-    m.add_argument("--inputs", help="comma-separated: sequence,region,expression,structure")
+    m.add_argument("--inputs",
+                   help="comma-separated: sequence,viewpoint,region,expression,structure")
     m.add_argument("--epochs", type=int)
     m.add_argument("--batch-size", type=int)
     m.add_argument("--learning-rate", type=float)
