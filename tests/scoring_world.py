@@ -164,3 +164,31 @@ def build_world(folder: Path) -> dict[str, Path]:
 def frac(window: str) -> tuple[float, float]:
     """What the frac model outputs for a window: (A fraction, G fraction)."""
     return window.count("A") / len(window), window.count("G") / len(window)
+
+
+def score_one_bundle(bundle_path: Path, tmp_path: Path):
+    """Score this world's VCF with one bundle alone; returns the TSV table (pandas) and the
+    VCF path."""
+    import os
+
+    import pandas as pd
+
+    from varbind.scoring.options import ScoreOptions
+    from varbind.scoring.run import score_vcf
+
+    world = build_world(tmp_path / "world")
+    models = tmp_path / "models"
+    models.mkdir()
+    os.symlink(bundle_path, models / Path(bundle_path).name)
+    score_vcf(ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=models,
+                           gtf=world["gtf"], table=tmp_path / "t.tsv",
+                           annotation_cache=tmp_path / "cache"))
+    return pd.read_csv(tmp_path / "t.tsv", sep="\t", keep_default_na=False), world["vcf"]
+
+
+def snv_plus_windows(width: int) -> tuple[str, str]:
+    """The reference and alternate windows of ``width`` nt (odd) around the VCF's
+    ``snv_plus`` record (0-based position 50 of CHR1, gene G1 on '+')."""
+    pos = 50
+    ref = CHR1[pos - width // 2:pos + width // 2 + 1]
+    return ref, ref[:width // 2] + other(CHR1[pos]) + ref[width // 2 + 1:]

@@ -10,7 +10,6 @@ import textwrap
 import cyvcf2
 import keras
 import numpy as np
-import pandas as pd
 import pytest
 import scoring_world as sw
 from planted import TINY
@@ -24,8 +23,6 @@ from varbind.model.bundle import ModelMeta, load_bundle, save_bundle
 from varbind.model.graph_layers import propagate
 from varbind.model.inputs import WindowBatch, build_inputs
 from varbind.model.rna_graph import PairFolder, add_pairs, graph_kind, pair_channels, partners
-from varbind.scoring.options import ScoreOptions
-from varbind.scoring.run import score_vcf
 from varbind.training import models as arch_models
 
 W = 31
@@ -186,25 +183,15 @@ def rnassr_bundle(tmp_path_factory):
 
 
 def test_scores_a_vcf_with_each_allele_folded(rnassr_bundle, tmp_path):
-    world = sw.build_world(tmp_path / "world")
-    models = tmp_path / "models"
-    models.mkdir()
-    os.symlink(rnassr_bundle.path, models / "rnassr")
-    options = ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=models,
-                           gtf=world["gtf"], table=tmp_path / "t.tsv",
-                           annotation_cache=tmp_path / "cache")
-    score_vcf(options)
-    table = pd.read_csv(tmp_path / "t.tsv", sep="\t", keep_default_na=False)
+    table, vcf = sw.score_one_bundle(rnassr_bundle.path, tmp_path)
     row = table[table["id"] == "snv_plus"].iloc[0]
-    pos = 50  # 0-based position of the SNV; G1 is on '+'
-    ref = sw.CHR1[pos - W // 2:pos + W // 2 + 1]
-    alt = ref[:W // 2] + sw.other(sw.CHR1[pos]) + ref[W // 2 + 1:]
+    ref, alt = sw.snv_plus_windows(W)
     batch = add_pairs(rnassr_bundle.meta.inputs, WindowBatch(seq=encode_batch([ref, alt])))
     want = rnassr_bundle.model.predict(build_inputs(rnassr_bundle.meta.inputs, batch),
                                        verbose=0)[:, 0]
     assert float(row["ref_score"]) == pytest.approx(want[0], abs=1e-4)
     assert float(row["alt_score"]) == pytest.approx(want[1], abs=1e-4)
-    records = {r.ID for r in cyvcf2.VCF(str(world["vcf"]))}
+    records = {r.ID for r in cyvcf2.VCF(str(vcf))}
     assert records >= set(table["id"])  # every record scored or marked
 
 

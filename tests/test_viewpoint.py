@@ -2,12 +2,10 @@
 architecture under the varbind recipe, marked as the central span when scoring a variant."""
 
 import json
-import os
 
 import h5py
 import keras
 import numpy as np
-import pandas as pd
 import pytest
 import scoring_world as sw
 from planted import TINY
@@ -18,8 +16,6 @@ from varbind.errors import VarbindError
 from varbind.interpret.baselines import baseline_arrays
 from varbind.model.bundle import ModelMeta, load_bundle, save_bundle
 from varbind.model.inputs import Component, InputSpec, WindowBatch, build_inputs, central_span
-from varbind.scoring.options import ScoreOptions
-from varbind.scoring.run import score_vcf
 from varbind.training import models as arch_models
 from varbind.training.sequences import FastaRecord, centered_codes, centered_viewpoints
 
@@ -128,19 +124,9 @@ def test_a_viewpoint_model_scores_variants_on_the_central_span(tmp_path):
     model = arch_models.build_model("multiresbind", specs, 1, TINY["multiresbind"])
     meta = ModelMeta(name="vp", architecture="multiresbind", rbps=["VP"], inputs=specs)
     bundle = load_bundle(save_bundle(model, meta, tmp_path / "vp"))
-    world = sw.build_world(tmp_path / "world")
-    models = tmp_path / "models"
-    models.mkdir()
-    os.symlink(bundle.path, models / "vp")
-    options = ScoreOptions(vcf=world["vcf"], fasta=world["fasta"], models=models,
-                           gtf=world["gtf"], table=tmp_path / "t.tsv",
-                           annotation_cache=tmp_path / "cache")
-    score_vcf(options)
-    table = pd.read_csv(tmp_path / "t.tsv", sep="\t", keep_default_na=False)
+    table, _ = sw.score_one_bundle(bundle.path, tmp_path)
     row = table[table["id"] == "snv_plus"].iloc[0]
-    pos = 50  # 0-based position of the SNV; G1 is on '+'
-    ref = sw.CHR1[pos - W // 2:pos + W // 2 + 1]
-    alt = ref[:W // 2] + sw.other(sw.CHR1[pos]) + ref[W // 2 + 1:]
+    ref, alt = sw.snv_plus_windows(W)
     seq = encode_batch([ref, alt])
     want = bundle.model.predict(build_inputs(specs, WindowBatch(seq=seq)), verbose=0)[:, 0]
     assert float(row["ref_score"]) == pytest.approx(want[0], abs=1e-4)
