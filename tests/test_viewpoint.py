@@ -14,6 +14,7 @@ from varbind.cli import main
 from varbind.encoding import decode, encode_batch
 from varbind.errors import VarbindError
 from varbind.interpret.baselines import baseline_arrays
+from varbind.interpret.ig import integrated_gradients
 from varbind.model.bundle import ModelMeta, load_bundle, save_bundle
 from varbind.model.inputs import Component, InputSpec, WindowBatch, build_inputs, central_span
 from varbind.training import models as arch_models
@@ -135,3 +136,17 @@ def test_a_viewpoint_model_scores_variants_on_the_central_span(tmp_path):
     unmarked = WindowBatch(seq=seq, viewpoint=np.zeros_like(seq))
     other = bundle.model.predict(build_inputs(specs, unmarked), verbose=0)[:, 0]
     assert np.abs(other - want).max() > 1e-3
+
+
+def test_ig_attributes_a_scored_window_to_its_bases_not_the_marked_site():
+    specs = _viewpoint_specs()
+    keras.utils.set_random_seed(6)
+    model = arch_models.build_model("multiresbind", specs, 1, TINY["multiresbind"])
+    seq = np.random.default_rng(1).integers(0, 4, (3, W)).astype(np.uint8)
+    arrays = build_inputs(specs, WindowBatch(seq=seq))
+    ig = integrated_gradients(model, arrays, baseline_arrays(specs, "zeros"), [0], steps=64)
+    attr = ig.attributions[0][0]  # (N, W, 5)
+    assert not attr[..., 4].any()  # the binding site is the same at both ends of the path
+    # completeness: the bases account for F(x) - F(baseline)
+    np.testing.assert_allclose(attr[..., :4].sum(axis=(1, 2)),
+                               ig.predictions[0] - ig.baseline_predictions[0], atol=5e-3)
