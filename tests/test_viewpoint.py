@@ -150,3 +150,17 @@ def test_ig_attributes_a_scored_window_to_its_bases_not_the_marked_site():
     # completeness: the bases account for F(x) - F(baseline)
     np.testing.assert_allclose(attr[..., :4].sum(axis=(1, 2)),
                                ig.predictions[0] - ig.baseline_predictions[0], atol=5e-3)
+
+
+def test_the_bundle_ig_baseline_holds_the_central_span():
+    from varbind.training.train import SplitData, lowest_scoring_baselines
+
+    specs = _viewpoint_specs()
+    keras.utils.set_random_seed(7)
+    model = arch_models.build_model("multiresbind", specs, 1, TINY["multiresbind"])
+    rng = np.random.default_rng(2)
+    seq = rng.integers(0, 4, (12, W)).astype(np.uint8)
+    own = (rng.random((12, W)) < 0.5).astype(np.uint8)  # training records' own sites
+    split = SplitData(WindowBatch(seq=seq, viewpoint=own), np.zeros((12, 1), np.uint8))
+    (base,) = lowest_scoring_baselines(model, specs, split, ["VP"], n=5)["VP"]
+    np.testing.assert_array_equal(base[:, 4], central_span(1, W, 9)[0])
