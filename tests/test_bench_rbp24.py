@@ -105,6 +105,7 @@ def test_a_bundle_without_todays_viewpoint_input_is_not_the_cli_defaults(tmp_pat
     from bench_rbp24 import input_changes
 
     from varbind.cli import main
+    from varbind.training.training_data import load_dataset
 
     rows = "".join(f">r{i}\nacgu{'ACGUAC' if i % 2 else 'GGCCAA'}uuca\n" for i in range(20))
     (tmp_path / "p.fa").write_text(rows)
@@ -116,8 +117,9 @@ def test_a_bundle_without_todays_viewpoint_input_is_not_the_cli_defaults(tmp_pat
     def meta(*kinds):
         return {"inputs": [{"components": [{"kind": k} for k in kinds]}]}
 
-    assert input_changes(meta("sequence", "viewpoint"), "deepripe", data, "X") == []
-    assert input_changes(meta("sequence", "viewpoint", "pairs"), "rnassr", data, "X") == []
-    assert input_changes(meta("sequence"), "deepripe", data, "X") == ["+viewpoint"]
+    loaded = load_dataset(data, "X")
+    assert input_changes(meta("sequence", "viewpoint"), "deepripe", loaded) == []
+    assert input_changes(meta("sequence", "viewpoint", "pairs"), "rnassr", loaded) == []
+    assert input_changes(meta("sequence"), "deepripe", loaded) == ["+viewpoint"]
     cell = {**_cell("deepripe", _today("deepripe")), "input_changes": ["+viewpoint"]}
     assert protocol(cell) == "older inputs, not today's default (+viewpoint)"

@@ -87,30 +87,24 @@ def build_dataset(data: Path, name: str, work: Path) -> Path:
     return out
 
 
-def viewpoint_length_auroc(dataset: Path) -> float | None:
+def viewpoint_length_auroc(data) -> float | None:
     """How well the viewpoint's length alone tells positives from negatives on the test
-    split: ``max(AUROC, 1 - AUROC)`` of the number of marked bases (0.5: not at all). A
-    check that the viewpoint channel cannot classify by the site's length; None without
-    viewpoints."""
-    import h5py
+    split of ``data`` (a loaded TrainingData): ``max(AUROC, 1 - AUROC)`` of the number of
+    marked bases (0.5: not at all). A check that the viewpoint channel cannot classify by the
+    site's length; None without viewpoints."""
     from sklearn.metrics import roc_auc_score
 
-    with h5py.File(dataset, "r") as h5:
-        group = h5[json.loads(h5.attrs["rbps"])[0]]
-        if "viewpoint" not in group:
-            return None
-        test = group["split"][:] == 2
-        lengths = group["viewpoint"][:][test].sum(axis=1)
-        labels = group["labels"][:][test, 0]
-    auroc = float(roc_auc_score(labels, lengths))
+    test = data.splits["test"]
+    if test.batch.viewpoint is None:
+        return None
+    auroc = float(roc_auc_score(test.labels[:, 0], test.batch.viewpoint.sum(axis=1)))
     return round(max(auroc, 1 - auroc), 4)
 
 
-def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
+def train(dataset: Path, data, name: str, arch: str, work: Path, extra: list[str],
           retrain: bool, existing_only: bool = False) -> dict:
-    """Train (or reuse) one bundle; return its test AUROC, time and epochs."""
-    from varbind.training.sequences import is_sequence_dataset
-
+    """Train (or reuse) one bundle on ``dataset`` (``data``: that file loaded, read for its
+    defaults); return its test AUROC, time and epochs."""
     out = work / name / arch
     meta_path = out / "model.json"
     if existing_only and not meta_path.exists():
@@ -142,20 +136,20 @@ def train(dataset: Path, name: str, arch: str, work: Path, extra: list[str],
             "recipe_settings": training.get("config", {}).get("recipe_settings"),
             "recipe_changes": recipe_changes(arch, training.get("config", {}).get(
                 "recipe_settings"), training.get("n_windows", {}).get("train"),
-                sequences=is_sequence_dataset(dataset)),
-            "input_changes": input_changes(meta, arch, dataset, name)}
+                sequences=data.sequences),
+            "input_changes": input_changes(meta, arch, data)}
 
 
-def input_changes(meta: dict, arch: str, dataset: Path, name: str) -> list[str]:
+def input_changes(meta: dict, arch: str, data) -> list[str]:
     """Input kinds by which a bundle differs from what ``varbind train`` picks for ``arch``
-    on ``dataset`` today (``+viewpoint``: today's default reads it, the bundle does not)."""
+    on ``data`` (a loaded TrainingData) today (``+viewpoint``: today's default reads it, the
+    bundle does not)."""
     from varbind.training.sequences import dataset_defaults
     from varbind.training.train import TrainConfig
-    from varbind.training.training_data import load_dataset
 
     kinds = {"structure" if c["kind"] == "pairs" else c["kind"]  # RNASSR-Net's RNA graph
              for spec in meta["inputs"] for c in spec["components"]}
-    today = set(dataset_defaults(TrainConfig(arch=arch), load_dataset(dataset, name)).inputs)
+    today = set(dataset_defaults(TrainConfig(arch=arch), data).inputs)
     return sorted(f"+{k}" for k in today - kinds) + sorted(f"-{k}" for k in kinds - today)
 
 
@@ -382,14 +376,17 @@ def main(argv=None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     out_json = args.json or args.workdir / "rbp24.json"
     commit = git_head()
+    from varbind.training.training_data import load_dataset
+
     results: dict = {s: {} for s in sets}
     length_check: dict = {}
     for s in sets:
         dataset = build_dataset(args.data, s, args.workdir)
-        length_check[s] = viewpoint_length_auroc(dataset)
+        data = load_dataset(dataset, s)  # once per set: the length check and the defaults
+        length_check[s] = viewpoint_length_auroc(data)
         for a in archs:
-            results[s][a] = train(dataset, s, a, args.workdir, args.train_arg, args.retrain,
-                                  args.existing_only)
+            results[s][a] = train(dataset, data, s, a, args.workdir, args.train_arg,
+                                  args.retrain, args.existing_only)
             print(f"{s} {a}: {results[s][a]}", file=sys.stderr, flush=True)
             report = {"command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
                       "commit": commit, "cpus": os.cpu_count(),
