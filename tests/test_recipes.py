@@ -49,6 +49,50 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert large.weight_decay == pytest.approx(0.2 / 250)
 
 
+def test_flattened_residual_head_drops_batchnorm_below_batches_of_128():
+    """The flattened head on batches of 32-64 windows: no BatchNorm and a lower learning
+    rate; the global head (a few hundred windows) and batches of 128 keep the papers'
+    BatchNorm at the higher rate; the paper recipe and an explicit setting keep theirs."""
+    for arch in ("multiresbind", "residualbind"):
+        tiny = recipes.resolve_recipe(arch, "varbind", 400)  # batch 32, head global
+        small = recipes.resolve_recipe(arch, "varbind", 1400)  # batch 32
+        mid = recipes.resolve_recipe(arch, "varbind", 4000)  # batch 64
+        large = recipes.resolve_recipe(arch, "varbind", 6000)  # batch 128
+        assert (small.batch_size, mid.batch_size, large.batch_size) == (32, 64, 128)
+        assert not small.hparams["batch_norm"] and not mid.hparams["batch_norm"]
+        assert small.learning_rate == mid.learning_rate == recipes.RESIDUAL_LEARNING_RATE
+        for kept in (tiny, large):
+            assert kept.hparams["batch_norm"] and kept.learning_rate == recipes.BN_LEARNING_RATE
+        assert tiny.hparams["head"] == "global" and large.hparams["head"] == "flatten"
+        assert recipes.resolve_recipe(arch, "paper", 1400).hparams["batch_norm"]
+        assert recipes.resolve_recipe(arch, "varbind", 1400,
+                                      hparams={"batch_norm": True}).hparams["batch_norm"]
+        assert recipes.resolve_recipe(arch, "varbind", 1400,
+                                      batch_size=128).hparams["batch_norm"]
+    deepripe = recipes.resolve_recipe("deepripe", "varbind", 1400)
+    assert "batch_norm" not in deepripe.hparams
+    assert deepripe.learning_rate == recipes.PLAIN_LEARNING_RATE
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_residual_body_with_and_without_batchnorm(batch_norm):
+    """Without BatchNorm the layers that fed one get biases instead; the output is the same."""
+    specs = arch_models.input_specs("residualbind", ("sequence",), seq_length=41)
+    model = arch_models.build_model("residualbind", specs, 2,
+                                    {"filters": 8, "dense_units": 16, "batch_norm": batch_norm})
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert ("BatchNormalization" in kinds) == batch_norm
+    assert model.get_layer("conv1").use_bias != batch_norm
+    assert model.get_layer("dense").use_bias != batch_norm
+    assert tuple(model.output.shape) == (None, 2)
+
+
+def test_batch_norm_must_be_true_or_false():
+    specs = arch_models.input_specs("residualbind", ("sequence",), seq_length=41)
+    with pytest.raises(VarbindError, match="batch_norm='false' is not true or false"):
+        arch_models.build_model("residualbind", specs, 1, {"batch_norm": "false"})
+
+
 def test_no_jitter_on_a_dataset_of_labelled_sequences():
     """Records centred on their binding site (RBP-24) are not shifted; peaks datasets are,
     and the jittered step budget goes with the jitter."""

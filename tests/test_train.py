@@ -231,6 +231,7 @@ def test_cli_train_from_a_dataset(tmp_path, capsys):
     code = main(["-q", "train", "--arch", "residualbind", "--dataset", str(path), "--out",
                  str(out), "--epochs", "2", "--seq-length", "41", "--min-positives", "5",
                  "--hparam", "filters=8", "--hparam", "dense_units=16",
+                 "--hparam", "batch_norm=false",
                  "--inputs", "sequence,region", "--max-tries", "1", "--allow-weak"])
     assert code == 0
     printed = capsys.readouterr().out
@@ -239,6 +240,7 @@ def test_cli_train_from_a_dataset(tmp_path, capsys):
     assert meta.architecture == "residualbind"
     assert [tuple(s.shape) for s in meta.inputs] == [(41, 8)]
     assert meta.training["config"]["hparams"]["filters"] == 8
+    assert meta.training["config"]["hparams"]["batch_norm"] is False  # parsed, not "false"
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -90,7 +90,7 @@ ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
         TrainingDefaults("adam", 1e-3, 128, 40, 10, False, False),
         dict(filters=96, kernel_size=11, residual_kernel=3, dilations=(2, 4, 8),
              pool_size=10, dense_units=256, dropouts=(0.1, 0.2, 0.5), residual_dropout=0.1,
-             bn_momentum=0.99, head="flatten"),
+             bn_momentum=0.99, head="flatten", batch_norm=True),
         "Zhao et al. 2022, BMC Bioinformatics 23:213 (Multi-resBind)"),
     "deepripe": ArchitectureInfo(
         "deepripe", ("sequence", "region"), 150, 250,
@@ -111,7 +111,7 @@ ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
                          lr_patience=7),
         dict(filters=96, kernel_size=11, residual_kernel=3, dilations=(1, 2, 4),
              pool_size=10, dense_units=256, dropouts=(0.1, 0.2, 0.5), residual_dropout=0.1,
-             bn_momentum=0.99, head="flatten"),
+             bn_momentum=0.99, head="flatten", batch_norm=True),
         "Koo et al. 2021, PLoS Comput Biol 17:e1008925 (ResidualBind)",
         varbind_inputs=("sequence", "region")),
     "rnassr": ArchitectureInfo(
@@ -281,27 +281,36 @@ def _residual_body(x, p: dict, prefix: str):
     """Multi-resBind / ResidualBind trunk: (N, L, C) -> (N, dense_units)."""
     from keras import layers
 
+    use_bn = p["batch_norm"]
+    if not isinstance(use_bn, bool):
+        raise VarbindError(f"batch_norm={use_bn!r} is not true or false",
+                           fix="use --hparam batch_norm=true or batch_norm=false")
+
+    def norm(t, name):
+        return layers.BatchNormalization(momentum=p["bn_momentum"], name=name)(t) if use_bn else t
+
     d1, d2, d3 = p["dropouts"]
-    nn = layers.Conv1D(p["filters"], p["kernel_size"], padding="same", use_bias=False,
+    nn = layers.Conv1D(p["filters"], p["kernel_size"], padding="same", use_bias=not use_bn,
                        name=prefix + "conv1")(x)
-    nn = layers.BatchNormalization(momentum=p["bn_momentum"], name=prefix + "bn1")(nn)
+    nn = norm(nn, prefix + "bn1")
     nn = layers.Activation("relu", name=prefix + "relu1")(nn)
     nn = layers.Dropout(d1, name=prefix + "drop1")(nn)
     # residual block: conv-BN, then per dilation ReLU-dropout-conv-BN, added back
-    res = layers.Conv1D(p["filters"], p["residual_kernel"], padding="same", use_bias=False,
+    res = layers.Conv1D(p["filters"], p["residual_kernel"], padding="same", use_bias=not use_bn,
                         name=prefix + "res_conv0")(nn)
-    res = layers.BatchNormalization(momentum=p["bn_momentum"], name=prefix + "res_bn0")(res)
+    res = norm(res, prefix + "res_bn0")
     for i, rate in enumerate(p["dilations"], start=1):
         res = layers.Activation("relu", name=f"{prefix}res_relu{i}")(res)
         res = layers.Dropout(p["residual_dropout"], name=f"{prefix}res_drop{i}")(res)
         res = layers.Conv1D(p["filters"], p["residual_kernel"], padding="same",
-                            dilation_rate=rate, use_bias=False, name=f"{prefix}res_conv{i}")(res)
-        res = layers.BatchNormalization(momentum=p["bn_momentum"], name=f"{prefix}res_bn{i}")(res)
+                            dilation_rate=rate, use_bias=not use_bn,
+                            name=f"{prefix}res_conv{i}")(res)
+        res = norm(res, f"{prefix}res_bn{i}")
     nn = layers.Add(name=prefix + "res_add")([nn, res])
     nn = layers.Activation("relu", name=prefix + "res_out")(nn)  # (N, L, F): last conv map
     nn = _residual_head(nn, p, d2, prefix)
-    nn = layers.Dense(p["dense_units"], use_bias=False, name=prefix + "dense")(nn)
-    nn = layers.BatchNormalization(momentum=p["bn_momentum"], name=prefix + "bn_dense")(nn)
+    nn = layers.Dense(p["dense_units"], use_bias=not use_bn, name=prefix + "dense")(nn)
+    nn = norm(nn, prefix + "bn_dense")
     nn = layers.Activation("relu", name=prefix + "relu_dense")(nn)
     return layers.Dropout(d3, name=prefix + "drop_dense")(nn)
 

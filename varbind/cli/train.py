@@ -83,7 +83,8 @@ def register(subparsers) -> None:
 
 
 def parse_hparams(items: list[str]) -> dict:
-    """``["filters=64", "dense_units=64,32"]`` -> ``{"filters": 64, "dense_units": (64, 32)}``."""
+    """``["filters=64", "dense_units=64,32", "batch_norm=false"]`` ->
+    ``{"filters": 64, "dense_units": (64, 32), "batch_norm": False}``."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -96,6 +97,8 @@ def parse_hparams(items: list[str]) -> dict:
 
 
 def _number(text: str):
+    if text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
     for cast in (int, float):
         try:
             return cast(text)
