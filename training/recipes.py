@@ -37,16 +37,16 @@ Two recipes exist for every architecture (``--recipe``):
       validation runs on stale statistics (validation AUROC 0.62 against 0.93 in training);
     * the residual models' (Multi-resBind, ResidualBind) flattened head (``head=flatten``)
       trains without BatchNorm (``batch_norm=False``: the layers that fed it get biases;
-      peak learning rate ``RESIDUAL_LEARNING_RATE``) on batches smaller than ``BN_MIN_BATCH`` windows, i.e. from
-      ``GLOBAL_HEAD_BELOW`` to ~5,000 training windows. There, with BatchNorm, Multi-resBind
-      on ~1,200 training windows of one world stayed at a training AUROC of 0.88 and a test
-      AUROC of 0.81 (ResidualBind 0.76; DeepRiPe 0.91); without it 0.87-0.88 for both, and
-      with BatchNorm but batches of 128 also 0.87 (2e-3 rather than 1e-3 did better by
-      0.002-0.013 on three world x architecture pairs). On two other worlds of that size it
-      changed their test AUROC by -0.01 to +0.01. With the global head (a few hundred
-      windows) BatchNorm stays: without it the test AUROC was lower on 9 of 11 world x
-      architecture pairs (by 0.014 on average); with batches of 128 (from ~5,000 windows,
-      e.g. the full simulated world and the RBP-24 sets) it stays too;
+      peak learning rate ``RESIDUAL_LEARNING_RATE``) on batches smaller than
+      ``BN_MIN_BATCH`` windows, i.e. from ``GLOBAL_HEAD_BELOW`` to ~5,000 training windows.
+      There, with BatchNorm, Multi-resBind on ~1,200 training windows of one world stayed at
+      a training AUROC of 0.88 and a test AUROC of 0.81 (ResidualBind 0.76; DeepRiPe 0.91);
+      without it 0.87-0.88 for both, and with BatchNorm but batches of 128 also 0.87 (2e-3
+      rather than 1e-3 did better by 0.002-0.013 on three world x architecture pairs). On two
+      other worlds of that size it changed their test AUROC by -0.01 to +0.01. With the
+      global head (a few hundred windows) BatchNorm stays: without it the test AUROC was
+      lower on 9 of 11 world x architecture pairs (by 0.014 on average); with batches of 128
+      (from ~5,000 windows, e.g. the full simulated world and the RBP-24 sets) it stays too;
     * an L2 penalty on kernels (POLARIS) of at most 1e-4: the paper's 0.01 assumes SGD at
       lr 0.01; under Adam it drives the convolutions to ~0 and the model ignores the sequence;
     * multi-label models: every training window shifted by a random ``±JITTER`` of the input
