@@ -70,3 +70,18 @@ def test_merge_joins_runs_and_writes_the_results_file(tmp_path, capsys):
                      for a in ("deepripe", "multiresbind")}
     assert [r["command"] for r in data["extra"]["runs"]] == ["python a", "python b"]
     assert "more than 0.02 below deepripe" in capsys.readouterr().out
+
+
+def test_merge_joins_the_rows_of_one_world_and_keeps_the_later_row():
+    from bench_training import join_cells
+
+    def run(commit, *rows):
+        return {"commit": commit, "cells": [{"size": "small", "seed": 4, "rows": list(rows)}]}
+
+    cells = join_cells([run("a", _row("deepripe", 0.9, {"A": 0.9}),
+                            _row("polaris", 0.5, {"A": 0.5})),
+                        run("b", _row("polaris", 0.8, {"A": 0.8}))])
+    assert len(cells) == 1 and cells[0]["size"] == "small" and cells[0]["seed"] == 4
+    rows = {r["arch"]: r for r in cells[0]["rows"]}
+    assert rows["polaris"]["mean_auroc"] == 0.8 and rows["polaris"]["commit"] == "b"
+    assert rows["deepripe"]["commit"] == "a"

@@ -35,8 +35,10 @@ its worker processes included.
 
 Results go to ``--out`` as JSON after every run (a partial matrix survives an interruption).
 ``--merge A.json,B.json`` joins the ``--out`` files of runs made separately (e.g. one per
-world size, run side by side), prints the table and writes the docs results file; each
-run's command and commit are kept in the file's ``extra.runs``.
+world size, run side by side, or POLARIS timed alone on an idle machine), prints the table
+and writes the docs results file. Rows of the same world (size, seed) join one cell (an
+architecture in two files keeps the later file's row); each row keeps its run's commit,
+and each run's command and commit are kept in the file's ``extra.runs``.
 """
 
 from __future__ import annotations
@@ -224,7 +226,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
     if args.merge:
         runs = [json.loads(Path(f).read_text()) for f in args.merge.split(",")]
-        return report([c for run in runs for c in run["cells"]], args.results,
+        return report(join_cells(runs), args.results,
                       {"runs": [{k: run.get(k) for k in ("command", "commit")} for run in runs]})
     import tempfile
 
@@ -246,6 +248,22 @@ def main(argv=None) -> int:
                 if args.out:
                     Path(args.out).write_text(json.dumps(_summary(results), indent=2))
     return report(results, args.results)
+
+
+def join_cells(runs: list[dict]) -> list[dict]:
+    """The cells of ``runs`` with the rows of one world (size, seed) joined into one cell, so
+    that architectures run separately (e.g. POLARIS alone on an idle machine) are compared
+    as if run together; an architecture in two runs of one world keeps the later run's row.
+    Each row records the commit of its run (``commit``)."""
+    cells: dict[tuple, dict] = {}
+    for run in runs:
+        for cell in run["cells"]:
+            joined = cells.setdefault((cell["size"], cell["seed"]),
+                                      {"size": cell["size"], "seed": cell["seed"], "rows": {}})
+            for row in cell["rows"]:
+                joined["rows"][row["arch"]] = {**row, "commit": row.get("commit",
+                                                                        run.get("commit"))}
+    return [{**c, "rows": list(c["rows"].values())} for c in cells.values()]
 
 
 def report(results: list[dict], results_file: str | None, extra: dict | None = None) -> int:
