@@ -60,8 +60,8 @@ def register(subparsers) -> None:
     m.add_argument("--seq-length", type=int, help="sequence window (nt)")
     m.add_argument("--region-length", type=int, help="region window (nt, DeepRiPe)")
     m.add_argument("--hparam", action="append", default=[], metavar="KEY=VALUE",
-                   help="override an architecture hyperparameter, e.g. filters=64 or "
-                        "dense_units=64,32,16 (repeatable)")
+                   help="override an architecture hyperparameter, e.g. filters=64, "
+                        "dense_units=64,32,16 or batch_norm=false (repeatable)")
     m.add_argument("--seed", type=int, default=0, help="same seed, same model (default 0)")
     m.add_argument("--min-positives", type=int, default=50,
                    help="skip RBPs with fewer positive training windows (default 50)")
