@@ -49,26 +49,23 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert large.weight_decay == pytest.approx(0.2 / 250)
 
 
-def test_flattened_residual_head_drops_batchnorm_below_batches_of_128():
-    """The flattened head on batches of 32-64 windows: no BatchNorm and a lower learning
-    rate; the global head (a few hundred windows) and batches of 128 keep the papers'
-    BatchNorm at the higher rate; the paper recipe and an explicit setting keep theirs."""
+def test_residual_models_keep_batchnorm_and_the_rate_follows_it():
+    """The varbind recipe keeps the papers' BatchNorm at every size (at the higher learning
+    rate); ``--hparam batch_norm=false`` turns it off and the rate goes down with it, unless
+    the rate is given too."""
     for arch in ("multiresbind", "residualbind"):
-        tiny = recipes.resolve_recipe(arch, "varbind", 400)  # batch 32, head global
-        small = recipes.resolve_recipe(arch, "varbind", 1400)  # batch 32
-        mid = recipes.resolve_recipe(arch, "varbind", 4000)  # batch 64
-        large = recipes.resolve_recipe(arch, "varbind", 6000)  # batch 128
-        assert (small.batch_size, mid.batch_size, large.batch_size) == (32, 64, 128)
-        assert not small.hparams["batch_norm"] and not mid.hparams["batch_norm"]
-        assert small.learning_rate == mid.learning_rate == recipes.RESIDUAL_LEARNING_RATE
-        for kept in (tiny, large):
-            assert kept.hparams["batch_norm"] and kept.learning_rate == recipes.BN_LEARNING_RATE
-        assert tiny.hparams["head"] == "global" and large.hparams["head"] == "flatten"
+        for n in (400, 1400, 4000, 6000):
+            r = recipes.resolve_recipe(arch, "varbind", n)
+            assert r.hparams["batch_norm"] and r.learning_rate == recipes.BN_LEARNING_RATE
+        off = recipes.resolve_recipe(arch, "varbind", 1400, hparams={"batch_norm": False})
+        assert not off.hparams["batch_norm"]
+        assert off.learning_rate == recipes.PLAIN_LEARNING_RATE
+        mine = recipes.resolve_recipe(arch, "varbind", 1400, learning_rate=2e-3,
+                                      hparams={"batch_norm": False})
+        assert mine.learning_rate == 2e-3
         assert recipes.resolve_recipe(arch, "paper", 1400).hparams["batch_norm"]
-        assert recipes.resolve_recipe(arch, "varbind", 1400,
-                                      hparams={"batch_norm": True}).hparams["batch_norm"]
-        assert recipes.resolve_recipe(arch, "varbind", 1400,
-                                      batch_size=128).hparams["batch_norm"]
+        assert recipes.resolve_recipe(arch, "paper", 1400, hparams={"batch_norm": False}
+                                      ).learning_rate == 1e-3  # the paper's rate, unchanged
     deepripe = recipes.resolve_recipe("deepripe", "varbind", 1400)
     assert "batch_norm" not in deepripe.hparams
     assert deepripe.learning_rate == recipes.PLAIN_LEARNING_RATE

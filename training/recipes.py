@@ -11,8 +11,9 @@ Two recipes exist for every architecture (``--recipe``):
     trains every architecture well from a few hundred to hundreds of thousands of windows:
 
     * AdamW with normalised decoupled weight decay ``min(0.01, 0.2 / sqrt(total steps))``, peak
-      learning rate 5e-3 with BatchNorm (2e-3 for a residual model without it, else 1e-3),
-      one epoch of linear warm-up, then cosine decay to 5 % over the planned steps;
+      learning rate 5e-3 with BatchNorm (1e-3 without, also when ``--hparam
+      batch_norm=false`` turns it off), one epoch of linear warm-up, then cosine decay to
+      5 % over the planned steps;
     * batch size ``clip(2**floor(log2(N / 40)), 32, 128)``, so small sets still get ~40 steps
       an epoch;
     * a step budget: ``epochs = clip(ceil(B / steps_per_epoch), 20, 100)`` with B = 1000
@@ -35,18 +36,12 @@ Two recipes exist for every architecture (``--recipe``):
     * BatchNorm momentum ``clip(1 - 10 / steps_per_epoch, 0.9, 0.99)``: with momentum 0.99
       and ~13 steps an epoch the moving statistics never catch up with the weights and
       validation runs on stale statistics (validation AUROC 0.62 against 0.93 in training);
-    * the residual models' (Multi-resBind, ResidualBind) flattened head (``head=flatten``)
-      trains without BatchNorm (``batch_norm=False``: the layers that fed it get biases;
-      peak learning rate ``RESIDUAL_LEARNING_RATE``) on batches smaller than
-      ``BN_MIN_BATCH`` windows, i.e. from ``GLOBAL_HEAD_BELOW`` to ~5,000 training windows.
-      There, with BatchNorm, Multi-resBind on ~1,200 training windows of one world stayed at
-      a training AUROC of 0.88 and a test AUROC of 0.81 (ResidualBind 0.76; DeepRiPe 0.91);
-      without it 0.87-0.88 for both, and with BatchNorm but batches of 128 also 0.87 (2e-3
-      rather than 1e-3 did better by 0.002-0.013 on three world x architecture pairs). On two
-      other worlds of that size it changed their test AUROC by -0.01 to +0.01. With the
-      global head (a few hundred windows) BatchNorm stays: without it the test AUROC was
-      lower on 9 of 11 world x architecture pairs (by 0.014 on average); with batches of 128
-      (from ~5,000 windows, e.g. the full simulated world and the RBP-24 sets) it stays too;
+    * Multi-resBind's and ResidualBind's BatchNorm stays at every size. Training them without
+      it (``batch_norm=False``, peak learning rate 2e-3) rescued one world of ~1,200 training
+      windows where, with BatchNorm, both stayed at a training AUROC of ~0.88 (test AUROC
+      0.81 and 0.76 against DeepRiPe's 0.91; without it 0.88 and 0.87), but on five fresh
+      worlds of that size it lowered the test AUROC in 7 of 8 world x architecture pairs
+      (median -0.019); with the global head (a few hundred windows) it was lower in 9 of 11;
     * an L2 penalty on kernels (POLARIS) of at most 1e-4: the paper's 0.01 assumes SGD at
       lr 0.01; under Adam it drives the convolutions to ~0 and the model ignores the sequence;
     * multi-label models: every training window shifted by a random ``±JITTER`` of the input
@@ -89,8 +84,6 @@ MIN_STEPS = 1000
 MIN_EPOCHS, MAX_EPOCHS = 20, 100
 WEIGHT_DECAY_NORM, MAX_WEIGHT_DECAY = 0.2, 0.01
 BN_LEARNING_RATE, PLAIN_LEARNING_RATE = 5e-3, 1e-3
-#: Peak learning rate of a residual model trained without BatchNorm.
-RESIDUAL_LEARNING_RATE = 2e-3
 MAX_L2 = 1e-4
 #: Largest random shift of a training window, as a fraction of the model's input length.
 JITTER = 0.07
@@ -103,8 +96,6 @@ SMOOTH_BELOW, SMOOTH_EPOCHS = 4000, 3
 MIN_PATIENCE, MAX_PATIENCE = 10, 15
 #: Early stopping waits until this share of the planned epochs has run.
 MIN_RUN_FRACTION = 0.5
-#: Smallest batch the residual models' flattened head keeps BatchNorm at.
-BN_MIN_BATCH = 128
 #: Below this many training windows the residual models pool over positions (head=global).
 GLOBAL_HEAD_BELOW = 1000
 
@@ -184,8 +175,6 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
         hparams["l2"] = min(float(hparams["l2"]), MAX_L2)
     if "head" in hparams and n_train < GLOBAL_HEAD_BELOW:
         hparams["head"] = "global"
-    if hparams.get("head") == "flatten" and batch < BN_MIN_BATCH:
-        hparams["batch_norm"] = False
     lr = learning_rate_for(hparams)
     return Recipe(VARBIND, "adamw", lr, batch, epochs,
                   min(MAX_PATIENCE, max(MIN_PATIENCE, epochs // 5)),
@@ -197,11 +186,9 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
 
 
 def learning_rate_for(hparams: dict) -> float:
-    """The peak learning rate: ``BN_LEARNING_RATE`` with BatchNorm, ``RESIDUAL_LEARNING_RATE``
-    for a residual model trained without it, ``PLAIN_LEARNING_RATE`` otherwise."""
-    if "batch_norm" not in hparams:
-        return PLAIN_LEARNING_RATE
-    return BN_LEARNING_RATE if hparams["batch_norm"] else RESIDUAL_LEARNING_RATE
+    """The varbind recipe's peak learning rate: ``BN_LEARNING_RATE`` for a model with
+    BatchNorm (``batch_norm``), ``PLAIN_LEARNING_RATE`` otherwise."""
+    return BN_LEARNING_RATE if hparams.get("batch_norm") else PLAIN_LEARNING_RATE
 
 
 def default_jitter(info, sequences: bool) -> float:
@@ -236,6 +223,8 @@ def resolve_recipe(arch: str, name: str, n_train: int, *, optimizer=None, learni
     base = paper_recipe(arch) if name == PAPER else varbind_recipe(arch, n_train, batch_size,
                                                                     sequences)
     params = arch_models.hyperparameters(arch, {**base.hparams, **(hparams or {})})
+    if name == VARBIND and learning_rate is None and "batch_norm" in (hparams or {}):
+        learning_rate = learning_rate_for(params)  # the rate goes with the user's BatchNorm
     given = dict(optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size,
                  epochs=epochs, patience=patience, class_weight=class_weight,
                  weight_decay=weight_decay, monitor=monitor, jitter=jitter)
