@@ -40,8 +40,9 @@ Two recipes exist for every architecture (``--recipe``):
       it (``batch_norm=False``, peak learning rate 2e-3) rescued one world of ~1,200 training
       windows where, with BatchNorm, both stayed at a training AUROC of ~0.88 (test AUROC
       0.81 and 0.76 against DeepRiPe's 0.91; without it 0.88 and 0.87), but on five fresh
-      worlds of that size it lowered the test AUROC in 7 of 8 world x architecture pairs
-      (median -0.019); with the global head (a few hundred windows) it was lower in 9 of 11;
+      worlds of that size it lowered the test AUROC in 6 of 8 world x architecture pairs
+      (median -0.019; one +0.0002, one +0.008); with the global head (a few hundred
+      windows) it was lower in 9 of 11;
     * an L2 penalty on kernels (POLARIS) of at most 1e-4: the paper's 0.01 assumes SGD at
       lr 0.01; under Adam it drives the convolutions to ~0 and the model ignores the sequence;
     * multi-label models: every training window shifted by a random ``±JITTER`` of the input
