@@ -224,8 +224,8 @@ def resolve_recipe(arch: str, name: str, n_train: int, *, optimizer=None, learni
     base = paper_recipe(arch) if name == PAPER else varbind_recipe(arch, n_train, batch_size,
                                                                     sequences)
     params = arch_models.hyperparameters(arch, {**base.hparams, **(hparams or {})})
-    if name == VARBIND and learning_rate is None and "batch_norm" in (hparams or {}):
-        learning_rate = learning_rate_for(params)  # the rate goes with the user's BatchNorm
+    if name == VARBIND and learning_rate is None:
+        learning_rate = learning_rate_for(params)  # the rate goes with the user's hparams
     given = dict(optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size,
                  epochs=epochs, patience=patience, class_weight=class_weight,
                  weight_decay=weight_decay, monitor=monitor, jitter=jitter)

@@ -91,14 +91,16 @@ def parse_hparams(items: list[str]) -> dict:
         if not sep or not key:
             raise VarbindError(f"--hparam {item!r} is not KEY=VALUE",
                                fix="e.g. --hparam filters=64")
-        parts = [_number(v) for v in value.split(",")]
+        parts = [_scalar(v) for v in value.split(",")]
         out[key.strip()] = tuple(parts) if len(parts) > 1 else parts[0]
     return out
 
 
-def _number(text: str):
-    if text.strip().lower() in ("true", "false"):
-        return text.strip().lower() == "true"
+def _scalar(text: str):
+    """``"true"``/``"false"`` as a bool, else an int, a float or the text itself."""
+    word = text.strip().lower()
+    if word in ("true", "false"):
+        return word == "true"
     for cast in (int, float):
         try:
             return cast(text)
