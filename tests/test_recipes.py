@@ -45,24 +45,30 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
             for n in (300, 1400, 400_000)] == [15, 10, 10]  # epochs 100, 46, 20: clip(e/5, 10, 15)
     assert large.epochs == recipes.MIN_EPOCHS
     assert recipes.bn_momentum(200) == pytest.approx(0.95)
-    assert small.weight_decay == pytest.approx(0.2 / (44 * 46) ** 0.5)
-    assert large.weight_decay == pytest.approx(0.2 / 250)
+    assert small.weight_decay == pytest.approx(4 / (44 * 46) ** 0.5)  # BatchNorm's constants
+    assert large.weight_decay == pytest.approx(4 / 250)
+    plain = recipes.resolve_recipe("deepripe", "varbind", 1400)
+    assert plain.weight_decay == pytest.approx(0.2 / (44 * 46) ** 0.5)
+    assert recipes.resolve_recipe("deepripe", "varbind", 400_000).weight_decay == \
+        pytest.approx(0.2 / 250)
 
 
-def test_residual_models_keep_batchnorm_and_the_rate_follows_it():
+def test_residual_models_keep_batchnorm_and_the_rate_and_decay_follow_it():
     """The varbind recipe keeps the papers' BatchNorm at every size (at the higher learning
-    rate); ``--hparam batch_norm=false`` turns it off and the rate goes down with it, unless
-    the rate is given too."""
+    rate and weight decay); ``--hparam batch_norm=false`` turns it off and the rate and the
+    decay go down with it, unless they are given too."""
     for arch in ("multiresbind", "residualbind"):
         for n in (400, 1400, 4000, 6000):
             r = recipes.resolve_recipe(arch, "varbind", n)
             assert r.hparams["batch_norm"] and r.learning_rate == recipes.BN_LEARNING_RATE
+            assert recipes.MAX_WEIGHT_DECAY < r.weight_decay <= recipes.BN_MAX_WEIGHT_DECAY
         off = recipes.resolve_recipe(arch, "varbind", 1400, hparams={"batch_norm": False})
         assert not off.hparams["batch_norm"]
         assert off.learning_rate == recipes.PLAIN_LEARNING_RATE
+        assert off.weight_decay == pytest.approx(0.2 / (44 * 46) ** 0.5)
         mine = recipes.resolve_recipe(arch, "varbind", 1400, learning_rate=2e-3,
-                                      hparams={"batch_norm": False})
-        assert mine.learning_rate == 2e-3
+                                      weight_decay=0.03, hparams={"batch_norm": False})
+        assert (mine.learning_rate, mine.weight_decay) == (2e-3, 0.03)
         assert recipes.resolve_recipe(arch, "paper", 1400).hparams["batch_norm"]
         assert recipes.resolve_recipe(arch, "paper", 1400, hparams={"batch_norm": False}
                                       ).learning_rate == 1e-3  # the paper's rate, unchanged
