@@ -46,7 +46,7 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
     assert large.epochs == recipes.MIN_EPOCHS
     assert recipes.bn_momentum(200) == pytest.approx(0.95)
     assert small.weight_decay == pytest.approx(4 / (44 * 46) ** 0.5)  # BatchNorm's constants
-    assert large.weight_decay == pytest.approx(4 / 250)
+    assert large.weight_decay == pytest.approx(0.2 / 250)  # from BN_DECAY_BELOW up: plain
     plain = recipes.resolve_recipe("deepripe", "varbind", 1400)
     assert plain.weight_decay == pytest.approx(0.2 / (44 * 46) ** 0.5)
     assert recipes.resolve_recipe("deepripe", "varbind", 400_000).weight_decay == \
@@ -58,10 +58,11 @@ def test_residual_models_keep_batchnorm_and_the_rate_and_decay_follow_it():
     rate and weight decay); ``--hparam batch_norm=false`` turns it off and the rate and the
     decay go down with it, unless they are given too."""
     for arch in ("multiresbind", "residualbind"):
-        for n in (400, 1400, 4000, 6000):
+        for n in (400, 1400, 3999, 4000, 6000):
             r = recipes.resolve_recipe(arch, "varbind", n)
             assert r.hparams["batch_norm"] and r.learning_rate == recipes.BN_LEARNING_RATE
-            assert recipes.MAX_WEIGHT_DECAY < r.weight_decay <= recipes.BN_MAX_WEIGHT_DECAY
+            strong = recipes.MAX_WEIGHT_DECAY < r.weight_decay <= recipes.BN_MAX_WEIGHT_DECAY
+            assert strong == (n < recipes.BN_DECAY_BELOW)
         off = recipes.resolve_recipe(arch, "varbind", 1400, hparams={"batch_norm": False})
         assert not off.hparams["batch_norm"]
         assert off.learning_rate == recipes.PLAIN_LEARNING_RATE
