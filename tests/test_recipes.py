@@ -54,15 +54,18 @@ def test_varbind_recipe_adapts_to_the_number_of_windows():
 
 
 def test_residual_models_keep_batchnorm_and_the_rate_and_decay_follow_it():
-    """The varbind recipe keeps the papers' BatchNorm at every size (at the higher learning
-    rate and weight decay); ``--hparam batch_norm=false`` turns it off and the rate and the
-    decay go down with it, unless they are given too."""
+    """The varbind recipe keeps the papers' BatchNorm at every size, at the higher learning
+    rate (and, with the flattened head below 4,000 windows, the higher weight decay);
+    ``--hparam batch_norm=false`` turns it off and the rate and the decay go down with it,
+    unless they are given too."""
     for arch in ("multiresbind", "residualbind"):
         for n in (400, 1400, 3999, 4000, 6000):
             r = recipes.resolve_recipe(arch, "varbind", n)
             assert r.hparams["batch_norm"] and r.learning_rate == recipes.BN_LEARNING_RATE
             strong = recipes.MAX_WEIGHT_DECAY < r.weight_decay <= recipes.BN_MAX_WEIGHT_DECAY
-            assert strong == (n < recipes.BN_DECAY_BELOW)
+            assert strong == (recipes.GLOBAL_HEAD_BELOW <= n < recipes.BN_DECAY_BELOW)
+        flat = recipes.resolve_recipe(arch, "varbind", 400, hparams={"head": "flatten"})
+        assert flat.weight_decay == recipes.BN_MAX_WEIGHT_DECAY  # follows the user's head
         off = recipes.resolve_recipe(arch, "varbind", 1400, hparams={"batch_norm": False})
         assert not off.hparams["batch_norm"]
         assert off.learning_rate == recipes.PLAIN_LEARNING_RATE
