@@ -179,13 +179,18 @@ def varbind_batch_size(n_train: int) -> int:
     return int(min(128, max(32, 2 ** math.floor(math.log2(max(n_train, 1) / 40)))))
 
 
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimiser steps in one epoch over ``n_train`` windows (at least 1)."""
+    return max(1, math.ceil(n_train / batch_size))
+
+
 def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
                    sequences: bool = False) -> Recipe:
     """The varbind recipe for ``arch`` on ``n_train`` training windows (module docstring);
     ``sequences``: the dataset was built from labelled sequences (no jitter)."""
     info = arch_models.check_architecture(arch)
     batch = batch_size or varbind_batch_size(n_train)
-    steps = max(1, math.ceil(n_train / batch))
+    steps = steps_per_epoch(n_train, batch)
     jitter = default_jitter(info, sequences)
     budget = MIN_STEPS * (JITTER_STEPS_FACTOR if jitter else 1)
     epochs = int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(budget / steps))))
@@ -263,7 +268,7 @@ def resolve_recipe(arch: str, name: str, n_train: int, *, optimizer=None, learni
     if changes.get("optimizer") in ("adam", "sgd") and "weight_decay" not in changes:
         changes["weight_decay"] = 0.0
     elif name == VARBIND and "weight_decay" not in changes:  # so does the decay
-        total_steps = max(1, math.ceil(n_train / base.batch_size)) * base.epochs
+        total_steps = steps_per_epoch(n_train, base.batch_size) * base.epochs
         changes["weight_decay"] = weight_decay_for(params, n_train, total_steps)
     return Recipe(**{**base.__dict__, **changes, "hparams": params})
 
