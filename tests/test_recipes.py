@@ -167,6 +167,15 @@ def test_small_data_smooths_the_validation_auroc_and_runs_half_the_epochs():
     assert kept_epoch(stops_early) == (1, 6)  # then 5 epochs without better: stopped
 
 
+def test_small_multilabel_sets_validate_an_average_of_the_weights():
+    small = recipes.resolve_recipe("multiresbind", "varbind", 1400)
+    assert small.ema_fraction == recipes.EMA_FRACTION
+    assert recipes.resolve_recipe("deepripe", "varbind", recipes.EMA_BELOW - 1).ema_fraction > 0
+    assert recipes.resolve_recipe("deepripe", "varbind", recipes.EMA_BELOW).ema_fraction == 0
+    assert recipes.resolve_recipe("polaris", "varbind", 1400).ema_fraction == 0  # per-RBP
+    assert recipes.resolve_recipe("multiresbind", "paper", 1400).ema_fraction == 0
+
+
 def test_varbind_recipe_caps_the_polaris_l2_for_adam():
     assert recipes.resolve_recipe("polaris", "varbind", 500).hparams["l2"] == recipes.MAX_L2
     assert recipes.resolve_recipe("polaris", "paper", 500).hparams["l2"] == 0.01

@@ -25,6 +25,7 @@ from varbind.model.bundle import ModelMeta
 from varbind.model.inputs import InputSpec, build_inputs
 from varbind.training import models as arch_models
 from varbind.training.augment import jitter_batch, training_shift
+from varbind.training.averaging import averaging_callbacks, ema_decay
 from varbind.training.export import (  # noqa: F401  (re-exported: they lived here)
     BASELINE_FILE,
     inference_copy,
@@ -172,7 +173,9 @@ def _window_dataset_class():
     return WindowDataset
 
 
-def _callbacks(config: TrainConfig, steps: int):
+def _callbacks(config: TrainConfig, steps: int, averaging: tuple | None = None):
+    """Keras callbacks of one fit and its best-epoch keeper; with ``averaging`` (from
+    :func:`~varbind.training.averaging.averaging_callbacks`) the keeper sees averaged weights."""
     import keras
 
     class EpochBar(keras.callbacks.Callback):
@@ -202,7 +205,8 @@ def _callbacks(config: TrainConfig, steps: int):
                      float(logs.get("val_auroc", float("nan"))))
 
     best = best_epoch_callback(config.plan)
-    cbs = [best, EpochBar(config.epochs, config.progress and sys.stderr.isatty())]
+    keepers = [averaging[0], best, averaging[1]] if averaging else [best]
+    cbs = keepers + [EpochBar(config.epochs, config.progress and sys.stderr.isatty())]
     return cbs + schedule_callbacks(config.plan), best
 
 
@@ -290,10 +294,12 @@ def fit(model, specs: list[InputSpec], data: TrainingData, config: TrainConfig) 
     val = window_dataset(specs, data.splits["validation"], max(config.batch_size, 256), False,
                          config.seed)
     _compile(model, config, data.splits["train"].labels, len(train))
-    callbacks, best = _callbacks(config, len(train))
+    averaging = averaging_callbacks(
+        ema_decay(len(train) * config.epochs, config.plan.ema_fraction), val)
+    callbacks, best = _callbacks(config, len(train), averaging)
     start = time.perf_counter()
-    history = model.fit(train, validation_data=val, epochs=config.epochs, verbose=0,
-                        callbacks=callbacks, shuffle=False)
+    history = model.fit(train, validation_data=None if averaging else val, epochs=config.epochs,
+                        verbose=0, callbacks=callbacks, shuffle=False)
     seconds = time.perf_counter() - start
     epochs_run = len(history.history.get("loss", []))
     return FitResult(model=model, best_epoch=best.best_epoch + 1, epochs_run=epochs_run,
