@@ -11,7 +11,7 @@ from varbind.training.averaging import WARMUP, averaging_callbacks, ema_decay
 def test_ema_decay_spans_the_fraction_of_the_planned_steps():
     assert ema_decay(2000, 0.05) == pytest.approx(0.99)
     assert ema_decay(10, 0.05) == 0.0  # shorter than one step: the raw weights
-    assert averaging_callbacks(0.0, None) is None
+    assert averaging_callbacks(2000, 0.0, None) is None
 
 
 class SetWeights(keras.callbacks.Callback):
@@ -54,7 +54,7 @@ def test_the_average_is_validated_between_the_callbacks_and_the_raw_weights_come
     x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
     y = (x[:, :1] > 0).astype("float32")
     decay = 0.9
-    evaluate, restore = averaging_callbacks(decay, Batches(x, y))
+    evaluate, restore = averaging_callbacks(100, 0.1, Batches(x, y))  # decay 0.9
     averaged, raw = SeenWeights(), SeenWeights()
     model.fit(x, y, batch_size=10, epochs=2, verbose=0, shuffle=False,
               callbacks=[SetWeights(), evaluate, averaged, restore, raw])

@@ -174,6 +174,11 @@ def test_small_multilabel_sets_validate_an_average_of_the_weights():
     assert recipes.resolve_recipe("deepripe", "varbind", recipes.EMA_BELOW).ema_fraction == 0
     assert recipes.resolve_recipe("polaris", "varbind", 1400).ema_fraction == 0  # per-RBP
     assert recipes.resolve_recipe("multiresbind", "paper", 1400).ema_fraction == 0
+    # --ema-fraction overrides the rule either way; out of [0, 1] is an error naming the flag
+    assert tr.TrainConfig("multiresbind", ema_fraction=0).resolve(1400).plan.ema_fraction == 0
+    assert tr.TrainConfig("polaris", ema_fraction=0.1).resolve(1400).ema_fraction == 0.1
+    with pytest.raises(VarbindError, match="--ema-fraction"):
+        recipes.resolve_recipe("multiresbind", "varbind", 1400, ema_fraction=1.5)
 
 
 def test_varbind_recipe_caps_the_polaris_l2_for_adam():
@@ -351,3 +356,14 @@ def test_residualbind_reads_the_dataset_window_under_the_varbind_recipe():
     assert (chosen.inputs, chosen.seq_length) == (("sequence",), 41)
     mrb = dataset_defaults(tr.TrainConfig(arch="multiresbind"), data)
     assert mrb.seq_length is None  # the others keep their paper windows
+
+
+def test_cli_ema_fraction_out_of_range_is_a_one_line_error(tmp_path, capsys):
+    path = tmp_path / "shuffled.h5"
+    _shuffled(path)
+    out = tmp_path / "bundle"
+    code = main(["-q", "train", "--arch", "deepripe", "--dataset", str(path), "--out", str(out),
+                 "--ema-fraction", "1.5", *TINY_ARGS, *_hparams("deepripe")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--ema-fraction must be between 0 and 1, got 1.5" in err
+    assert "Traceback" not in err and not out.exists()

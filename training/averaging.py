@@ -19,13 +19,19 @@ import numpy as np
 WARMUP = 10
 
 
+def floating(weights: np.ndarray) -> bool:
+    """Whether ``weights`` are averaged (floating point; anything else follows the raw value)."""
+    return np.issubdtype(weights.dtype, np.floating)
+
+
 def ema_decay(planned_steps: int, fraction: float) -> float:
     """``1 - 1 / max(1, fraction * planned_steps)``: the average spans ~``fraction`` of the run."""
     return float(1.0 - 1.0 / max(1.0, fraction * planned_steps))
 
 
-def averaging_callbacks(decay: float, validation) -> tuple | None:
-    """``(evaluate, restore)`` Keras callbacks, or None when ``decay`` is 0 (no averaging).
+def averaging_callbacks(planned_steps: int, fraction: float, validation) -> tuple | None:
+    """``(evaluate, restore)`` Keras callbacks averaging over ~``fraction`` of
+    ``planned_steps`` (:func:`ema_decay`), or None when that is under one step (no averaging).
 
     ``evaluate`` keeps the average and, at each epoch's end, swaps it in and writes the
     validation metrics of ``validation`` (a dataset ``model.evaluate`` accepts) into the
@@ -34,21 +40,25 @@ def averaging_callbacks(decay: float, validation) -> tuple | None:
     """
     import keras
 
+    decay = ema_decay(planned_steps, fraction)
     if decay <= 0:
         return None
 
     class EvaluateAverage(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.average = [np.array(w, dtype=np.float64) for w in self.model.get_weights()]
+            self.average = [np.array(w, dtype=np.float64 if floating(w) else w.dtype)
+                            for w in self.model.get_weights()]
             self.steps, self.raw = 0, None
 
         def on_train_batch_end(self, batch, logs=None):
             self.steps += 1
             d = min(decay, (1.0 + self.steps) / (WARMUP + self.steps))
             for avg, w in zip(self.average, self.model.get_weights(), strict=True):
-                if np.issubdtype(avg.dtype, np.floating):
+                if floating(w):
                     avg *= d
                     avg += (1.0 - d) * w
+                else:
+                    avg[...] = w
 
         def on_epoch_end(self, epoch, logs=None):
             self.raw = self.model.get_weights()

@@ -243,6 +243,15 @@ def weight_decay_for(hparams: dict, n_train: int, total_steps: int) -> float:
     return normalised_weight_decay(total_steps)
 
 
+def check_ema_fraction(fraction: float | None) -> float | None:
+    """``fraction`` if it is None or within [0, 1], else a :class:`VarbindError`."""
+    if fraction is not None and not 0.0 <= fraction <= 1.0:
+        raise VarbindError(f"--ema-fraction must be between 0 and 1, got {fraction}",
+                           fix="give the share of the planned steps the weight average spans "
+                               "(0.05 is the default; 0 keeps the raw weights)")
+    return fraction
+
+
 def default_ema_fraction(info, n_train: int) -> float:
     """The varbind recipe's weight averaging: ``EMA_FRACTION`` for a multi-label architecture
     below ``EMA_BELOW`` training windows, else 0 (per-RBP models and larger sets: raw weights)."""
@@ -270,7 +279,7 @@ def bn_momentum(steps_per_epoch: int) -> float:
 
 def resolve_recipe(arch: str, name: str, n_train: int, *, optimizer=None, learning_rate=None,
                    batch_size=None, epochs=None, patience=None, class_weight=None,
-                   weight_decay=None, monitor=None, jitter=None,
+                   weight_decay=None, monitor=None, jitter=None, ema_fraction=None,
                    hparams: dict | None = None, sequences: bool = False) -> Recipe:
     """The recipe ``name`` for ``arch`` on ``n_train`` windows with explicit settings applied.
 
@@ -286,7 +295,8 @@ def resolve_recipe(arch: str, name: str, n_train: int, *, optimizer=None, learni
         learning_rate = learning_rate_for(params)  # the rate goes with the user's hparams
     given = dict(optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size,
                  epochs=epochs, patience=patience, class_weight=class_weight,
-                 weight_decay=weight_decay, monitor=monitor, jitter=jitter)
+                 weight_decay=weight_decay, monitor=monitor, jitter=jitter,
+                 ema_fraction=check_ema_fraction(ema_fraction))
     changes = {k: v for k, v in given.items() if v is not None}
     if changes.get("optimizer") in ("adam", "sgd") and "weight_decay" not in changes:
         changes["weight_decay"] = 0.0

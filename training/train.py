@@ -25,7 +25,7 @@ from varbind.model.bundle import ModelMeta
 from varbind.model.inputs import InputSpec, build_inputs
 from varbind.training import models as arch_models
 from varbind.training.augment import jitter_batch, training_shift
-from varbind.training.averaging import averaging_callbacks, ema_decay
+from varbind.training.averaging import averaging_callbacks
 from varbind.training.export import (  # noqa: F401  (re-exported: they lived here)
     BASELINE_FILE,
     inference_copy,
@@ -86,6 +86,7 @@ class TrainConfig:
     structure_cache: str | None = None
     recipe: str = "varbind"
     weight_decay: float | None = None
+    ema_fraction: float | None = None
     max_tries: int = 3
     jitter: float | None = None
     allow_weak: bool = False
@@ -103,13 +104,14 @@ class TrainConfig:
                               learning_rate=self.learning_rate, batch_size=self.batch_size,
                               epochs=self.epochs, patience=self.patience,
                               class_weight=self.class_weight, weight_decay=self.weight_decay,
-                              jitter=self.jitter, hparams=self.hparams, sequences=sequences)
+                              ema_fraction=self.ema_fraction, jitter=self.jitter,
+                              hparams=self.hparams, sequences=sequences)
         return replace(
             self, inputs=arch_models.parse_inputs(self.inputs, self.arch), epochs=plan.epochs,
             batch_size=plan.batch_size, learning_rate=plan.learning_rate,
             optimizer=plan.optimizer, patience=plan.patience, class_weight=plan.class_weight,
             weight_decay=plan.weight_decay, jitter=plan.jitter, hparams=plan.hparams,
-            name=self.name or self.arch, plan=plan)
+            ema_fraction=plan.ema_fraction, name=self.name or self.arch, plan=plan)
 
     def to_json(self) -> dict:
         d = {k: v for k, v in self.__dict__.items()
@@ -174,8 +176,7 @@ def _window_dataset_class():
 
 
 def _callbacks(config: TrainConfig, steps: int, averaging: tuple | None = None):
-    """Keras callbacks of one fit and its best-epoch keeper; with ``averaging`` (from
-    :func:`~varbind.training.averaging.averaging_callbacks`) the keeper sees averaged weights."""
+    """Keras callbacks of one fit and its best-epoch keeper (which sees ``averaging``'s)."""
     import keras
 
     class EpochBar(keras.callbacks.Callback):
@@ -294,19 +295,17 @@ def fit(model, specs: list[InputSpec], data: TrainingData, config: TrainConfig) 
     val = window_dataset(specs, data.splits["validation"], max(config.batch_size, 256), False,
                          config.seed)
     _compile(model, config, data.splits["train"].labels, len(train))
-    averaging = averaging_callbacks(
-        ema_decay(len(train) * config.epochs, config.plan.ema_fraction), val)
+    averaging = averaging_callbacks(len(train) * config.epochs, config.plan.ema_fraction, val)
     callbacks, best = _callbacks(config, len(train), averaging)
     start = time.perf_counter()
     history = model.fit(train, validation_data=None if averaging else val, epochs=config.epochs,
                         verbose=0, callbacks=callbacks, shuffle=False)
     seconds = time.perf_counter() - start
     epochs_run = len(history.history.get("loss", []))
+    seen = epochs_run * len(data.splits["train"])
     return FitResult(model=model, best_epoch=best.best_epoch + 1, epochs_run=epochs_run,
                      history={k: [float(v) for v in vals] for k, vals in history.history.items()},
-                     seconds=seconds,
-                     windows_per_second=epochs_run * len(data.splits["train"]) / max(seconds,
-                                                                                     1e-9))
+                     seconds=seconds, windows_per_second=seen / max(seconds, 1e-9))
 
 
 def lowest_scoring_baselines(model, specs: list[InputSpec], split: SplitData,
