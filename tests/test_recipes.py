@@ -174,6 +174,8 @@ def test_small_multilabel_sets_validate_an_average_of_the_weights():
     assert recipes.resolve_recipe("deepripe", "varbind", recipes.EMA_BELOW).ema_fraction == 0
     assert recipes.resolve_recipe("polaris", "varbind", 1400).ema_fraction == 0  # per-RBP
     assert recipes.resolve_recipe("multiresbind", "paper", 1400).ema_fraction == 0
+    labelled = recipes.resolve_recipe("multiresbind", "varbind", 1400, sequences=True)
+    assert labelled.ema_fraction == 0  # datasets of labelled sequences: the raw weights
     # --ema-fraction overrides the rule either way; out of [0, 1] is an error naming the flag
     assert tr.TrainConfig("multiresbind", ema_fraction=0).resolve(1400).plan.ema_fraction == 0
     assert tr.TrainConfig("polaris", ema_fraction=0.1).resolve(1400).ema_fraction == 0.1

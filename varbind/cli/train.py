@@ -55,8 +55,8 @@ def register(subparsers) -> None:
     m.add_argument("--patience", type=int, help="early-stopping patience (0: none)")
     m.add_argument("--ema-fraction", type=float, metavar="F",
                    help="validate and keep a moving average of the weights over this share of "
-                        "the planned steps (default: 0.05 for multi-label models below 4,000 "
-                        "training windows; 0: the raw weights)")
+                        "the planned steps (default: 0.05 for multi-label models on peak "
+                        "datasets below 4,000 training windows; 0: the raw weights)")
     cw = m.add_mutually_exclusive_group()
     cw.add_argument("--class-weight", dest="class_weight", action="store_true", default=None,
                     help="weight rare RBPs' positives (DeepRiPe's default)")
