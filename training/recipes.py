@@ -79,23 +79,22 @@ Two recipes exist for every architecture (``--recipe``):
       ``GLOBAL_HEAD_BELOW`` training windows up; below it the flattened head memorised the
       training windows (test AUROC 0.76-0.81 against DeepRiPe's 0.83-0.87 on three worlds
       of 300-450 training windows; 0.79-0.84 with the global head), so it pools there;
-    * multi-label models on a peaks dataset below ``EMA_BELOW`` training windows are
-      validated and kept with an exponential moving average of their weights over
-      ~``EMA_FRACTION`` of the planned steps (:mod:`varbind.training.averaging`). On the
-      training benchmark's ten small worlds
-      (~1,200-1,700 training windows; ``varbind train`` defaults, one run each, the same code
-      otherwise) against the raw weights: Multi-resBind higher on 8 of 10 (median +0.003;
-      -0.002 to +0.014), ResidualBind on 8 of 10 (median +0.002; -0.002 to +0.010), DeepRiPe
-      about unchanged (median +0.0003; -0.004 to +0.003), which brought the residual models
-      within 0.02 of DeepRiPe on four more of them (worlds 1, 10, 11 and 12; not world 2). On
-      three tiny worlds (a few hundred windows; one RBP's AUROC has a standard error of
-      0.04-0.07 there) Multi-resBind moved by -0.008 to +0.009, ResidualBind by +0.001 to
-      +0.009, DeepRiPe by -0.021 to 0. On real data it did not help: Multi-resBind on 3,000
-      training sequences drawn from each of two RBP-24 sets (as for the weight decay above;
-      one run each) reached 0.973 against 0.976 (QKI) and 0.858 against 0.863 (C22ORF28)
-      with the raw weights, so datasets of labelled sequences keep the raw weights. It was
-      not measured on larger sets (the demo's ~6,400 windows) or on POLARIS's per-RBP models,
-      which keep their raw weights too.
+    * multi-label models on a peaks dataset below ``EMA_BELOW`` training windows are validated
+      and kept with an exponential moving average of their weights over ~``EMA_FRACTION`` of
+      the planned steps (:mod:`varbind.training.averaging`). On the training benchmark's ten
+      small worlds (~1,200-1,700 training windows; ``varbind train`` defaults, one run each,
+      the same code otherwise) against the raw weights: Multi-resBind higher on 8 of 10
+      (median +0.003; -0.002 to +0.014), ResidualBind on 8 of 10 (median +0.002; -0.002 to
+      +0.010), DeepRiPe about unchanged (median +0.0003; -0.004 to +0.003), which brought the
+      residual models within 0.02 of DeepRiPe on four more of them (worlds 1, 10, 11 and 12;
+      not world 2). On three tiny worlds (a few hundred windows; one RBP's AUROC has a
+      standard error of 0.04-0.07 there) Multi-resBind moved by -0.008 to +0.009, ResidualBind
+      by +0.001 to +0.009, DeepRiPe by -0.021 to 0. On real data it did not help:
+      Multi-resBind on 3,000 training sequences drawn from each of two RBP-24 sets (as for the
+      weight decay above; one run each) reached 0.973 against 0.976 (QKI) and 0.858 against
+      0.863 (C22ORF28) with the raw weights, so datasets of labelled sequences keep the raw
+      weights. It was not measured on larger sets (the demo's ~6,400 windows) or on POLARIS's
+      per-RBP models, which keep their raw weights too.
 
 Explicit settings (``--epochs``, ``--learning-rate``, ``--hparam ...``) override a recipe.
 The rules only read :class:`ArchitectureInfo` (its paper settings and hyperparameter names),
