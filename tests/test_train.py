@@ -179,16 +179,41 @@ def test_per_rbp_models_trained_in_worker_processes_equal_the_sequential_ones(tm
     assert two.fits["U6"].model is not None
 
 
-def test_jobs_default_to_the_usable_cores_and_one_on_a_gpu(monkeypatch):
+def test_jobs_default_to_one_and_a_half_per_usable_core_and_one_on_a_gpu(monkeypatch):
     from varbind.training import members
 
+    monkeypatch.setattr(members, "available_memory", lambda: 64 * 1024**3)
     monkeypatch.setattr(members, "usable_cores", lambda: 16)
     assert members.resolve_jobs(None, 27, on_gpu=False) == members.MAX_AUTO_JOBS
     assert members.resolve_jobs(None, 3, on_gpu=False) == 3
     assert members.resolve_jobs(None, 27, on_gpu=True) == 1
     assert members.resolve_jobs(4, 2, on_gpu=True) == 2
+    monkeypatch.setattr(members, "usable_cores", lambda: 2)
+    assert members.resolve_jobs(None, 9, on_gpu=False) == 3
+    monkeypatch.setattr(members, "usable_cores", lambda: 1)
+    assert members.resolve_jobs(None, 9, on_gpu=False) == 2
     with pytest.raises(VarbindError, match="--jobs must be 1 or more"):
         members.resolve_jobs(0, 2, on_gpu=False)
+
+
+def test_automatic_jobs_fit_the_available_memory(monkeypatch):
+    from varbind.training import members
+
+    monkeypatch.setattr(members, "usable_cores", lambda: 16)
+    monkeypatch.setattr(members, "available_memory", lambda: 5 * 1024**3)
+    assert members.resolve_jobs(None, 27, on_gpu=False) == 2  # 2 GB each
+    monkeypatch.setattr(members, "available_memory", lambda: 1024**3)
+    assert members.resolve_jobs(None, 27, on_gpu=False) == 1
+    assert members.resolve_jobs(6, 27, on_gpu=False) == 6  # an explicit --jobs is kept
+    monkeypatch.setattr(members, "available_memory", lambda: None)  # unknown: no cap
+    assert members.resolve_jobs(None, 27, on_gpu=False) == members.MAX_AUTO_JOBS
+
+
+def test_available_memory_reads_this_machine():
+    from varbind.training import members
+
+    memory = members.available_memory()
+    assert memory is None or memory > 0
 
 
 def test_members_start_largest_training_split_first():

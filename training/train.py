@@ -90,7 +90,7 @@ class TrainConfig:
     max_tries: int = 3
     jitter: float | None = None
     allow_weak: bool = False
-    jobs: int | None = None  # per-RBP models trained at once (None: one per core on a CPU)
+    jobs: int | None = None  # per-RBP models trained at once (None: 1.5 per core on a CPU)
     plan: Recipe | None = None  # the resolved recipe (set by ``resolve``)
 
     def resolve_for(self, data: TrainingData) -> TrainConfig:

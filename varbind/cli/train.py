@@ -76,8 +76,9 @@ def register(subparsers) -> None:
                    help="POLARIS: write one bundle per RBP under --out instead of one joined")
     m.add_argument("--structure-cache", type=Path, help="folder caching RNAplfold profiles")
     m.add_argument("--jobs", type=positive_int, metavar="N",
-                   help="POLARIS: train N RBPs' models at once, one process each (default: one "
-                        "per usable core, at most 8; 1 on a GPU)")
+                   help="POLARIS: train N RBPs' models at once, one process each (default: 1.5 "
+                        "per usable core, at most 8 and as many as fit the free memory at 2 "
+                        "GB each; 1 on a GPU)")
     h = p.add_argument_group("health check (each RBP against a k-mer baseline)")
     h.add_argument("--max-tries", type=int, default=3,
                    help="trainings of a model with a weak RBP, retries included (default 3)")
