@@ -85,3 +85,28 @@ def test_merge_joins_the_rows_of_one_world_and_keeps_the_later_row():
     rows = {r["arch"]: r for r in cells[0]["rows"]}
     assert rows["polaris"]["mean_auroc"] == 0.8 and rows["polaris"]["commit"] == "b"
     assert rows["deepripe"]["commit"] == "a"
+
+
+def test_merge_adds_new_runs_to_a_published_results_file(tmp_path):
+    import json
+
+    from bench_training import main
+
+    def write(name, commit, cmd, *rows):
+        path = tmp_path / name
+        path.write_text(json.dumps({"commit": commit, "command": cmd,
+                                    "cells": [{"size": "small", "seed": 4, "rows": list(rows)}]}))
+        return str(path)
+
+    first = write("a.json", "a", "python a", _row("deepripe", 0.9, {"A": 0.9}),
+                  _row("polaris", 0.5, {"A": 0.5}))
+    published = tmp_path / "published.json"
+    assert main(["--merge", first, "--results", str(published)]) == 0
+    second = write("b.json", "b", "python b", _row("polaris", 0.8, {"A": 0.8}))
+    out = tmp_path / "out.json"
+    assert main(["--merge", f"{published},{second}", "--results", str(out)]) == 0
+    extra = json.loads(out.read_text())["extra"]
+    rows = {r["arch"]: r for r in extra["cells"][0]["rows"]}
+    assert rows["polaris"]["mean_auroc"] == 0.8 and rows["polaris"]["commit"] == "b"
+    assert rows["deepripe"]["commit"] == "a"
+    assert [r["command"] for r in extra["runs"]] == ["python a", "python b"]

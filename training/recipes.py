@@ -48,7 +48,11 @@ Two recipes exist for every architecture (``--recipe``):
       (a residual model on a few hundred windows can stay near chance for 15+ epochs, then
       learn; kept on unjittered sequence datasets too, where it was not measured).
       POLARIS's per-RBP models stop on patience alone: on six small and tiny worlds the wait
-      changed none of 36 POLARIS models' kept epoch and cost 15 % of their epochs;
+      changed none of 36 POLARIS models' kept epoch and cost 15 % of their epochs. A shorter
+      patience for them was replayed on two fresh small worlds (19 POLARIS models trained
+      without early stopping, test AUROC recorded every epoch): 10 epochs would have saved
+      19 % of their epochs but lost 0.015-0.06 of test AUROC on 3 models, 8 epochs would
+      have saved 30 % but lost 0.008-0.10 on 5 (one 0.001 better), so the patience stays;
     * BatchNorm momentum ``clip(1 - 10 / steps_per_epoch, 0.9, 0.99)``: with momentum 0.99
       and ~13 steps an epoch the moving statistics never catch up with the weights and
       validation runs on stale statistics (validation AUROC 0.62 against 0.93 in training);

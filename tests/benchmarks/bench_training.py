@@ -36,9 +36,11 @@ its worker processes included.
 Results go to ``--out`` as JSON after every run (a partial matrix survives an interruption).
 ``--merge A.json,B.json`` joins the ``--out`` files of runs made separately (e.g. one per
 world size, run side by side, or POLARIS timed alone on an idle machine), prints the table
-and writes the docs results file. Rows of the same world (size, seed) join one cell (an
-architecture in two files keeps the later file's row); each row keeps its run's commit,
-and each run's command and commit are kept in the file's ``extra.runs``.
+and writes the docs results file; an input may be the docs results file itself, so new runs
+are added to (and, for the same world and architecture, replace rows of) the published ones.
+Rows of the same world (size, seed) join one cell (an architecture in two files keeps the
+later file's row); each row keeps its run's commit, and each run's command and commit are
+kept in the file's ``extra.runs``.
 """
 
 from __future__ import annotations
@@ -225,9 +227,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
     if args.merge:
-        runs = [json.loads(Path(f).read_text()) for f in args.merge.split(",")]
+        runs = [merge_input(json.loads(Path(f).read_text())) for f in args.merge.split(",")]
         return report(join_cells(runs), args.results,
-                      {"runs": [{k: run.get(k) for k in ("command", "commit")} for run in runs]})
+                      {"runs": [r for run in runs for r in run_records(run)]})
     import tempfile
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="varbind-bench-training-"))
@@ -248,6 +250,19 @@ def main(argv=None) -> int:
                 if args.out:
                     Path(args.out).write_text(json.dumps(_summary(results), indent=2))
     return report(results, args.results)
+
+
+def merge_input(loaded: dict) -> dict:
+    """A ``--merge`` input: an ``--out`` file, or a docs results file written by an earlier
+    merge (its cells and runs are under ``extra``), so that new runs can be added to it."""
+    return loaded.get("extra", loaded)
+
+
+def run_records(run: dict) -> list[dict]:
+    """The command and commit of every run behind ``run`` (an earlier merge lists its runs)."""
+    if "runs" in run:
+        return list(run["runs"])
+    return [{k: run.get(k) for k in ("command", "commit")}]
 
 
 def join_cells(runs: list[dict]) -> list[dict]:
