@@ -4,9 +4,10 @@ A per-RBP architecture (POLARIS) trains one small model per RBP. One such fit ke
 about one core busy (small batches leave the backend's threads idle), and even a worker with one
 backend thread on its own core leaves that core idle about a quarter of the time. So on a CPU
 machine the members are trained in ``jobs`` spawned worker processes, each with
-``cores // jobs`` backend threads, by default :data:`JOBS_PER_CORE` workers per core: on one
-small simulated world (nine POLARIS models on 2 cores) 3 workers took 219 s where 2 took 295 s
-(the same models), and 4 took 218 s.
+``cores // jobs`` backend threads, by default :data:`JOBS_PER_CORE` workers per core. On
+three small simulated worlds of the training benchmark (nine or ten POLARIS models on 2
+cores) 3 workers took 0.74, 0.75 and 0.88 of the time 2 took, for the same models; 4 were
+no faster than 3 on the one world tried.
 Each worker trains its RBP exactly as the sequential path does (same config, same seed, same
 health check) and saves the model into a temporary folder the parent reads back; results come
 back in the RBPs' order. On a GPU the default is one job (the device is shared).
