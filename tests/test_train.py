@@ -209,11 +209,28 @@ def test_automatic_jobs_fit_the_available_memory(monkeypatch):
     assert members.resolve_jobs(None, 27, on_gpu=False) == members.MAX_AUTO_JOBS
 
 
-def test_available_memory_reads_this_machine():
+def test_available_memory_is_the_tightest_of_the_system_and_the_own_cgroups(tmp_path):
     from varbind.training import members
 
-    memory = members.available_memory()
-    assert memory is None or memory > 0
+    gb = 1024**3
+    proc, cgroups = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / "self").mkdir(parents=True)
+    (proc / "meminfo").write_text(f"MemTotal: {16 * gb // 1024} kB\n"
+                                  f"MemAvailable: {8 * gb // 1024} kB\n")
+    assert members.available_memory(proc, cgroups) == 8 * gb  # no cgroup files
+    (proc / "self" / "cgroup").write_text("0::/job_7/step_0\n")
+    step, job = cgroups / "job_7" / "step_0", cgroups / "job_7"
+    step.mkdir(parents=True)
+    (step / "memory.max").write_text("max\n")
+    (job / "memory.max").write_text(f"{4 * gb}\n")
+    (job / "memory.current").write_text(f"{gb}\n")
+    assert members.available_memory(proc, cgroups) == 3 * gb  # the job's limit, one level up
+    (proc / "meminfo").write_text("MemTotal: 1 kB\n")
+    (proc / "self" / "cgroup").write_text("0::/\n")
+    assert members.available_memory(proc, cgroups) is None  # the root has no limit
+    (cgroups / "memory.max").write_text(f"{2 * gb}\n")  # e.g. a container's own cgroup
+    (cgroups / "memory.current").write_text(f"{gb // 2}\n")
+    assert members.available_memory(proc, cgroups) == 3 * gb // 2
 
 
 def test_members_start_largest_training_split_first():

@@ -52,20 +52,35 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def available_memory() -> int | None:
+def available_memory(proc: Path = Path("/proc"),
+                     cgroups: Path = Path("/sys/fs/cgroup")) -> int | None:
     """Bytes of memory this process can still use: the system's available memory, or less
-    under a cgroup (v2) limit such as a batch job's; None where neither can be read."""
+    under a cgroup (v2) limit on this process's cgroup or one above it, such as a batch
+    job's; None where neither can be read."""
     found = []
     with contextlib.suppress(OSError, ValueError, StopIteration):
-        with open("/proc/meminfo") as f:
+        with open(proc / "meminfo") as f:
             line = next(x for x in f if x.startswith("MemAvailable:"))
         found.append(int(line.split()[1]) * 1024)
-    with contextlib.suppress(OSError, ValueError):
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit != "max":
-            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
-            found.append(max(0, int(limit) - used))
+    group = cgroups / own_cgroup(proc)
+    for folder in (group, *group.parents):
+        with contextlib.suppress(OSError, ValueError):
+            limit = (folder / "memory.max").read_text().strip()
+            if limit != "max":
+                used = int((folder / "memory.current").read_text())
+                found.append(max(0, int(limit) - used))
+        if folder == cgroups:
+            break
     return min(found) if found else None
+
+
+def own_cgroup(proc: Path = Path("/proc")) -> str:
+    """This process's cgroup (v2) path relative to the hierarchy's root ("" if unknown)."""
+    with contextlib.suppress(OSError):
+        for line in (proc / "self" / "cgroup").read_text().splitlines():
+            if line.startswith("0::"):
+                return line[3:].strip().lstrip("/")
+    return ""
 
 
 def resolve_jobs(jobs: int | None, n_models: int, on_gpu: bool) -> int:
