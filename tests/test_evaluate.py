@@ -44,9 +44,29 @@ def test_format_table_lists_every_rbp_and_the_mean():
                          ["HuR", "QKI"])
     lines = ev.format_table(m, title="t").splitlines()
     assert lines[0] == "t"
-    assert lines[1].split() == ["RBP", "positives", "AUROC", "AP"]
-    assert lines[2].split() == ["HuR", "2", "1.000", "1.000"]
+    assert lines[1].split() == ["RBP", "positives", "AUROC", "±SE", "AP"]
+    assert lines[2].split() == ["HuR", "2", "1.000", "0.000", "1.000"]  # perfect: no spread
     assert lines[-1].split() == ["mean", "1.000", "1.000"]
+
+
+def test_auroc_errors_are_hanley_mcneil_on_each_rbps_own_split():
+    one = {"auroc": {"A": 0.8, "B": None}, "positives": {"A": 50, "B": 0}, "n_windows": 100}
+    assert ev.auroc_errors(one) == {"A": 0.045, "B": None}  # 0.0445, to 3 decimals
+    merged = {"auroc": {"A": 0.8, "C": 0.8}, "positives": {"A": 50, "C": 5},
+              "n_windows": {"A": 100, "C": 100}}
+    errors = ev.auroc_errors(merged)
+    assert errors["C"] > 2 * errors["A"]  # 5 positives: a much wider AUROC
+    assert ev.auroc_errors({"auroc": {"A": 0.8}, "positives": {"A": 5}}) == {"A": None}
+
+
+def test_few_positives_warning_names_each_rare_rbp_with_its_count():
+    metrics = {"split": "test", "auroc": {"A": 0.57, "B": 0.9, "C": None},
+               "positives": {"A": 4, "B": 40, "C": 0}, "n_windows": 260}
+    line = ev.few_positives_warning(metrics)
+    assert "fewer than 20 positive test windows for A (4, ±0.1" in line
+    assert "B" not in line.split("for ", 1)[1].split(":")[0] and "C (" not in line
+    assert "varbind evaluate" in line and "\n" not in line
+    assert ev.few_positives_warning(metrics, least=4) is None
 
 
 def test_plot_curves_writes_roc_and_pr(tmp_path):
@@ -91,7 +111,8 @@ def test_cli_evaluate_prints_tables_and_writes_plots(bundle_and_data, tmp_path, 
     assert "all windows" in printed
     assert (tmp_path / "p" / "roc.png").exists() and (tmp_path / "p" / "pr.png").exists()
     rows = (tmp_path / "m.tsv").read_text().splitlines()
-    assert rows[0] == "rbp\tpositives\tauroc\tap" and rows[-1].startswith("mean\t")
+    assert rows[0] == "rbp\tpositives\tauroc\tap\tauroc_se" and rows[-1].startswith("mean\t")
+    assert all(len(r.split("\t")) == 5 for r in rows)
     n_pos = sum(int(r.split("\t")[1]) for r in rows[1:3])
     full = planted_data(300)  # same generator, same seed: 'all' counts every window
     assert n_pos == sum(int(s.labels.sum()) for s in full.splits.values())

@@ -22,7 +22,7 @@ import numpy as np
 import pysam
 import pytest
 
-from varbind import parallel
+from varbind import machine, parallel
 from varbind.errors import InputFileError, VarbindError
 from varbind.files import atomic_output
 from varbind.parallel.cluster import ClusterSettings
@@ -207,7 +207,7 @@ def test_parse_size_and_dask_spec():
     with pytest.raises(VarbindError, match="cannot read size 'big'"):
         parallel.parse_size("big")
     assert parallel.parse_dask_spec("local:3") == 3
-    assert parallel.parse_dask_spec("local") == parallel.available_cores()
+    assert parallel.parse_dask_spec("local") == machine.usable_cores()
     with pytest.raises(VarbindError, match="--dask 'slurm' not understood"):
         parallel.parse_dask_spec("slurm")
     with pytest.raises(VarbindError, match="asks for no workers"):

@@ -22,6 +22,10 @@ from varbind.model.inputs import InputSpec, WindowBatch, build_inputs
 
 log = logging.getLogger(__name__)
 
+#: Below this many positive windows an RBP's AUROC has a standard error of ~0.05 or more
+#: (Hanley & McNeil) and ``varbind train`` warns that its test AUROC cannot judge the model.
+MIN_TEST_POSITIVES = 20
+
 
 def predict(model, specs: list[InputSpec], batch: WindowBatch,
             batch_size: int = 512) -> np.ndarray:
@@ -73,6 +77,34 @@ def score_metrics(labels: np.ndarray, preds: np.ndarray, rbps: list[str],
             "auroc": auroc, "ap": ap, "mean_auroc": _mean(auroc), "mean_ap": _mean(ap)}
 
 
+def auroc_errors(metrics: dict) -> dict[str, float | None]:
+    """Hanley & McNeil's standard error of each RBP's AUROC in ``metrics``
+    (:func:`score_metrics` or :func:`merge_metrics`), from its positive and negative windows;
+    None where the AUROC is."""
+    from varbind.training.health import auroc_standard_error
+
+    n, out = metrics.get("n_windows"), {}
+    for rbp, auroc in metrics["auroc"].items():
+        total, pos = (n[rbp] if isinstance(n, dict) else n), metrics["positives"][rbp]
+        out[rbp] = None if auroc is None or total is None else round(
+            auroc_standard_error(auroc, pos, total - pos), 3)
+    return out
+
+
+def few_positives_warning(metrics: dict, least: int = MIN_TEST_POSITIVES) -> str | None:
+    """A one-line warning naming the RBPs of ``metrics`` scored on fewer than ``least``
+    positive windows, with their count and AUROC's standard error; None if there are none."""
+    errors = auroc_errors(metrics)
+    few = [f"{rbp} ({pos}, ±{errors[rbp]:.2f})" for rbp, pos in metrics["positives"].items()
+           if pos < least and errors[rbp] is not None]
+    if not few:
+        return None
+    return (f"fewer than {least} positive {metrics.get('split', 'test')} windows for "
+            f"{', '.join(few)} (positives, AUROC's standard error): their AUROC cannot tell a "
+            "good model from a weak one; judge them on more peaks with 'varbind evaluate BUNDLE "
+            "--peaks ...', or train with more")
+
+
 def _mean(values: dict) -> float | None:
     got = [v for v in values.values() if v is not None]
     return round(float(np.mean(got)), 6) if got else None
@@ -99,26 +131,29 @@ def merge_metrics(parts: list[dict]) -> dict:
 
 
 def format_table(metrics: dict, title: str = "", health: dict | None = None) -> str:
-    """A plain-text table: one row per RBP (positives, AUROC, AP) and a mean row; with the
-    k-mer baseline's AUROC and AP beside them when ``metrics`` has ``baseline``, and each
-    RBP's health-check status when ``health`` (``training.health``) is given."""
+    """A plain-text table: one row per RBP (positives, AUROC and its standard error, AP) and
+    a mean row; with the k-mer baseline's AUROC and AP beside them when ``metrics`` has
+    ``baseline``, and each RBP's health-check status when ``health`` (``training.health``)
+    is given."""
     def fmt(v):
         return "  n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
     base = metrics.get("baseline") or {}
+    errors = auroc_errors(metrics)
     status = (health or {}).get("rbps", {})
     rbps = list(metrics["auroc"])
     width = max([len(r) for r in rbps] + [4])
     lines = [title] if title else []
-    head = f"{'RBP':<{width}}  {'positives':>9}  {'AUROC':>5}  {'AP':>5}"
+    head = f"{'RBP':<{width}}  {'positives':>9}  {'AUROC':>5}  {'±SE':>5}  {'AP':>5}"
     if base:
         head += f"  {'k-mer AUROC':>11}  {'k-mer AP':>8}"
     if status:
         head += "  status"
     lines.append(head)
 
-    def row(name, positives, auroc, ap, b_auroc, b_ap, state):
-        line = f"{name:<{width}}  {positives:>9}  {fmt(auroc):>5}  {fmt(ap):>5}"
+    def row(name, positives, auroc, se, ap, b_auroc, b_ap, state):
+        se = "" if se == "" else fmt(se)
+        line = f"{name:<{width}}  {positives:>9}  {fmt(auroc):>5}  {se:>5}  {fmt(ap):>5}"
         if base:
             line += f"  {fmt(b_auroc):>11}  {fmt(b_ap):>8}"
         if status and state:
@@ -126,10 +161,10 @@ def format_table(metrics: dict, title: str = "", health: dict | None = None) -> 
         return line
 
     for rbp in rbps:
-        lines.append(row(rbp, metrics["positives"][rbp], metrics["auroc"][rbp],
+        lines.append(row(rbp, metrics["positives"][rbp], metrics["auroc"][rbp], errors[rbp],
                          metrics["ap"][rbp], base.get("auroc", {}).get(rbp),
                          base.get("ap", {}).get(rbp), status.get(rbp, {}).get("status", "")))
-    lines.append(row("mean", "", metrics["mean_auroc"], metrics["mean_ap"],
+    lines.append(row("mean", "", metrics["mean_auroc"], "", metrics["mean_ap"],
                      base.get("mean_auroc"), base.get("mean_ap"), ""))
     return "\n".join(lines)
 

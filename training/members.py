@@ -15,7 +15,6 @@ back in the RBPs' order. On a GPU the default is one job (the device is shared).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -26,6 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from varbind.errors import VarbindError
+from varbind.machine import available_memory, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -43,44 +43,6 @@ def device_description() -> str:
 
     found = accelerators()
     return f"GPU ({found[0]})" if found else "CPU"
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity, e.g. a batch job's allocation)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
-
-
-def available_memory(proc: Path = Path("/proc"),
-                     cgroups: Path = Path("/sys/fs/cgroup")) -> int | None:
-    """Bytes of memory this process can still use: the system's available memory, or less
-    under a cgroup (v2) limit on this process's cgroup or one above it, such as a batch
-    job's; None where neither can be read."""
-    found = []
-    with contextlib.suppress(OSError, ValueError, StopIteration):
-        with open(proc / "meminfo") as f:
-            line = next(x for x in f if x.startswith("MemAvailable:"))
-        found.append(int(line.split()[1]) * 1024)
-    group = cgroups / own_cgroup(proc)
-    for folder in (group, *group.parents):
-        with contextlib.suppress(OSError, ValueError):
-            limit = (folder / "memory.max").read_text().strip()
-            if limit != "max":
-                used = int((folder / "memory.current").read_text())
-                found.append(max(0, int(limit) - used))
-        if folder == cgroups:
-            break
-    return min(found) if found else None
-
-
-def own_cgroup(proc: Path = Path("/proc")) -> str:
-    """This process's cgroup (v2) path relative to the hierarchy's root ("" if unknown)."""
-    with contextlib.suppress(OSError):
-        for line in (proc / "self" / "cgroup").read_text().splitlines():
-            if line.startswith("0::"):
-                return line[3:].strip().lstrip("/")
-    return ""
 
 
 def resolve_jobs(jobs: int | None, n_models: int, on_gpu: bool) -> int:

@@ -90,6 +90,7 @@ def train_cell(arch: str, dataset: Path, seed: int, work: Path) -> dict:
     """``varbind train`` with defaults; the row of one (architecture, world) cell."""
     from varbind.cli import main
     from varbind.model.bundle import read_meta
+    from varbind.training.evaluate import auroc_errors
 
     out = work / f"bundle_{arch}"
     start = time.perf_counter()
@@ -111,20 +112,8 @@ def train_cell(arch: str, dataset: Path, seed: int, work: Path) -> dict:
             "epochs": sum(x["epochs_run"] for x in members),
             "train_seconds": round(sum(x["seconds"] for x in members), 1),
             "wall_seconds": round(wall, 1), "cpu_seconds": round(used, 1),
-            "weak": sorted(meta.weak_rbps()), "auroc_se": auroc_errors(m, auroc)}
-
-
-def auroc_errors(metrics: dict, auroc: dict) -> dict:
-    """Hanley-McNeil standard error of each RBP's test AUROC on its test split."""
-    from varbind.training.health import auroc_standard_error
-
-    n = metrics["n_windows"]
-    out = {}
-    for rbp, v in auroc.items():
-        pos = metrics["positives"][rbp]
-        total = n[rbp] if isinstance(n, dict) else n
-        out[rbp] = round(auroc_standard_error(v, pos, total - pos), 3)
-    return out
+            "weak": sorted(meta.weak_rbps()),
+            "auroc_se": {r: se for r, se in auroc_errors(m).items() if se is not None}}
 
 
 #: Architectures trained and tested on their own per-RBP windows (not comparable with the

@@ -23,20 +23,23 @@ def register(subparsers) -> None:
     p.add_argument("--split", default=None, choices=("test", "validation", "train", "all"),
                    help="windows to score (default: test for --dataset, all for --peaks)")
     p.add_argument("--plots", type=Path, metavar="DIR", help="write roc.png and pr.png here")
-    p.add_argument("--tsv", type=Path, help="also write the table as TSV")
+    p.add_argument("--tsv", type=Path, help="also write the table as TSV (rbp, positives, "
+                   "auroc, ap, auroc_se: the AUROC's standard error)")
     p.set_defaults(func=run)
 
 
 def write_tsv(metrics: dict, path: Path) -> None:
     from varbind.files import atomic_output
+    from varbind.training.evaluate import auroc_errors
 
+    errors = auroc_errors(metrics)
     with atomic_output(path) as tmp, open(tmp, "w") as fh:
-        fh.write("rbp\tpositives\tauroc\tap\n")
+        fh.write("rbp\tpositives\tauroc\tap\tauroc_se\n")
         for rbp in metrics["auroc"]:
-            a, p = metrics["auroc"][rbp], metrics["ap"][rbp]
-            fh.write(f"{rbp}\t{metrics['positives'][rbp]}\t"
-                     f"{'NA' if a is None else a}\t{'NA' if p is None else p}\n")
-        fh.write(f"mean\t\t{metrics['mean_auroc']}\t{metrics['mean_ap']}\n")
+            a, p, se = metrics["auroc"][rbp], metrics["ap"][rbp], errors[rbp]
+            fh.write(f"{rbp}\t{metrics['positives'][rbp]}\t{'NA' if a is None else a}\t"
+                     f"{'NA' if p is None else p}\t{'NA' if se is None else se}\n")
+        fh.write(f"mean\t\t{metrics['mean_auroc']}\t{metrics['mean_ap']}\t\n")
 
 
 def run(args: argparse.Namespace) -> int:

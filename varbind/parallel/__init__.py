@@ -16,7 +16,6 @@ from varbind.parallel.bgzf import (  # noqa: F401
 from varbind.parallel.cluster import (  # noqa: F401
     THREAD_ENV_VARS,
     ClusterSettings,
-    available_cores,
     dask_client,
     limit_threads,
     parse_dask_spec,

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from varbind.errors import VarbindError
+from varbind.machine import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +27,10 @@ def parse_dask_spec(spec: str) -> int:
     if not match:
         raise VarbindError(f"--dask {spec!r} not understood",
                            fix="use local or local:N (N workers), or --scheduler ADDRESS")
-    n = int(match[1]) if match[1] else available_cores()
+    n = int(match[1]) if match[1] else usable_cores()
     if n < 1:
         raise VarbindError(f"--dask {spec!r} asks for no workers", fix="use local:N with N >= 1")
     return n
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def thread_environment(threads: int) -> dict[str, str]:
@@ -128,7 +122,7 @@ class ClusterSettings:
 
     def workers_and_threads(self) -> tuple[int, int]:
         n = parse_dask_spec(self.dask or "local")
-        threads = self.threads_per_worker or max(1, available_cores() // n)
+        threads = self.threads_per_worker or max(1, usable_cores() // n)
         if threads < 1:
             raise VarbindError(f"--threads-per-worker must be at least 1, got {threads}",
                                fix="pass a positive number")
