@@ -44,7 +44,7 @@ def test_format_table_lists_every_rbp_and_the_mean():
                          ["HuR", "QKI"])
     lines = ev.format_table(m, title="t").splitlines()
     assert lines[0] == "t"
-    assert lines[1].split() == ["RBP", "positives", "AUROC", "±SE", "AP"]
+    assert lines[1].split() == ["RBP", "positives", "AUROC", "SE", "AP"]
     assert lines[2].split() == ["HuR", "2", "1.000", "0.000", "1.000"]  # perfect: no spread
     assert lines[-1].split() == ["mean", "1.000", "1.000"]
 
@@ -63,7 +63,7 @@ def test_few_positives_warning_names_each_rare_rbp_with_its_count():
     metrics = {"split": "test", "auroc": {"A": 0.57, "B": 0.9, "C": None},
                "positives": {"A": 4, "B": 40, "C": 0}, "n_windows": 260}
     line = ev.few_positives_warning(metrics)
-    assert "fewer than 20 positive test windows for A (4, ±0.1" in line
+    assert "fewer than 20 positive test windows for A (4, SE 0.1" in line
     assert "B" not in line.split("for ", 1)[1].split(":")[0] and "C (" not in line
     assert "varbind evaluate" in line and "\n" not in line
     assert ev.few_positives_warning(metrics, least=4) is None

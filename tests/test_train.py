@@ -291,7 +291,7 @@ def test_cli_train_from_a_dataset(tmp_path, capsys, caplog):
     rare = [r for r, n in meta.metrics["positives"].items() if n < 20]
     assert rare  # 200 windows: a test split of ~30
     warning = [x for x in caplog.messages if "positive test windows" in x]
-    assert len(warning) == 1 and all(f"{r} ({meta.metrics['positives'][r]}, ±" in warning[0]
+    assert len(warning) == 1 and all(f"{r} ({meta.metrics['positives'][r]}, SE " in warning[0]
                                      for r in rare)
     assert meta.architecture == "residualbind"
     assert [tuple(s.shape) for s in meta.inputs] == [(41, 8)]

@@ -95,14 +95,14 @@ def few_positives_warning(metrics: dict, least: int = MIN_TEST_POSITIVES) -> str
     """A one-line warning naming the RBPs of ``metrics`` scored on fewer than ``least``
     positive windows, with their count and AUROC's standard error; None if there are none."""
     errors = auroc_errors(metrics)
-    few = [f"{rbp} ({pos}, ±{errors[rbp]:.2f})" for rbp, pos in metrics["positives"].items()
+    few = [f"{rbp} ({pos}, SE {errors[rbp]:.2f})" for rbp, pos in metrics["positives"].items()
            if pos < least and errors[rbp] is not None]
     if not few:
         return None
     return (f"fewer than {least} positive {metrics.get('split', 'test')} windows for "
-            f"{', '.join(few)} (positives, AUROC's standard error): their AUROC cannot tell a "
-            "good model from a weak one; judge them on more peaks with 'varbind evaluate BUNDLE "
-            "--peaks ...', or train with more")
+            f"{', '.join(few)} (positives, the AUROC's standard error): their AUROC cannot "
+            "tell a good model from a weak one; judge them on more peaks with 'varbind evaluate "
+            "BUNDLE --peaks ...', or train with more")
 
 
 def _mean(values: dict) -> float | None:
@@ -144,7 +144,7 @@ def format_table(metrics: dict, title: str = "", health: dict | None = None) -> 
     rbps = list(metrics["auroc"])
     width = max([len(r) for r in rbps] + [4])
     lines = [title] if title else []
-    head = f"{'RBP':<{width}}  {'positives':>9}  {'AUROC':>5}  {'±SE':>5}  {'AP':>5}"
+    head = f"{'RBP':<{width}}  {'positives':>9}  {'AUROC':>5}  {'SE':>5}  {'AP':>5}"
     if base:
         head += f"  {'k-mer AUROC':>11}  {'k-mer AP':>8}"
     if status:
