@@ -29,7 +29,13 @@ Two recipes exist for every architecture (``--recipe``):
       sets (the full worlds and the demo set, ~6,400 windows) keep the plain decay. With the
       global head (a few hundred windows) it made no difference on balance: on six tiny
       worlds it was higher in 6 of 12 world x architecture pairs (Multi-resBind 4 of 6,
-      ResidualBind 2 of 6; median change +0.0002), so the global head keeps the plain decay;
+      ResidualBind 2 of 6; median change +0.0002), so the global head keeps the plain decay.
+      On fresh small world 17 (1,794 training windows, 10 RBPs), where Multi-resBind still
+      ends underfit (mean validation AUROC 0.852, training AUROC 0.913 and rising at its last
+      epoch; DeepRiPe 0.884), none of these reached the default's validation AUROC, one run
+      each: DeepRiPe's class weights 0.807 (a retry needed), no decay on BatchNorm's gamma
+      and beta and on biases 0.825, nor on the output layer either 0.795, a decay of 0.2
+      0.844, a peak learning rate of 1e-2 0.844 (a retry needed);
     * batch size ``clip(2**floor(log2(N / 40)), 32, 128)``, so small sets still get ~40 steps
       an epoch;
     * a step budget: ``epochs = clip(ceil(B / steps_per_epoch), 20, 100)`` with B = 1000
