@@ -276,6 +276,36 @@ def test_a_healthy_model_is_trained_once():
     assert len(calls) == 1 and record["status"] == "ok"
 
 
+def test_a_run_still_learning_at_its_end_is_flagged():
+    from types import SimpleNamespace as Fit
+
+    rising = [0.70 + 0.01 * i for i in range(20)]
+    why = health.still_learning(Fit(history={"val_auroc": rising}, best_epoch=20,
+                                    epochs_run=20), 20, "multiresbind")
+    assert "still rising when the 20 planned epochs ended (+0.050 over the last 5)" in why
+    assert "--arch deepripe" in why
+    why = health.still_learning(Fit(history={"val_auroc": rising}, best_epoch=20,
+                                    epochs_run=20), 20, "deepripe")
+    assert "--epochs" in why and "--arch" not in why
+    flat = [0.8] * 19 + [0.8005]  # kept the last epoch, but on a plateau
+    for fit, planned in [(Fit(history={"val_auroc": rising}, best_epoch=15, epochs_run=20), 20),
+                         (Fit(history={"val_auroc": rising}, best_epoch=20, epochs_run=20), 30),
+                         (Fit(history={"val_auroc": flat}, best_epoch=20, epochs_run=20), 20),
+                         (Fit(history={"val_auroc": rising[:4]}, best_epoch=4, epochs_run=4), 4)]:
+        assert health.still_learning(fit, planned, "multiresbind") is None
+
+
+def test_a_model_still_learning_is_recorded_and_reported(caplog):
+    cfg = tr.TrainConfig(arch="residualbind", name="rb").resolve(1200)
+    rising = [0.70 + 0.005 * i for i in range(cfg.epochs)]
+    fit = tr.FitResult(None, cfg.epochs, cfg.epochs, {"val_auroc": rising}, 1.0, 1.0)
+    summary = tr._fit_summary(fit, planted_data(200), cfg)
+    assert "still rising" in summary["still_learning"]
+    assert f"rb: its validation AUROC was still rising when the {cfg.epochs}" in caplog.text
+    fit = tr.FitResult(None, cfg.epochs - 10, cfg.epochs, {"val_auroc": rising}, 1.0, 1.0)
+    assert tr._fit_summary(fit, planted_data(200), cfg)["still_learning"] is None
+
+
 def _shuffled(path, per_rbp=False):
     """A planted dataset whose labels are shuffled: nothing can be learnt."""
     import h5py

@@ -76,6 +76,37 @@ def weak_reasons(validation: dict, baseline: dict) -> dict[str, str]:
     return out
 
 
+#: A run is still learning at its end when it ran all its planned epochs, kept the last one,
+#: and its validation AUROC rose by at least STILL_RISING over the last RISE_EPOCHS epochs
+#: (more than a flat plateau's noise). Of the 24 multi-label runs on the training
+#: benchmark's fresh small worlds 16-22 it flags exactly the four more than 0.02 below
+#: DeepRiPe's test AUROC (Multi-resBind and ResidualBind on worlds 17 and 22, rising by
+#: 0.0045-0.012); no other run, nor any of the 103 POLARIS models there, kept its last
+#: planned epoch.
+STILL_RISING, RISE_EPOCHS = 0.001, 5
+#: Architectures that learnt more slowly than DeepRiPe where they ended still learning.
+SLOWER_THAN_DEEPRIPE = ("multiresbind", "residualbind")
+
+
+def still_learning(fit, planned_epochs: int, arch: str = "") -> str | None:
+    """Why the run ``fit`` (a ``FitResult``: ``history``, ``best_epoch``, ``epochs_run``,
+    1-based) looks underfit, or None: it ran all ``planned_epochs``, kept the last, and its
+    validation AUROC rose by at least :data:`STILL_RISING` over the last :data:`RISE_EPOCHS`."""
+    val = fit.history.get("val_auroc", [])
+    if fit.epochs_run < planned_epochs or fit.best_epoch != fit.epochs_run \
+            or len(val) <= RISE_EPOCHS:
+        return None
+    rise = val[-1] - val[-1 - RISE_EPOCHS]
+    if not rise >= STILL_RISING:
+        return None
+    advice = ("compare it with --arch deepripe, which learnt faster on the small simulated "
+              "sets where this architecture ended so, or train longer (--epochs)"
+              if arch in SLOWER_THAN_DEEPRIPE else "train longer (--epochs)")
+    return (f"its validation AUROC was still rising when the {planned_epochs} planned epochs "
+            f"ended (+{rise:.3f} over the last {RISE_EPOCHS}), so it is likely underfit: "
+            + advice)
+
+
 def retry_config(config, index: int):
     """The config of retry ``index`` (0: the first try): another seed, a lower learning rate."""
     if index == 0:

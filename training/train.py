@@ -415,9 +415,17 @@ def _attempt(config: TrainConfig, specs: list[InputSpec], data: TrainingData):
 
 
 def _fit_summary(result: FitResult, data: TrainingData, config: TrainConfig) -> dict:
+    """The kept fit as recorded in ``model.json``; warns (and records why) when the run was
+    still learning at its end (:func:`varbind.training.health.still_learning`)."""
+    from varbind.training.health import still_learning
+
+    underfit = still_learning(result, config.epochs, config.arch)
+    if underfit:
+        log.warning("%s: %s", config.name or config.arch, underfit)
     return {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
             "history": result.history, "seconds": round(result.seconds, 2),
             "train_windows_per_second": round(result.windows_per_second, 1),
+            "still_learning": underfit,
             "n_windows": {k: len(v) for k, v in data.splits.items()},
             "baseline": f"mean of the {config.baseline_windows} lowest-scoring training "
                         "windows per RBP"}
