@@ -77,12 +77,20 @@ def score_metrics(labels: np.ndarray, preds: np.ndarray, rbps: list[str],
             "auroc": auroc, "ap": ap, "mean_auroc": _mean(auroc), "mean_ap": _mean(ap)}
 
 
+def auroc_standard_error(auroc: float, positives: int, negatives: int) -> float:
+    """Hanley & McNeil's standard error of an AUROC from ``positives`` and ``negatives``."""
+    if positives < 1 or negatives < 1:
+        return float("inf")
+    q1, q2 = auroc / (2 - auroc), 2 * auroc ** 2 / (1 + auroc)
+    var = (auroc * (1 - auroc) + (positives - 1) * (q1 - auroc ** 2)
+           + (negatives - 1) * (q2 - auroc ** 2)) / (positives * negatives)
+    return float(np.sqrt(max(var, 0.0)))
+
+
 def auroc_errors(metrics: dict) -> dict[str, float | None]:
     """Hanley & McNeil's standard error of each RBP's AUROC in ``metrics``
     (:func:`score_metrics` or :func:`merge_metrics`), from its positive and negative windows;
     None where the AUROC is."""
-    from varbind.training.health import auroc_standard_error
-
     n, out = metrics.get("n_windows"), {}
     for rbp, auroc in metrics["auroc"].items():
         total, pos = (n[rbp] if isinstance(n, dict) else n), metrics["positives"][rbp]

@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from varbind.training.evaluate import auroc_standard_error
+
 log = logging.getLogger(__name__)
 
 NEAR_CHANCE = 0.6
@@ -41,16 +43,6 @@ class Attempt:
     fit: object
     validation: dict  # score_metrics of the validation split
     config: object
-
-
-def auroc_standard_error(auroc: float, positives: int, negatives: int) -> float:
-    """Hanley & McNeil's standard error of an AUROC from ``positives`` and ``negatives``."""
-    if positives < 1 or negatives < 1:
-        return float("inf")
-    q1, q2 = auroc / (2 - auroc), 2 * auroc ** 2 / (1 + auroc)
-    var = (auroc * (1 - auroc) + (positives - 1) * (q1 - auroc ** 2)
-           + (negatives - 1) * (q2 - auroc ** 2)) / (positives * negatives)
-    return float(np.sqrt(max(var, 0.0)))
 
 
 def weak_reasons(validation: dict, baseline: dict) -> dict[str, str]:
@@ -105,6 +97,15 @@ def still_learning(fit, planned_epochs: int, arch: str = "") -> str | None:
     return (f"its validation AUROC was still rising when the {planned_epochs} planned epochs "
             f"ended (+{rise:.3f} over the last {RISE_EPOCHS}), so it is likely underfit: "
             + advice)
+
+
+def warn_if_still_learning(fit, config) -> str | None:
+    """:func:`still_learning` for the run of ``config`` (planned ``config.epochs``), logged as
+    a warning naming the model; the reason, or None."""
+    why = still_learning(fit, config.epochs, config.arch)
+    if why:
+        log.warning("%s: %s", config.name or config.arch, why)
+    return why
 
 
 def retry_config(config, index: int):

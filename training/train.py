@@ -32,6 +32,7 @@ from varbind.training.export import (  # noqa: F401  (re-exported: they lived he
     safe_name,
     write_bundle,
 )
+from varbind.training.health import baseline_summary, train_until_healthy, warn_if_still_learning
 from varbind.training.members import device_description, resolve_jobs, train_members
 from varbind.training.recipes import (
     Recipe,
@@ -362,7 +363,6 @@ def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
     against a k-mer baseline (retrying weak ones, :mod:`varbind.training.health`) and
     evaluate it on the test split."""
     from varbind.training.evaluate import evaluate_split, predict
-    from varbind.training.health import baseline_summary, train_until_healthy
     from varbind.training.kmer_baseline import kmer_baseline_metrics
     from varbind.training.sequences import dataset_defaults
 
@@ -415,17 +415,10 @@ def _attempt(config: TrainConfig, specs: list[InputSpec], data: TrainingData):
 
 
 def _fit_summary(result: FitResult, data: TrainingData, config: TrainConfig) -> dict:
-    """The kept fit as recorded in ``model.json``; warns (and records why) when the run was
-    still learning at its end (:func:`varbind.training.health.still_learning`)."""
-    from varbind.training.health import still_learning
-
-    underfit = still_learning(result, config.epochs, config.arch)
-    if underfit:
-        log.warning("%s: %s", config.name or config.arch, underfit)
     return {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
             "history": result.history, "seconds": round(result.seconds, 2),
             "train_windows_per_second": round(result.windows_per_second, 1),
-            "still_learning": underfit,
+            "still_learning": warn_if_still_learning(result, config),
             "n_windows": {k: len(v) for k, v in data.splits.items()},
             "baseline": f"mean of the {config.baseline_windows} lowest-scoring training "
                         "windows per RBP"}
@@ -485,7 +478,6 @@ def _train_one_rbp(config: TrainConfig, specs: list[InputSpec],
                    data: TrainingData) -> TrainResult:
     """One per-RBP model with its health check, test metrics and IG baseline."""
     from varbind.training.evaluate import evaluate_split
-    from varbind.training.health import baseline_summary, train_until_healthy
     from varbind.training.kmer_baseline import kmer_baseline_metrics
 
     rbp = data.rbps[0]
