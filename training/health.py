@@ -71,10 +71,10 @@ def weak_reasons(validation: dict, baseline: dict) -> dict[str, str]:
 #: A run is still learning at its end when it ran all its planned epochs, kept the last one,
 #: and its validation AUROC rose by at least STILL_RISING over the last RISE_EPOCHS epochs
 #: (more than a flat plateau's noise). Of the 24 multi-label runs on the training
-#: benchmark's fresh small worlds 16-22 it flags exactly the four more than 0.02 below
-#: DeepRiPe's test AUROC (Multi-resBind and ResidualBind on worlds 17 and 22, rising by
-#: 0.0045-0.012); no other run, nor any of the 103 POLARIS models there, kept its last
-#: planned epoch.
+#: benchmark's fresh small worlds 16-22 it flags exactly the four 0.03-0.09 below DeepRiPe's
+#: test AUROC (Multi-resBind and ResidualBind on worlds 17 and 22, rising by 0.0045-0.012);
+#: no other run (the next worst: 0.021 below), nor any of the 103 POLARIS models there,
+#: kept its last planned epoch.
 STILL_RISING, RISE_EPOCHS = 0.001, 5
 #: Architectures that learnt more slowly than DeepRiPe where they ended still learning.
 SLOWER_THAN_DEEPRIPE = ("multiresbind", "residualbind")
