@@ -347,6 +347,13 @@ def test_cli_train_on_shuffled_labels_fails_naming_the_rbp(tmp_path, capsys):
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert [meta.name, "U6"] == rows[-2][:2] or [meta.name, "U6"] in [r[:2] for r in rows]
     assert any(r[:2] == [meta.name, "U6"] and r[-1] == "weak" for r in rows)
+    header = next(r for r in rows if r[:2] == ["name", "RBP"])
+    assert header[2:] == ["test", "AUROC", "SE", "k-mer", "AUROC", "status"]
+    from varbind.training.evaluate import auroc_errors
+
+    u6 = next(r for r in rows if r[:2] == [meta.name, "U6"])
+    assert float(u6[3]) == pytest.approx(auroc_errors(meta.metrics)["U6"], abs=5e-4)
+    assert float(u6[3]) > 0
 
 
 def test_cli_allow_weak_exits_zero_and_polaris_names_its_weak_member(tmp_path, capsys):

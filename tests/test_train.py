@@ -131,7 +131,7 @@ def test_load_dataset_reads_the_documented_layout(tmp_path):
         tr.load_dataset(tmp_path / "p.h5", rbp="NOPE")
 
 
-def test_polaris_per_rbp_models_are_joined_into_one_bundle(tmp_path):
+def test_polaris_per_rbp_models_are_joined_into_one_bundle(tmp_path, caplog):
     path = tmp_path / "p.h5"
     write_dataset(path, n=500, per_rbp=True)
     import h5py
@@ -143,6 +143,10 @@ def test_polaris_per_rbp_models_are_joined_into_one_bundle(tmp_path):
                       optimizer="adam", learning_rate=1e-2, seq_length=60)
     result = tr.train_per_rbp(datasets, cfg)
     assert result.meta.rbps == ["U6", "GA3"]
+    rare = [r for r, n in result.meta.metrics["positives"].items() if n < 20]
+    warned = [x for x in caplog.messages if "positive test windows" in x]
+    assert rare and len(warned) == len(rare)  # the library warns, once per member, not the CLI
+    assert all(any(f"polaris_{r}: " in x and f"{r} (" in x for x in warned) for r in rare)
     assert tuple(result.model.output.shape[1:]) == (2,)
     assert result.meta.training["gradcam_layers"] == {"U6": "U6.conv2", "GA3": "GA3.conv2"}
     assert max(result.meta.metrics["auroc"].values()) > 0.9  # U6 is learnt in 6 epochs

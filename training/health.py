@@ -167,6 +167,20 @@ def merge_health(records: list[dict]) -> dict:
     return {"status": "weak" if weak else "ok", "rule": RULE, "rbps": rbps}
 
 
+def test_metrics(model, specs: list, data, rbps: list[str], baseline_test: dict,
+                 name: str) -> dict:
+    """``model``'s metrics on the test split of ``data`` with the k-mer baseline's
+    (``baseline_test``) under ``baseline``; logs a warning naming each RBP with too few
+    positive test windows to judge it (:func:`~varbind.training.evaluate.few_positives_warning`)."""
+    from varbind.training.evaluate import evaluate_split, few_positives_warning
+
+    metrics = evaluate_split(model, specs, data.splits["test"], rbps)
+    metrics["baseline"] = baseline_summary(baseline_test)
+    if few := few_positives_warning(metrics):
+        log.warning("%s: %s", name, few)
+    return metrics
+
+
 def baseline_summary(metrics: dict) -> dict:
     """The k-mer baseline's test metrics as stored under ``metrics.baseline``."""
     from varbind.training.kmer_baseline import DESCRIPTION

@@ -32,7 +32,7 @@ from varbind.training.export import (  # noqa: F401  (re-exported: they lived he
     safe_name,
     write_bundle,
 )
-from varbind.training.health import baseline_summary, train_until_healthy, warn_if_still_learning
+from varbind.training.health import test_metrics, train_until_healthy, warn_if_still_learning
 from varbind.training.members import device_description, resolve_jobs, train_members
 from varbind.training.recipes import (
     Recipe,
@@ -362,7 +362,7 @@ def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
     """Train one multi-label model (Multi-resBind, DeepRiPe, ResidualBind), check its health
     against a k-mer baseline (retrying weak ones, :mod:`varbind.training.health`) and
     evaluate it on the test split."""
-    from varbind.training.evaluate import evaluate_split, predict
+    from varbind.training.evaluate import predict
     from varbind.training.kmer_baseline import kmer_baseline_metrics
     from varbind.training.sequences import dataset_defaults
 
@@ -381,8 +381,7 @@ def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
     best, health = train_until_healthy(lambda cfg: _attempt(cfg, specs, data), config,
                                        baseline["validation"])
     model, config = best.model, best.config
-    metrics = evaluate_split(model, specs, data.splits["test"], data.rbps)
-    metrics["baseline"] = baseline_summary(baseline["test"])
+    metrics = test_metrics(model, specs, data, data.rbps, baseline["test"], config.name)
     train_preds = predict(model, specs, data.splits["train"].batch)
     baselines = lowest_scoring_baselines(model, specs, data.splits["train"], data.rbps,
                                          config.baseline_windows, train_preds)
@@ -477,7 +476,6 @@ def train_per_rbp(datasets: dict[str, TrainingData], config: TrainConfig,
 def _train_one_rbp(config: TrainConfig, specs: list[InputSpec],
                    data: TrainingData) -> TrainResult:
     """One per-RBP model with its health check, test metrics and IG baseline."""
-    from varbind.training.evaluate import evaluate_split
     from varbind.training.kmer_baseline import kmer_baseline_metrics
 
     rbp = data.rbps[0]
@@ -487,8 +485,7 @@ def _train_one_rbp(config: TrainConfig, specs: list[InputSpec],
     best, health = train_until_healthy(lambda cfg: _attempt(cfg, specs, data), config,
                                        baseline["validation"])
     model, config = best.model, best.config
-    metrics = evaluate_split(model, specs, data.splits["test"], [rbp])
-    metrics["baseline"] = baseline_summary(baseline["test"])
+    metrics = test_metrics(model, specs, data, [rbp], baseline["test"], config.name)
     baselines = lowest_scoring_baselines(model, specs, data.splits["train"], [rbp],
                                          config.baseline_windows)
     training = _fit_summary(best.fit, data, config)

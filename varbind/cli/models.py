@@ -79,20 +79,26 @@ def run_list(args: argparse.Namespace) -> int:
     header = ("name", "architecture", "RBPs", "inputs", "cell line", "AUROC", "AP", "MB")
     _print_rows(header, rows)
     print()
-    _print_rows(("name", "RBP", "test AUROC", "k-mer AUROC", "status"),
+    _print_rows(("name", "RBP", "test AUROC", "SE", "k-mer AUROC", "status"),
                 [row for path in find_bundles(resolve_set(args.set))
                  for row in rbp_rows(read_meta(path))])
     return 0
 
 
 def rbp_rows(meta) -> list[tuple]:
-    """One row per RBP: bundle name, RBP, test AUROC, k-mer baseline AUROC, status
-    (``ok``/``weak`` from the training health check, ``unchecked`` without one)."""
+    """One row per RBP: bundle name, RBP, test AUROC, its standard error (Hanley & McNeil,
+    from the test windows), k-mer baseline AUROC, status (``ok``/``weak`` from the training
+    health check, ``unchecked`` without one)."""
+    from varbind.training.evaluate import auroc_errors
+
     metrics = meta.metrics or {}
     base = (metrics.get("baseline") or {}).get("auroc", {})
+    counted = all(k in metrics for k in ("auroc", "positives", "n_windows"))
+    errors = auroc_errors(metrics) if counted else {}
     health = meta.rbp_health()
-    return [(meta.name, rbp, _fmt(metrics.get("auroc", {}).get(rbp)), _fmt(base.get(rbp)),
-             health.get(rbp, {}).get("status", "unchecked")) for rbp in meta.rbps]
+    return [(meta.name, rbp, _fmt(metrics.get("auroc", {}).get(rbp)), _fmt(errors.get(rbp)),
+             _fmt(base.get(rbp)), health.get(rbp, {}).get("status", "unchecked"))
+            for rbp in meta.rbps]
 
 
 def _print_rows(header: tuple, rows: list[tuple]) -> None:

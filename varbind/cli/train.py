@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
 
     from varbind.training import train as tr
-    from varbind.training.evaluate import few_positives_warning, format_table
+    from varbind.training.evaluate import format_table
     from varbind.training.health import weak_messages
     from varbind.training.models import ARCHITECTURE_INFO
     from varbind.training.sequences import is_sequence_dataset
@@ -194,8 +194,6 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(res.meta.metrics, title=f"{res.meta.name}: held-out test windows",
                            health=health))
         print(f"wrote {out}")
-        if few := few_positives_warning(res.meta.metrics):
-            log.warning("%s: %s", res.meta.name, few)
         weak += weak_messages(health or {})
     return report_weak(weak, args.allow_weak)
 
