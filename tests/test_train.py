@@ -213,38 +213,6 @@ def test_automatic_jobs_fit_the_available_memory(monkeypatch):
     assert members.resolve_jobs(None, 27, on_gpu=False) == members.MAX_AUTO_JOBS
 
 
-def test_available_memory_is_the_tightest_of_the_system_and_the_own_cgroups(tmp_path):
-    from varbind import machine
-
-    gb = 1024**3
-    proc, cgroups = tmp_path / "proc", tmp_path / "cgroup"
-    (proc / "self").mkdir(parents=True)
-    (proc / "meminfo").write_text(f"MemTotal: {16 * gb // 1024} kB\n"
-                                  f"MemAvailable: {8 * gb // 1024} kB\n")
-    assert machine.available_memory(proc, cgroups) == 8 * gb  # no cgroup files
-    (proc / "self" / "cgroup").write_text("0::/job_7/step_0\n")
-    step, job = cgroups / "job_7" / "step_0", cgroups / "job_7"
-    step.mkdir(parents=True)
-    (step / "memory.max").write_text("max\n")
-    (job / "memory.max").write_text(f"{4 * gb}\n")
-    (job / "memory.current").write_text(f"{gb}\n")
-    assert machine.available_memory(proc, cgroups) == 3 * gb  # the job's limit, one level up
-    (proc / "meminfo").write_text("MemTotal: 1 kB\n")
-    (proc / "self" / "cgroup").write_text("0::/\n")
-    assert machine.available_memory(proc, cgroups) is None  # the root has no limit
-    (cgroups / "memory.max").write_text(f"{2 * gb}\n")  # e.g. a container's own cgroup
-    (cgroups / "memory.current").write_text(f"{gb // 2}\n")
-    assert machine.available_memory(proc, cgroups) == 3 * gb // 2
-    # cgroup v1 (e.g. SLURM on older nodes): the memory controller's own hierarchy
-    (proc / "self" / "cgroup").write_text("5:cpuset:/\n4:memory:/slurm/job_9/step_0\n0::/\n")
-    v1 = cgroups / "memory"
-    (v1 / "slurm" / "job_9" / "step_0").mkdir(parents=True)
-    (v1 / "slurm" / "job_9" / "step_0" / "memory.limit_in_bytes").write_text(f"{2**63 - 4096}\n")
-    (v1 / "slurm" / "job_9" / "memory.limit_in_bytes").write_text(f"{gb}\n")
-    (v1 / "slurm" / "job_9" / "memory.usage_in_bytes").write_text(f"{gb // 4}\n")
-    assert machine.available_memory(proc, cgroups) == 3 * gb // 4  # tighter than v2's
-
-
 def test_members_start_largest_training_split_first():
     from types import SimpleNamespace
 
