@@ -99,16 +99,23 @@ def test_evaluate_bundle_matches_the_stored_test_metrics(bundle_and_data):
     assert labels[0].shape == preds[0].shape
 
 
-def test_cli_evaluate_prints_tables_and_writes_plots(bundle_and_data, tmp_path, capsys):
-    out, data, _ = bundle_and_data
+def test_cli_evaluate_prints_tables_and_writes_plots(bundle_and_data, tmp_path, capsys,
+                                                    caplog):
+    out, data, result = bundle_and_data
     assert main(["evaluate", str(out)]) == 0
     stored = capsys.readouterr().out
     assert "stored test metrics" in stored and "GA3" in stored
+    rare = [r for r, n in result.meta.metrics["positives"].items() if n < 20]
+    warned = [x for x in caplog.messages if "positive test windows" in x]
+    assert rare and len(warned) == 1 and all(f"{r} (" in warned[0] for r in rare)
+    caplog.clear()
     code = main(["evaluate", str(out), "--dataset", str(data), "--split", "all",
                  "--plots", str(tmp_path / "p"), "--tsv", str(tmp_path / "m.tsv")])
     assert code == 0
     printed = capsys.readouterr().out
     assert "all windows" in printed
+    many = all(n >= 20 for n in planted_data(300).splits["train"].labels.sum(axis=0))
+    assert many and not [x for x in caplog.messages if "positive" in x]  # 'all': enough
     assert (tmp_path / "p" / "roc.png").exists() and (tmp_path / "p" / "pr.png").exists()
     rows = (tmp_path / "m.tsv").read_text().splitlines()
     assert rows[0] == "rbp\tpositives\tauroc\tap\tauroc_se" and rows[-1].startswith("mean\t")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers) -> None:
@@ -57,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         if args.plots:
             raise VarbindError("--plots needs data", fix="pass --dataset or --peaks")
         print(format_table(meta.metrics, title=f"{meta.name}: stored test metrics"))
+        warn_if_few_positives(meta.metrics, meta.name)
         if args.tsv:
             write_tsv(meta.metrics, args.tsv)
         return 0
@@ -84,9 +88,18 @@ def run(args: argparse.Namespace) -> int:
         metrics, groups, labels, preds = evaluate_bundle(bundle, dataset, split)
     source = args.dataset or args.peaks
     print(format_table(metrics, title=f"{bundle.name}: {split} windows of {source}"))
+    warn_if_few_positives(metrics, bundle.name)
     if args.tsv:
         write_tsv(metrics, args.tsv)
     if args.plots:
         paths = plot_curves(curves_of(groups, labels, preds), args.plots, title=bundle.name)
         print("plots: " + ", ".join(str(x) for x in paths))
     return 0
+
+
+def warn_if_few_positives(metrics: dict, name: str) -> None:
+    """Log the warning naming each RBP with too few positive windows to judge its AUROC."""
+    from varbind.training.evaluate import few_positives_warning
+
+    if few := few_positives_warning(metrics):
+        log.warning("%s: %s", name, few)
