@@ -167,7 +167,7 @@ def merge_health(records: list[dict]) -> dict:
     return {"status": "weak" if weak else "ok", "rule": RULE, "rbps": rbps}
 
 
-def test_metrics(model, specs: list, data, rbps: list[str], baseline_test: dict,
+def held_out_metrics(model, specs: list, data, rbps: list[str], baseline_test: dict,
                  name: str) -> dict:
     """``model``'s metrics on the test split of ``data`` with the k-mer baseline's
     (``baseline_test``) under ``baseline``; logs a warning naming each RBP with too few

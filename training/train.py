@@ -32,7 +32,7 @@ from varbind.training.export import (  # noqa: F401  (re-exported: they lived he
     safe_name,
     write_bundle,
 )
-from varbind.training.health import test_metrics, train_until_healthy, warn_if_still_learning
+from varbind.training.health import held_out_metrics, train_until_healthy, warn_if_still_learning
 from varbind.training.members import device_description, resolve_jobs, train_members
 from varbind.training.recipes import (
     Recipe,
@@ -381,7 +381,7 @@ def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
     best, health = train_until_healthy(lambda cfg: _attempt(cfg, specs, data), config,
                                        baseline["validation"])
     model, config = best.model, best.config
-    metrics = test_metrics(model, specs, data, data.rbps, baseline["test"], config.name)
+    metrics = held_out_metrics(model, specs, data, data.rbps, baseline["test"], config.name)
     train_preds = predict(model, specs, data.splits["train"].batch)
     baselines = lowest_scoring_baselines(model, specs, data.splits["train"], data.rbps,
                                          config.baseline_windows, train_preds)
@@ -485,7 +485,7 @@ def _train_one_rbp(config: TrainConfig, specs: list[InputSpec],
     best, health = train_until_healthy(lambda cfg: _attempt(cfg, specs, data), config,
                                        baseline["validation"])
     model, config = best.model, best.config
-    metrics = test_metrics(model, specs, data, [rbp], baseline["test"], config.name)
+    metrics = held_out_metrics(model, specs, data, [rbp], baseline["test"], config.name)
     baselines = lowest_scoring_baselines(model, specs, data.splits["train"], [rbp],
                                          config.baseline_windows)
     training = _fit_summary(best.fit, data, config)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from varbind.cli.dask_options import positive_int
 from varbind.errors import VarbindError
-
-log = logging.getLogger(__name__)
 
 ARCHES = ("multiresbind", "deepripe", "polaris", "residualbind")
 #: Exit status of a run that left an RBP weak (without --allow-weak).
