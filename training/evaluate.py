@@ -113,6 +113,12 @@ def few_positives_warning(metrics: dict, least: int = MIN_TEST_POSITIVES) -> str
             "BUNDLE --peaks ...', or train with more")
 
 
+def warn_if_few_positives(metrics: dict, name: str) -> None:
+    """Log :func:`few_positives_warning` for ``metrics`` of the model ``name``, if any."""
+    if few := few_positives_warning(metrics):
+        log.warning("%s: %s", name, few)
+
+
 def _mean(values: dict) -> float | None:
     got = [v for v in values.values() if v is not None]
     return round(float(np.mean(got)), 6) if got else None

@@ -168,16 +168,15 @@ def merge_health(records: list[dict]) -> dict:
 
 
 def held_out_metrics(model, specs: list, data, rbps: list[str], baseline_test: dict,
-                 name: str) -> dict:
+                     name: str) -> dict:
     """``model``'s metrics on the test split of ``data`` with the k-mer baseline's
     (``baseline_test``) under ``baseline``; logs a warning naming each RBP with too few
-    positive test windows to judge it (:func:`~varbind.training.evaluate.few_positives_warning`)."""
-    from varbind.training.evaluate import evaluate_split, few_positives_warning
+    positive test windows to judge it (:func:`~varbind.training.evaluate.warn_if_few_positives`)."""
+    from varbind.training.evaluate import evaluate_split, warn_if_few_positives
 
     metrics = evaluate_split(model, specs, data.splits["test"], rbps)
     metrics["baseline"] = baseline_summary(baseline_test)
-    if few := few_positives_warning(metrics):
-        log.warning("%s: %s", name, few)
+    warn_if_few_positives(metrics, name)
     return metrics
 
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 
 def register(subparsers) -> None:
@@ -50,7 +47,13 @@ def run(args: argparse.Namespace) -> int:
 
     from varbind.errors import VarbindError
     from varbind.model.bundle import load_bundle, read_meta
-    from varbind.training.evaluate import curves_of, evaluate_bundle, format_table, plot_curves
+    from varbind.training.evaluate import (
+        curves_of,
+        evaluate_bundle,
+        format_table,
+        plot_curves,
+        warn_if_few_positives,
+    )
 
     if args.dataset is None and args.peaks is None:
         meta = read_meta(args.bundle)
@@ -95,11 +98,3 @@ def run(args: argparse.Namespace) -> int:
         paths = plot_curves(curves_of(groups, labels, preds), args.plots, title=bundle.name)
         print("plots: " + ", ".join(str(x) for x in paths))
     return 0
-
-
-def warn_if_few_positives(metrics: dict, name: str) -> None:
-    """Log the warning naming each RBP with too few positive windows to judge its AUROC."""
-    from varbind.training.evaluate import few_positives_warning
-
-    if few := few_positives_warning(metrics):
-        log.warning("%s: %s", name, few)
