@@ -199,6 +199,52 @@ def test_explicit_settings_override_the_recipe():
         recipes.resolve_recipe("multiresbind", "varbind", 10, hparams={"width": 3})
 
 
+def test_only_the_varbind_recipe_extends_a_run_and_never_the_users_epochs():
+    assert recipes.resolve_recipe("residualbind", "varbind", 1400).extend_fraction == \
+        recipes.EXTEND_FRACTION
+    assert recipes.resolve_recipe("residualbind", "paper", 1400).extend_fraction == 0
+    assert recipes.resolve_recipe("residualbind", "varbind", 1400, epochs=30).extend_fraction == 0
+
+
+def _planted_fit(extend_fraction: float, still_learning, monkeypatch):
+    """A 4-epoch DeepRiPe fit on planted data with ``health.still_learning`` replaced."""
+    from dataclasses import replace
+
+    from varbind.training import fitting
+
+    monkeypatch.setattr(fitting, "still_learning", still_learning)
+    data = planted_data(400)
+    cfg = tr.TrainConfig(arch="deepripe", hparams=TINY["deepripe"], seq_length=60,
+                         region_length=80, progress=False).resolve_for(data)
+    cfg = replace(cfg, epochs=4, plan=replace(cfg.plan, epochs=4, min_run_fraction=0.0,
+                                              extend_fraction=extend_fraction))
+    specs = tr._checked_specs(cfg)
+    fitting.set_determinism(0)
+    model = arch_models.build_model("deepripe", specs, 2, cfg.hparams)
+    return fitting.fit(model, specs, data, cfg), cfg
+
+
+def test_a_run_still_learning_at_its_end_is_extended_once(monkeypatch, caplog):
+    caplog.set_level("INFO", logger="varbind")
+    asked = []
+
+    def rising_until_extended(fit, planned, arch=""):
+        asked.append((fit.epochs_run, planned))
+        return "still rising" if fit.extended_epochs == 0 else None
+
+    fit, cfg = _planted_fit(0.5, rising_until_extended, monkeypatch)
+    assert (fit.epochs_run, fit.extended_epochs) == (6, 2)
+    assert asked == [(4, 4)] and "training up to 2 more" in caplog.text
+    assert len(fit.history["val_auroc"]) == len(fit.history["loss"]) == 6
+    best = int(np.argmax(fit.history["val_auroc"])) + 1  # the keeper spans both phases
+    assert fit.best_epoch == best
+    assert tr._fit_summary(fit, planted_data(200), cfg)["extended_epochs"] == 2
+    fit, _ = _planted_fit(0.0, lambda *a, **k: "still rising", monkeypatch)
+    assert (fit.epochs_run, fit.extended_epochs) == (4, 0)
+    fit, _ = _planted_fit(0.5, lambda *a, **k: None, monkeypatch)
+    assert (fit.epochs_run, fit.extended_epochs) == (4, 0)
+
+
 def test_resolved_config_records_the_recipe():
     cfg = tr.TrainConfig(arch="deepripe", epochs=7).resolve(5000)
     d = cfg.to_json()

@@ -100,9 +100,9 @@ def still_learning(fit, planned_epochs: int, arch: str = "") -> str | None:
 
 
 def warn_if_still_learning(fit, config) -> str | None:
-    """:func:`still_learning` for the run of ``config`` (planned ``config.epochs``), logged as
-    a warning naming the model; the reason, or None."""
-    why = still_learning(fit, config.epochs, config.arch)
+    """:func:`still_learning` for the run of ``config`` (planned ``config.epochs``, plus the
+    extension's if it ran), logged as a warning naming the model; the reason, or None."""
+    why = still_learning(fit, config.epochs + fit.extended_epochs, config.arch)
     if why:
         log.warning("%s: %s", config.name or config.arch, why)
     return why

@@ -148,6 +148,8 @@ GLOBAL_HEAD_BELOW = 1000
 #: Below this many training windows a multi-label model on a peaks dataset is validated and
 #: kept with an exponential moving average of its weights over ~EMA_FRACTION of the steps.
 EMA_BELOW, EMA_FRACTION = 4000, 0.05
+#: A run still learning at the end of its planned epochs trains this share of them more, once.
+EXTEND_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ class Recipe:
         about this share of the planned steps (0: the raw weights;
         :mod:`varbind.training.averaging`)
     min_run_fraction : early stopping waits until this share of ``epochs`` has run
+    extend_fraction : a run still learning when ``epochs`` end trains this share of them
+        more, once (0: never; :mod:`varbind.training.fitting`)
     schedule : ``constant``, ``plateau`` (decay by ``lr_decay`` after ``lr_patience`` flat
         epochs) or ``cosine`` (warm-up over ``warmup_epochs``, then cosine decay)
     hparams : the recipe's architecture hyperparameters (user overrides already applied)
@@ -183,6 +187,7 @@ class Recipe:
     smooth_epochs: int = 1
     ema_fraction: float = 0.0
     min_run_fraction: float = 0.0
+    extend_fraction: float = 0.0
     hparams: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -241,7 +246,7 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
                   jitter=jitter, smooth_epochs=SMOOTH_EPOCHS if n_train < SMOOTH_BELOW else 1,
                   ema_fraction=default_ema_fraction(info, n_train, sequences),
                   min_run_fraction=0.0 if info.training.per_rbp else MIN_RUN_FRACTION,
-                  hparams=hparams)
+                  extend_fraction=EXTEND_FRACTION, hparams=hparams)
 
 
 def learning_rate_for(hparams: dict) -> float:
@@ -317,6 +322,8 @@ def resolve_recipe(arch: str, name: str, n_train: int, *, optimizer=None, learni
                  weight_decay=weight_decay, monitor=monitor, jitter=jitter,
                  ema_fraction=check_ema_fraction(ema_fraction))
     changes = {k: v for k, v in given.items() if v is not None}
+    if "epochs" in changes:  # the user's epochs are not extended
+        changes["extend_fraction"] = 0.0
     if changes.get("optimizer") in ("adam", "sgd") and "weight_decay" not in changes:
         changes["weight_decay"] = 0.0
     elif name == VARBIND and "weight_decay" not in changes:  # so does the decay

@@ -5,17 +5,14 @@ The flow is :func:`load_dataset` (a training HDF5 from :mod:`varbind.training.da
 :func:`train_per_rbp` (POLARIS, one model per RBP, joined) -> :func:`write_bundle`.
 Model inputs come only from :func:`varbind.model.inputs.build_inputs`, like scoring.
 
-Same seed, same model: :func:`set_determinism` seeds Python, NumPy and the backend and turns
-on deterministic kernels; batches are shuffled by a NumPy generator seeded per epoch.
+One fit of a model (batches, optimiser, kept epoch, the extension of a run still learning)
+is :func:`varbind.training.fitting.fit`. Same seed, same model: see
+:func:`varbind.training.fitting.set_determinism`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
-import sys
-import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -24,23 +21,21 @@ from varbind.errors import VarbindError
 from varbind.model.bundle import ModelMeta
 from varbind.model.inputs import InputSpec, build_inputs
 from varbind.training import models as arch_models
-from varbind.training.augment import jitter_batch, training_shift
-from varbind.training.averaging import averaging_callbacks
 from varbind.training.export import (  # noqa: F401  (re-exported: they lived here)
     BASELINE_FILE,
     inference_copy,
     safe_name,
     write_bundle,
 )
+from varbind.training.fitting import (  # noqa: F401  (re-exported: they lived here)
+    FitResult,
+    fit,
+    positive_weights,
+    set_determinism,
+)
 from varbind.training.health import held_out_metrics, train_until_healthy, warn_if_still_learning
 from varbind.training.members import device_description, resolve_jobs, train_members
-from varbind.training.recipes import (
-    Recipe,
-    best_epoch_callback,
-    make_optimizer,
-    resolve_recipe,
-    schedule_callbacks,
-)
+from varbind.training.recipes import Recipe, resolve_recipe
 from varbind.training.training_data import (  # noqa: F401  (re-exported: they lived here)
     SPLITS,
     SplitData,
@@ -124,130 +119,6 @@ class TrainConfig:
         return d
 
 
-# ----------------------------------------------------------------------------- keras glue
-
-
-def set_determinism(seed: int) -> None:
-    """Same seed, same weights: seed every generator and use deterministic kernels."""
-    import keras
-
-    keras.utils.set_random_seed(int(seed))
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        with contextlib.suppress(RuntimeError, AttributeError):
-            tf.config.experimental.enable_op_determinism()
-
-
-def _window_dataset_class():
-    import keras
-
-    class WindowDataset(keras.utils.PyDataset):
-        """Batches of inputs built on the fly from codes; windows shifted by up to ``shift`` nt."""
-
-        def __init__(self, specs, data: SplitData, batch_size: int, shuffle: bool, seed: int,
-                     shift: int = 0):
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.specs, self.data = specs, data
-            self.batch_size, self.shuffle, self.seed, self.shift = batch_size, shuffle, seed, shift
-            self.epoch = 0
-            self.order = np.arange(len(data))
-            self._reshuffle()
-
-        def _reshuffle(self):
-            if self.shuffle:
-                rng = np.random.default_rng([self.seed, self.epoch])
-                self.order = rng.permutation(len(self.data))
-
-        def __len__(self):
-            return math.ceil(len(self.data) / self.batch_size)
-
-        def __getitem__(self, i):
-            idx = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])
-            rng = np.random.default_rng([self.seed, self.epoch, i, 1])
-            x = build_inputs(self.specs, jitter_batch(take(self.data.batch, idx), self.shift, rng))
-            y = self.data.labels[idx].astype(np.float32)
-            return tuple(x), y
-
-        def on_epoch_end(self):
-            self.epoch += 1
-            self._reshuffle()
-
-    return WindowDataset
-
-
-def _callbacks(config: TrainConfig, steps: int, averaging: tuple | None = None):
-    """Keras callbacks of one fit and its best-epoch keeper (which sees ``averaging``'s)."""
-    import keras
-
-    class EpochBar(keras.callbacks.Callback):
-        """One tqdm bar per epoch on stderr; a log line with the losses at its end."""
-
-        def __init__(self, total_epochs: int, enabled: bool):
-            super().__init__()
-            self.total, self.enabled, self.bar = total_epochs, enabled, None
-
-        def on_epoch_begin(self, epoch, logs=None):
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.total}", unit="batch",
-                            file=sys.stderr, disable=not self.enabled, leave=False)
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.bar.update(1)
-            if logs and "loss" in logs and batch % 10 == 0:
-                self.bar.set_postfix(loss=f"{float(logs['loss']):.4f}")
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.bar.close()
-            logs = logs or {}
-            log.info("epoch %d/%d: loss %.4f, validation loss %.4f, validation AUROC %.3f",
-                     epoch + 1, self.total, float(logs.get("loss", float("nan"))),
-                     float(logs.get("val_loss", float("nan"))),
-                     float(logs.get("val_auroc", float("nan"))))
-
-    best = best_epoch_callback(config.plan)
-    keepers = [averaging[0], best, averaging[1]] if averaging else [best]
-    cbs = keepers + [EpochBar(config.epochs, config.progress and sys.stderr.isatty())]
-    return cbs + schedule_callbacks(config.plan), best
-
-
-def positive_weights(labels: np.ndarray, mu: float = 0.5) -> np.ndarray:
-    """DeepRiPe's class weights: ``max(1, ln(mu * N / n_k))`` per label column, shape (K,)."""
-    n = len(labels)
-    pos = np.maximum(labels.sum(axis=0).astype(np.float64), 1.0)
-    return np.maximum(1.0, np.log(mu * n / pos))
-
-
-def _compile(model, config: TrainConfig, labels: np.ndarray, steps: int):
-    import keras
-
-    from varbind.model.layers import WeightedBinaryCrossentropy
-
-    if config.class_weight:
-        loss = WeightedBinaryCrossentropy(positive_weights(labels).tolist())
-    else:
-        loss = keras.losses.BinaryCrossentropy()
-    n_labels = labels.shape[1] if labels.ndim == 2 else 1
-    auroc = keras.metrics.AUC(multi_label=n_labels > 1, num_labels=n_labels if n_labels > 1
-                              else None, name="auroc")
-    model.compile(optimizer=make_optimizer(config.plan, steps), loss=loss,
-                  metrics=[auroc])
-
-
-# ----------------------------------------------------------------------------- training
-
-
-@dataclass
-class FitResult:
-    model: object
-    best_epoch: int
-    epochs_run: int
-    history: dict
-    seconds: float
-    windows_per_second: float
-
-
 def _enough_positives(data: TrainingData, k: int, min_positives: int) -> bool:
     """False (with a warning naming the RBP and its count) if RBP ``k`` is too rare."""
     n_train = int(data.splits["train"].labels[:, k].sum())
@@ -286,27 +157,6 @@ def drop_rare_rbps(data: TrainingData, min_positives: int) -> TrainingData:
     data = data.select(keep) if keep != data.rbps else data
     check_both_classes(data)
     return data
-
-
-def fit(model, specs: list[InputSpec], data: TrainingData, config: TrainConfig) -> FitResult:
-    """Compile and fit ``model`` with the paper's loss and optimiser, keep the best epoch."""
-    window_dataset = _window_dataset_class()
-    train = window_dataset(specs, data.splits["train"], config.batch_size, True, config.seed,
-                           training_shift(config.plan, specs))
-    val = window_dataset(specs, data.splits["validation"], max(config.batch_size, 256), False,
-                         config.seed)
-    _compile(model, config, data.splits["train"].labels, len(train))
-    averaging = averaging_callbacks(len(train) * config.epochs, config.plan.ema_fraction, val)
-    callbacks, best = _callbacks(config, len(train), averaging)
-    start = time.perf_counter()
-    history = model.fit(train, validation_data=None if averaging else val, epochs=config.epochs,
-                        verbose=0, callbacks=callbacks, shuffle=False)
-    seconds = time.perf_counter() - start
-    epochs_run = len(history.history.get("loss", []))
-    seen = epochs_run * len(data.splits["train"])
-    return FitResult(model=model, best_epoch=best.best_epoch + 1, epochs_run=epochs_run,
-                     history={k: [float(v) for v in vals] for k, vals in history.history.items()},
-                     seconds=seconds, windows_per_second=seen / max(seconds, 1e-9))
 
 
 def lowest_scoring_baselines(model, specs: list[InputSpec], split: SplitData,
@@ -417,6 +267,7 @@ def _fit_summary(result: FitResult, data: TrainingData, config: TrainConfig) -> 
     return {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
             "history": result.history, "seconds": round(result.seconds, 2),
             "train_windows_per_second": round(result.windows_per_second, 1),
+            "extended_epochs": result.extended_epochs,
             "still_learning": warn_if_still_learning(result, config),
             "n_windows": {k: len(v) for k, v in data.splits.items()},
             "baseline": f"mean of the {config.baseline_windows} lowest-scoring training "
