@@ -58,15 +58,17 @@ def test_training_shift_uses_the_shortest_per_position_input():
 def test_only_training_windows_are_jittered(monkeypatch):
     from planted import TINY, planted_data
 
+    from varbind.training import fitting
+
     data = planted_data(120)
     seen = []
-    real = tr.jitter_batch
+    real = fitting.jitter_batch
 
     def spy(batch, shift, rng):
         seen.append((shift, len(batch)))
         return real(batch, shift, rng)
 
-    monkeypatch.setattr(tr, "jitter_batch", spy)
+    monkeypatch.setattr(fitting, "jitter_batch", spy)
     cfg = tr.TrainConfig(arch="deepripe", epochs=1, batch_size=8, seq_length=60,
                          region_length=80, hparams=TINY["deepripe"], min_positives=5,
                          max_tries=1, progress=False, jitter=0.1)
