@@ -196,12 +196,15 @@ def fit(model, specs: list[InputSpec], data: TrainingData, config) -> FitResult:
                  "up to %d more", config.name or config.arch, plan.epochs, extra)
         more = _run_phase(model, replace(plan, epochs=extra), train, val, best, labels,
                           result.epochs_run, plan.epochs + extra, progress)
-        history = {k: history.get(k, []) + more.get(k, []) for k in {*history, *more}}
+        history = {k: history.get(k, []) + more.get(k, [])
+                   for k in dict.fromkeys([*history, *more])}  # keys in a stable order
         result = _result(model, best, history, start, len(data.splits["train"]), extra)
     return result
 
 
 def _result(model, best, history: dict, start: float, n_train: int, extra: int) -> FitResult:
+    """The FitResult of a fit begun at ``start`` (``time.perf_counter()``) on ``n_train``
+    windows, holding ``best``'s kept epoch; ``extra``: the extension's planned epochs."""
     seconds = time.perf_counter() - start
     epochs_run = len(history.get("loss", []))
     return FitResult(model=model, best_epoch=best.best_epoch + 1, epochs_run=epochs_run,
