@@ -236,8 +236,9 @@ def test_a_run_still_learning_at_its_end_is_extended_once(monkeypatch, caplog):
     assert (fit.epochs_run, fit.extended_epochs) == (6, 2)
     assert asked == [(4, 4)] and "training up to 2 more" in caplog.text
     assert len(fit.history["val_auroc"]) == len(fit.history["loss"]) == 6
-    best = int(np.argmax(fit.history["val_auroc"])) + 1  # the keeper spans both phases
-    assert fit.best_epoch == best
+    w = cfg.plan.smooth_epochs  # the keeper's rule, over both parts: best mean of w epochs
+    means = np.convolve(fit.history["val_auroc"], np.ones(w) / w, mode="valid")
+    assert fit.best_epoch == int(np.argmax(means)) + w
     assert tr._fit_summary(fit, planted_data(200), cfg)["extended_epochs"] == 2
     fit, _ = _planted_fit(0.0, lambda *a, **k: "still rising", monkeypatch)
     assert (fit.epochs_run, fit.extended_epochs) == (4, 0)
@@ -350,6 +351,11 @@ def test_a_model_still_learning_is_recorded_and_reported(caplog):
     assert f"rb: its validation AUROC was still rising when the {cfg.epochs}" in caplog.text
     fit = tr.FitResult(None, cfg.epochs - 10, cfg.epochs, {"val_auroc": rising}, 1.0, 1.0)
     assert tr._fit_summary(fit, planted_data(200), cfg)["still_learning"] is None
+    longer = [0.70 + 0.005 * i for i in range(cfg.epochs + 8)]  # still rising when extended
+    fit = tr.FitResult(None, cfg.epochs + 8, cfg.epochs + 8, {"val_auroc": longer}, 1.0, 1.0,
+                       extended_epochs=8)
+    assert f"when the {cfg.epochs + 8} planned epochs" in \
+        tr._fit_summary(fit, planted_data(200), cfg)["still_learning"]
 
 
 def _shuffled(path, per_rbp=False):
