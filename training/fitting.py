@@ -172,7 +172,7 @@ def _run_phase(model, plan: Recipe, train, val, best, labels, first_epoch: int,
 
 def extension_epochs(plan: Recipe) -> int:
     """Epochs of the one extension of a run still learning at its end (0: never extended)."""
-    return math.ceil(plan.extend_fraction * plan.epochs) if plan.extend_fraction > 0 else 0
+    return math.ceil(plan.extend_fraction * plan.epochs)
 
 
 def fit(model, specs: list[InputSpec], data: TrainingData, config) -> FitResult:
@@ -185,11 +185,12 @@ def fit(model, specs: list[InputSpec], data: TrainingData, config) -> FitResult:
     val = window_dataset(specs, data.splits["validation"], max(plan.batch_size, 256), False,
                          config.seed)
     labels = data.splits["train"].labels
+    n_train = len(labels)
     best = best_epoch_callback(plan)
     progress = config.progress and sys.stderr.isatty()
     start = time.perf_counter()
     history = _run_phase(model, plan, train, val, best, labels, 0, plan.epochs, progress)
-    result = _result(model, best, history, start, len(data.splits["train"]), 0)
+    result = _result(model, best, history, start, n_train, 0)
     extra = extension_epochs(plan)
     if extra and still_learning(result, plan.epochs):
         log.info("%s: validation AUROC still rising after the %d planned epochs; training "
@@ -198,7 +199,7 @@ def fit(model, specs: list[InputSpec], data: TrainingData, config) -> FitResult:
                           result.epochs_run, plan.epochs + extra, progress)
         history = {k: history.get(k, []) + more.get(k, [])
                    for k in dict.fromkeys([*history, *more])}  # keys in a stable order
-        result = _result(model, best, history, start, len(data.splits["train"]), extra)
+        result = _result(model, best, history, start, n_train, extra)
     return result
 
 
