@@ -3,16 +3,19 @@
 Usage::
 
     python tests/benchmarks/bench_training.py [--archs multiresbind,deepripe,polaris,residualbind]
-        [--sizes tiny,small,full] [--seeds 1,2,3] [--workdir DIR] [--out results.json]
+        [--sizes tiny,small,medium,full] [--seeds 1,2,3] [--workdir DIR] [--out results.json]
 
-For every (size, seed) it simulates a world (``varbind simulate --seed SEED --size SIZE``;
+For every (size, seed) it simulates a world (``varbind simulate --seed SEED --size SIZE``:
+``tiny`` gives a few hundred multi-label training windows, ``small`` ~1,200-1,800, ``medium``
+a few thousand, around the varbind recipe's switches at 4,000, ``full`` ~6,400; each row
+records its number of training windows;
 seed 0 is the demo's, so use others), builds its multi-label and per-RBP datasets with
 ``varbind dataset``'s defaults (the ones ``varbind train --peaks`` uses) and runs
 ``varbind train --arch ARCH --dataset ... --seed SEED --allow-weak -q`` for every architecture:
 no tuning flags. ``--allow-weak`` only keeps the run going; the health status is reported.
 Per cell it prints the mean and minimum per-RBP test AUROC, the k-mer baseline's mean test
-AUROC, epochs run (summed over POLARIS's per-RBP models), training seconds, weak RBPs, and
-checks the issue's targets within each (size, seed):
+AUROC, training windows (``train``) and epochs run (both summed over POLARIS's per-RBP
+models), training seconds, weak RBPs, and checks the issue's targets within each (size, seed):
 
 * every multi-label architecture's mean AUROC within 0.02 of the best multi-label
   architecture's, and >= 0.93 where the best reaches 0.95;
@@ -110,6 +113,7 @@ def train_cell(arch: str, dataset: Path, seed: int, work: Path) -> dict:
             "mean_ap": m["mean_ap"], "auroc": auroc,
             "baseline_mean_auroc": m["baseline"]["mean_auroc"],
             "epochs": sum(x["epochs_run"] for x in members),
+            "train_windows": sum(x["n_windows"]["train"] for x in members),
             "train_seconds": round(sum(x["seconds"] for x in members), 1),
             "wall_seconds": round(wall, 1), "cpu_seconds": round(used, 1),
             "weak": sorted(meta.weak_rbps()),
@@ -160,7 +164,7 @@ def comparison_misses(rows: list[dict]) -> list[str]:
 
 def table(results: list[dict]) -> str:
     head = (f"{'size':<6} {'seed':>4} {'architecture':<13} {'RBPs':>4} {'mean':>6} {'min':>6} "
-            f"{'(RBP)':<8} {'k-mer':>6} {'epochs':>6} {'fit s':>6} {'wall s':>6} {'CPU s':>6}"
+            f"{'(RBP)':<8} {'k-mer':>6} {'train':>6} {'epochs':>6} {'fit s':>6} {'wall s':>6} {'CPU s':>6}"
             "  weak")
     lines = [head, "-" * len(head)]
     for cell in results:
@@ -171,7 +175,8 @@ def table(results: list[dict]) -> str:
                 continue
             lines.append(f"{cell['size']:<6} {cell['seed']:>4} {r['arch']:<13} {r['rbps']:>4} "
                          f"{r['mean_auroc']:>6.3f} {r['min_auroc']:>6.3f} {r['min_rbp']:<8} "
-                         f"{r['baseline_mean_auroc']:>6.3f} {r['epochs']:>6} "
+                         f"{r['baseline_mean_auroc']:>6.3f} {r.get('train_windows', '-'):>6} "
+                         f"{r['epochs']:>6} "
                          f"{r['train_seconds']:>6.0f} {r['wall_seconds']:>6.0f} "
                          f"{r['cpu_seconds']:>6.0f}  "
                          f"{','.join(r['weak']) or '-'}")
@@ -204,7 +209,7 @@ def spread(results: list[dict]) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--archs", default=",".join(ARCHS))
-    p.add_argument("--sizes", default="tiny,small,full")
+    p.add_argument("--sizes", default="tiny,small,medium,full")
     p.add_argument("--seeds", default="1,2,3", help="world and training seeds (not the demo's 0)")
     p.add_argument("--workdir", default=None, help="keep worlds, datasets and bundles here")
     p.add_argument("--out", default=None, help="write results as JSON here")

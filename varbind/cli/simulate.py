@@ -18,9 +18,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("outdir", metavar="OUTDIR", help="directory to write the world into")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (non-negative integer)")
-    p.add_argument("--size", choices=("tiny", "small", "full"), default="full",
-                   help="tiny: ~250 kb for tests; small: ~1 Mb; full: ~4 Mb for the demo "
-                        "and benchmarks")
+    p.add_argument("--size", choices=("tiny", "small", "medium", "full"), default="full",
+                   help="tiny: ~250 kb for tests; small: ~1 Mb; medium: ~2.4 Mb; full: ~4 Mb "
+                        "for the demo and benchmarks")
     p.set_defaults(func=run)
 
 
