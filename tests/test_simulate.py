@@ -539,6 +539,18 @@ def test_cli_simulate_tiny(tmp_path, capsys):
     assert (out / "variants.vcf.gz.tbi").is_file()
 
 
+def test_cli_offers_every_simulator_size_smallest_first(capsys):
+    from varbind.simulate import SIZES
+
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "{" + ",".join(SIZES) + "}" in help_text
+    genome = [sum(spec.contigs) for spec in SIZES.values()]
+    scales = [spec.scale for spec in SIZES.values()]
+    assert genome == sorted(genome) and scales == sorted(scales)
+
+
 def test_cli_outdir_that_is_a_file_is_one_line_error(tmp_path, capsys):
     target = tmp_path / "afile"
     target.write_text("x")

@@ -7,8 +7,8 @@ Usage::
 
 For every (size, seed) it simulates a world (``varbind simulate --seed SEED --size SIZE``:
 ``tiny`` gives a few hundred multi-label training windows, ``small`` ~1,200-1,800, ``medium``
-a few thousand, around the varbind recipe's switches at 4,000, ``full`` ~6,400; each row
-records its number of training windows;
+~3,100-3,700 (seeds 31-33), below the varbind recipe's switches at 4,000, ``full`` ~6,400;
+each row records its number of training windows;
 seed 0 is the demo's, so use others), builds its multi-label and per-RBP datasets with
 ``varbind dataset``'s defaults (the ones ``varbind train --peaks`` uses) and runs
 ``varbind train --arch ARCH --dataset ... --seed SEED --allow-weak -q`` for every architecture:
