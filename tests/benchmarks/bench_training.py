@@ -164,8 +164,8 @@ def comparison_misses(rows: list[dict]) -> list[str]:
 
 def table(results: list[dict]) -> str:
     head = (f"{'size':<6} {'seed':>4} {'architecture':<13} {'RBPs':>4} {'mean':>6} {'min':>6} "
-            f"{'(RBP)':<8} {'k-mer':>6} {'train':>6} {'epochs':>6} {'fit s':>6} {'wall s':>6} {'CPU s':>6}"
-            "  weak")
+            f"{'(RBP)':<8} {'k-mer':>6} {'train':>6} {'epochs':>6} {'fit s':>6} {'wall s':>6} "
+            f"{'CPU s':>6}  weak")
     lines = [head, "-" * len(head)]
     for cell in results:
         for r in cell["rows"]:
