@@ -31,10 +31,10 @@ Two recipes exist for every architecture (``--recipe``):
       full world's size, seed 32; one run each), Multi-resBind with this decay and the weight
       averaging below (``--weight-decay 0.088 --ema-fraction 0.05``) reached a test AUROC of
       0.935 against 0.929 with the defaults (DeepRiPe 0.946, ResidualBind 0.932): within
-      one run's spread, so the switch stays at 4,000. With the
-      global head (a few hundred windows) it made no difference on balance: on six tiny
-      worlds it was higher in 6 of 12 world x architecture pairs (Multi-resBind 4 of 6,
-      ResidualBind 2 of 6; median change +0.0002), so the global head keeps the plain decay.
+      one run's spread, so the switch stays at 4,000. With the global head (a few hundred
+      windows) the stronger decay made no difference on balance: on six tiny worlds it was
+      higher in 6 of 12 world x architecture pairs (Multi-resBind 4 of 6, ResidualBind 2 of
+      6; median change +0.0002), so the global head keeps the plain decay.
       On fresh small world 17 (1,794 training windows, 10 RBPs), where Multi-resBind still
       ends underfit (mean validation AUROC 0.852, training AUROC 0.913 and rising at its last
       epoch; DeepRiPe 0.884), none of these reached the default's validation AUROC, one run
