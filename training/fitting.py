@@ -73,7 +73,7 @@ def _window_dataset_class():
         ``shuffle=False``: the split's batches in order (validation). ``shuffle=True``: an
         endless stream for ``fit(steps_per_epoch=len(dataset))``, read through one iterator
         for the whole fit. Batch ``i`` is batch ``i % len(dataset)`` of data epoch
-        ``first_epoch + i // len(dataset)`` (order and shifts seeded by that epoch), a pure
+        ``first_data_epoch + i // len(dataset)`` (order and shifts seeded by that epoch), a pure
         function of ``i``, so Keras may prefetch across an epoch's end. (A finite dataset
         made Keras open a fresh iterator every epoch: ~0.4-0.9 s lost in half the epochs.)
         """
@@ -83,7 +83,7 @@ def _window_dataset_class():
             super().__init__(workers=1, use_multiprocessing=False)
             self.specs, self.data = specs, data
             self.batch_size, self.shuffle, self.seed, self.shift = batch_size, shuffle, seed, shift
-            self.first_epoch = 0
+            self.first_data_epoch = 0
             self._order = (None, np.arange(len(data)))  # (data epoch, its window order)
 
         def __len__(self):
@@ -98,7 +98,7 @@ def _window_dataset_class():
             global epoch ``first_epoch``: ``first_epoch + phase + 1`` onwards, the numbers
             Keras's epoch-end calls gave them before (it announced one epoch end before
             each fit), so a seed trains the same weights as before."""
-            self.first_epoch = first_epoch + phase + 1
+            self.first_data_epoch = first_epoch + phase + 1
 
         def order(self, epoch: int) -> np.ndarray:
             """The window order of data epoch ``epoch``, shape (N,)."""
@@ -109,7 +109,7 @@ def _window_dataset_class():
 
         def __getitem__(self, i):
             epoch, j = divmod(i, len(self)) if self.shuffle else (0, i)
-            epoch += self.first_epoch
+            epoch += self.first_data_epoch
             idx = np.sort(self.order(epoch)[j * self.batch_size:(j + 1) * self.batch_size])
             rng = np.random.default_rng([self.seed, epoch, j, 1])
             x = build_inputs(self.specs, jitter_batch(take(self.data.batch, idx), self.shift, rng))
