@@ -3,6 +3,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 from varbind.training.recipes import resolve_recipe
 
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
@@ -123,3 +125,74 @@ def test_a_bundle_without_todays_viewpoint_input_is_not_the_cli_defaults(tmp_pat
     assert input_changes(meta("sequence"), "deepripe", loaded) == ["+viewpoint"]
     cell = {**_cell("deepripe", _today("deepripe")), "input_changes": ["+viewpoint"]}
     assert protocol(cell) == "older inputs, not today's default (+viewpoint)"
+
+
+def _before_extension(arch):
+    """The record of a bundle trained before the recipe could extend a run still learning."""
+    return {k: v for k, v in _today(arch).items() if k != "extend_fraction"}
+
+
+def test_the_extension_counts_only_for_a_run_that_could_have_been_extended():
+    today = _today("deepripe")
+    assert today["extend_fraction"] > 0
+    epochs, old = today["epochs"], _before_extension("deepripe")
+    for ran in ((epochs, epochs - 3), (epochs - 4, epochs - 4), (epochs - 6, epochs - 9)):
+        assert recipe_changes("deepripe", old, N_TRAIN, ran=ran) == []  # stopped or kept earlier
+    for ran in ((epochs, epochs), None, (None, None)):  # ran all, kept the last; or unknown
+        assert recipe_changes("deepripe", old, N_TRAIN, ran=ran) == ["extend_fraction"]
+    shorter = {**today, "extend_fraction": today["extend_fraction"] / 2}  # an extended run
+    assert recipe_changes("deepripe", shorter, N_TRAIN, ran=(epochs + 3, epochs + 1)) == [
+        "extend_fraction"]
+
+
+def _sequence_set(folder, name):
+    """A tiny RBP-24-like set ``name`` in ``folder``: train and ls FASTA files, gzipped."""
+    import gzip
+
+    def fasta(motif, start):
+        return "".join(f">r{i}\nacgu{motif if i % 3 else 'GGCCAA'}uuca{'ACGU'[i % 4]}\n"
+                       for i in range(start, start + 30))
+
+    for split, start in (("train", 0), ("ls", 100)):
+        for part, motif in (("positives", "ACGUAC"), ("negatives", "CCCCCC")):
+            with gzip.open(folder / f"{name}.{split}.{part}.fa.gz", "wt") as out:
+                out.write(fasta(motif, start))
+
+
+def test_merge_fills_cells_without_a_bundle_and_judges_them_today(tmp_path):
+    import json
+
+    from bench_rbp24 import build_dataset, main
+
+    from varbind.training.training_data import load_dataset
+
+    data, work = tmp_path / "data", tmp_path / "work"
+    data.mkdir()
+    name = next(iter(PUBLISHED))
+    _sequence_set(data, name)
+    n_train = len(load_dataset(build_dataset(data, name, work), name).splits["train"].labels)
+
+    def earlier_cell(arch, epochs_run, best_epoch):
+        old = {k: v for k, v in resolve_recipe(arch, "varbind", n_train, sequences=True)
+               .to_json().items() if k != "extend_fraction"}
+        return {**_cell(arch, old), "epochs_run": epochs_run, "best_epoch": best_epoch,
+                "recipe_changes": ["extend_fraction"]}
+
+    epochs = resolve_recipe("deepripe", "varbind", n_train, sequences=True).epochs
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"extra": {"results": {name: {
+        "deepripe": earlier_cell("deepripe", epochs - 2, epochs - 8),  # stopped early
+        "rnassr": earlier_cell("rnassr", epochs, epochs),  # kept its last planned epoch
+        "polaris": {"not_run": True}}}}}))
+    report = tmp_path / "report.json"
+    assert main(["--data", str(data), "--workdir", str(work), "--archs",
+                 "deepripe,rnassr,polaris", "--existing-only", "--merge", str(earlier),
+                 "--json", str(report), "--results", str(tmp_path / "figures.json")]) == 0
+    results = json.loads(report.read_text())["results"][name]
+    assert results["deepripe"]["merged"] and protocol(results["deepripe"]) == "CLI defaults"
+    assert results["rnassr"]["recipe_changes"] == ["extend_fraction"]
+    assert results["polaris"] == {"not_run": True}
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(SystemExit, match="not a bench_rbp24 results file"):
+        main(["--data", str(data), "--workdir", str(work), "--merge", str(bad)])

@@ -4,7 +4,7 @@ Usage::
 
     python tests/benchmarks/bench_rbp24.py [--data ../shared/data/rbp24] [--sets A,B]
         [--archs multiresbind,rnassr] [--workdir DIR] [--json results.json]
-        [--train-arg=--epochs=5 ...] [--existing-only]
+        [--train-arg=--epochs=5 ...] [--existing-only] [--merge EARLIER.json]
 
 For each set in ``--data`` (``<SET>.train.{positives,negatives}.fa.gz`` and
 ``<SET>.ls.{positives,negatives}.fa.gz``) it builds the dataset with ``varbind dataset --kind
@@ -17,10 +17,13 @@ the same to ``--json`` after every model, and its figures to ``docs/results/benc
 (``--results``, through ``results.py``) at the end. An existing bundle in ``--workdir`` is
 reused unless ``--retrain``; ``--existing-only`` trains nothing and reports the bundles already
 there, marking every other cell as not run (so runs made one cell at a time are collected into
-one table). A cell counts as "CLI defaults" only while its bundle's recorded recipe equals
-today's default recipe for its architecture and training-set size, so a bundle trained before
-a change of the default recipe is reported as not the default protocol, and every figure's
-note names the commit its bundle was trained at.
+one table). ``--merge`` takes the cells of an earlier run (its ``--json`` report, or
+``docs/results/bench_rbp24.json``) for every cell without a bundle in ``--workdir``, so new
+cells are added to the published table without the old bundles. A cell counts as "CLI
+defaults" only while its bundle's recorded recipe equals today's default recipe for its
+architecture and training-set size (settings that cannot have changed its run aside), so a
+bundle trained before a change of the default recipe is reported as not the default protocol,
+and every figure's note names the commit its bundle was trained at.
 
 Training cost is the CPU time (user + system, the folding pool included) of ``varbind train``,
 the figure to compare between machines; the wall-clock time is recorded too but depends on the
@@ -136,8 +139,32 @@ def train(dataset: Path, data, name: str, arch: str, work: Path, extra: list[str
             "recipe_settings": training.get("config", {}).get("recipe_settings"),
             "recipe_changes": recipe_changes(arch, training.get("config", {}).get(
                 "recipe_settings"), training.get("n_windows", {}).get("train"),
-                sequences=data.sequences),
+                sequences=data.sequences, ran=(training.get("epochs_run"),
+                                               training.get("best_epoch"))),
             "input_changes": input_changes(meta, arch, data)}
+
+
+def merged_results(path: Path) -> dict:
+    """``{set: {arch: cell}}`` of an earlier run: its ``--json`` report, or a docs results file
+    (the report under ``extra``)."""
+    try:
+        loaded = json.loads(path.read_text())
+        return loaded.get("extra", loaded)["results"]
+    except (OSError, ValueError, KeyError, AttributeError) as error:
+        raise SystemExit(f"--merge {path}: not a bench_rbp24 results file ({error}); give "
+                         "the --json report or docs results file of an earlier run") from None
+
+
+def merged_cell(cell: dict, arch: str, data) -> dict:
+    """A cell taken from an earlier run's results, its recipe judged against today's default
+    for ``arch`` on ``data`` (the set's dataset, loaded); its input changes stay as recorded
+    (judging them needs the bundle)."""
+    if cell.get("auroc") is None or cell.get("recipe") != "varbind":
+        return {**cell, "merged": True}
+    changes = recipe_changes(arch, cell.get("recipe_settings"), len(data.splits["train"].labels),
+                             sequences=data.sequences,
+                             ran=(cell.get("epochs_run"), cell.get("best_epoch")))
+    return {**cell, "recipe_changes": changes, "merged": True}
 
 
 def input_changes(meta: dict, arch: str, data) -> list[str]:
@@ -154,11 +181,12 @@ def input_changes(meta: dict, arch: str, data) -> list[str]:
 
 
 def recipe_changes(arch: str, recorded: dict | None, n_train: int | None,
-                   sequences: bool = True) -> list[str] | None:
+                   sequences: bool = True, ran: tuple[int, int] | None = None
+                   ) -> list[str] | None:
     """Settings in which a bundle's recorded varbind recipe differs from today's default
     recipe for ``arch`` on the same ``n_train`` training windows of a dataset built from
     labelled sequences (``sequences``, as every RBP-24 set here; no jitter) or from peaks
-    (None: not recorded).
+    (None: not recorded). ``ran``: the bundle's (epochs run, kept epoch), for :func:`acting`.
 
     A setting missing from the record is one added since: it counts as the value that keeps
     the old behaviour (the :class:`Recipe` field's default; for a hyperparameter, today's).
@@ -170,9 +198,9 @@ def recipe_changes(arch: str, recorded: dict | None, n_train: int | None,
     from varbind.training.recipes import Recipe, resolve_recipe
 
     today = acting(json.loads(json.dumps(resolve_recipe(arch, "varbind", n_train,
-                                                        sequences=sequences).to_json())))
+                                                        sequences=sequences).to_json())), ran)
     absent = {f.name: f.default for f in fields(Recipe)}
-    recorded = acting({**{k: absent[k] for k in today if k in absent}, **recorded})
+    recorded = acting({**{k: absent[k] for k in today if k in absent}, **recorded}, ran)
     changed = [k for k, v in today.items()
                if k != "hparams" and not same(recorded.get(k), v)]
     had = recorded.get("hparams") or {}
@@ -180,13 +208,23 @@ def recipe_changes(arch: str, recorded: dict | None, n_train: int | None,
                       if not same(had.get(k, v), v)]
 
 
-def acting(settings: dict) -> dict:
-    """``settings`` with ``min_run_fraction`` set to 0 where it cannot change the run: early
-    stopping off (``patience`` 0), or ``ceil(fraction x epochs) <= patience`` (a stop needs
-    ``patience`` epochs without improvement, so that many epochs have run anyway)."""
+def acting(settings: dict, ran: tuple[int, int] | None = None) -> dict:
+    """``settings`` with the settings that cannot have changed the run set to 0:
+
+    * ``min_run_fraction`` with early stopping off (``patience`` 0), or where
+      ``ceil(fraction x epochs) <= patience`` (a stop needs ``patience`` epochs without
+      improvement, so that many epochs have run anyway);
+    * ``extend_fraction`` for a run that ``ran`` (epochs run, kept epoch; 1-based) no more
+      than its planned epochs and either fewer of them or kept an earlier epoch than its last:
+      only a run that ran them all and kept the last is ever extended
+      (``varbind.training.health.still_learning``).
+    """
+    epochs = settings.get("epochs", 0)
     fraction, patience = settings.get("min_run_fraction") or 0.0, settings.get("patience") or 0
-    if not patience or math.ceil(fraction * settings.get("epochs", 0)) <= patience:
-        return {**settings, "min_run_fraction": 0.0}
+    if not patience or math.ceil(fraction * epochs) <= patience:
+        settings = {**settings, "min_run_fraction": 0.0}
+    if ran and None not in ran and ran[0] <= epochs and (ran[0] < epochs or ran[1] != ran[0]):
+        settings = {**settings, "extend_fraction": 0.0}
     return settings
 
 
@@ -366,6 +404,10 @@ def main(argv=None) -> int:
     p.add_argument("--retrain", action="store_true", help="retrain existing bundles")
     p.add_argument("--existing-only", action="store_true",
                    help="train nothing: report the bundles in --workdir, other cells not run")
+    p.add_argument("--merge", type=Path, default=None,
+                   help="an earlier run's --json report or docs results file: its cells stand "
+                        "in for cells without a bundle in --workdir (not trained again), their "
+                        "recipes judged against today's defaults")
     p.add_argument("--results", type=Path, default=None,
                    help="summary for the docs (default docs/results/bench_rbp24.json)")
     args = p.parse_args(argv)
@@ -378,6 +420,7 @@ def main(argv=None) -> int:
     commit = git_head()
     from varbind.training.training_data import load_dataset
 
+    earlier = merged_results(args.merge) if args.merge else {}
     results: dict = {s: {} for s in sets}
     length_check: dict = {}
     for s in sets:
@@ -385,8 +428,12 @@ def main(argv=None) -> int:
         data = load_dataset(dataset, s)  # once per set: the length check and the defaults
         length_check[s] = viewpoint_length_auroc(data)
         for a in archs:
-            results[s][a] = train(dataset, data, s, a, args.workdir, args.train_arg,
-                                  args.retrain, args.existing_only)
+            bundle = (args.workdir / s / a / "model.json").exists()
+            if not bundle and earlier.get(s, {}).get(a, {}).get("auroc") is not None:
+                results[s][a] = merged_cell(earlier[s][a], a, data)
+            else:
+                results[s][a] = train(dataset, data, s, a, args.workdir, args.train_arg,
+                                      args.retrain, args.existing_only)
             print(f"{s} {a}: {results[s][a]}", file=sys.stderr, flush=True)
             report = {"command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
                       "commit": commit, "cpus": os.cpu_count(),
@@ -394,7 +441,8 @@ def main(argv=None) -> int:
                       f"CLI defaults + {' '.join(args.train_arg)}",
                       "published": {s: dict(zip(PUBLISHED_COLUMNS, PUBLISHED[s], strict=True))
                                     for s in sets if s in PUBLISHED},
-                      "viewpoint_length_auroc": length_check, "results": results}
+                      "viewpoint_length_auroc": length_check, "results": results,
+                      **({"merged_from": str(args.merge)} if args.merge else {})}
             tmp = out_json.with_suffix(".tmp")
             tmp.write_text(json.dumps(report, indent=1))
             os.replace(tmp, out_json)
