@@ -10,7 +10,8 @@ cores) 3 workers took 0.74, 0.75 and 0.88 of the time 2 took, for the same model
 no faster than 3 on the one world tried.
 Each worker trains its RBP exactly as the sequential path does (same config, same seed, same
 health check) and saves the model into a temporary folder the parent reads back; results come
-back in the RBPs' order. On a GPU the default is one job (the device is shared).
+back in the RBPs' order; a worker ends within :data:`PARENT_CHECK_SECONDS` of its parent's
+end. On a GPU the default is one job (the device is shared).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import logging
 import math
 import os
 import tempfile
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from multiprocessing import get_context
@@ -35,6 +38,8 @@ MAX_AUTO_JOBS = 8
 JOBS_PER_CORE = 1.5
 #: Memory the automatic ``--jobs`` sets aside per worker process.
 WORKER_MEMORY = 2 * 1024**3
+#: Seconds between a worker's checks that the ``varbind train`` that started it still runs.
+PARENT_CHECK_SECONDS = 1.0
 
 
 def device_description() -> str:
@@ -104,9 +109,13 @@ def largest_first(tasks: list[tuple]) -> list[int]:
 
 
 def _start_worker(threads: int, level: int) -> None:
-    """Worker set-up: log like the parent, start TensorFlow without its C++ start-up notices
-    (unless debugging), and give the backend ``threads`` threads."""
+    """Worker set-up: exit with the parent (:func:`exit_with_parent`), log like the parent,
+    start TensorFlow without its C++ start-up notices (unless debugging), and give the backend
+    ``threads`` threads."""
     import sys
+
+    threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="varbind-parent-watch").start()
 
     from varbind.model.device import load_tensorflow_quietly
 
@@ -121,6 +130,15 @@ def _start_worker(threads: int, level: int) -> None:
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def exit_with_parent(parent: int, every: float = PARENT_CHECK_SECONDS) -> None:
+    """End this worker process within ``every`` seconds of its parent process ``parent``
+    ending (its parent id changes), so that a killed ``varbind train`` leaves no worker
+    training on (the pool would notice only when a worker's model is done)."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
 
 
 def _train_in_worker(train_one, config, specs, data, model_path: str):
