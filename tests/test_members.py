@@ -58,7 +58,8 @@ def test_workers_exit_when_varbind_train_is_killed(tmp_path):
     script, pids = tmp_path / "parent.py", tmp_path / "pids"
     script.write_text(PARENT)
     pids.mkdir()
-    parent = subprocess.Popen([sys.executable, str(script), str(pids)])
+    parent = subprocess.Popen([sys.executable, str(script), str(pids)],  # its temporary
+                              env={**os.environ, "TMPDIR": str(tmp_path)})  # folder stays here
     try:
         assert _wait(lambda: len(list(pids.iterdir())) == 2, 120), "workers never started"
         workers = [int(p.name) for p in pids.iterdir()]
