@@ -5,7 +5,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 
-from bench_training import check_targets, table  # noqa: E402
+from bench_training import (  # noqa: E402
+    bootstrap_mean_aurocs,
+    check_targets,
+    comparison_misses,
+    gap_error,
+    table,
+)
 
 
 def _row(arch, mean, auroc, baseline=0.7, cpu=100.0, wall=999.0):
@@ -107,3 +113,30 @@ def test_merge_adds_new_runs_to_a_published_results_file(tmp_path):
     assert rows["polaris"]["mean_auroc"] == 0.8 and rows["polaris"]["commit"] == "b"
     assert rows["deepripe"]["commit"] == "a"
     assert [r["command"] for r in extra["runs"]] == ["python a", "python b"]
+
+
+def test_paired_bootstrap_gives_each_miss_its_standard_error():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random((300, 3)) < 0.2).astype(int)
+    labels[:, 2] = 0
+    labels[:3, 2] = 1  # a rare RBP: some resamples lack its positives
+    good = labels + rng.normal(0, 0.6, labels.shape)
+    poor = labels + rng.normal(0, 1.5, labels.shape)
+    boot = {name: bootstrap_mean_aurocs(labels, scores, seed=7, rounds=60)
+            for name, scores in (("good", good), ("poor", poor))}
+    assert boot["good"] == bootstrap_mean_aurocs(labels, good, seed=7, rounds=60)  # same resamples
+    assert len(boot["good"]) == 60 and np.mean(boot["good"]) > np.mean(boot["poor"]) + 0.1
+    best = {**_row("deepripe", 0.94, {"A": 0.94}), "mean_auroc_boot": boot["good"]}
+    worse = {**_row("multiresbind", 0.89, {"A": 0.92}), "mean_auroc_boot": boot["poor"]}
+    se = gap_error(worse, best)
+    assert 0 < se < 0.1
+    assert gap_error(best, best) == 0.0
+    miss = comparison_misses([best, worse])
+    assert miss == [f"multiresbind mean 0.890 more than 0.02 below deepripe's 0.940 "
+                    f"(gap -0.050 ± {se:.3f} SE, paired bootstrap)"]
+    older = {k: v for k, v in worse.items() if k != "mean_auroc_boot"}  # a row from before
+    assert gap_error(older, best) is None
+    assert comparison_misses([best, older]) == [
+        "multiresbind mean 0.890 more than 0.02 below deepripe's 0.940"]
