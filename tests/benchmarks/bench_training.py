@@ -113,7 +113,7 @@ def train_cell(arch: str, dataset: Path, seed: int, work: Path) -> dict:
     members = list(t["members"].values()) if "members" in t else [t]
     auroc = {r: v for r, v in m["auroc"].items() if v is not None}
     boot = {} if arch in PER_RBP_ARCHS else {
-        "mean_auroc_boot": bootstrap_on_test_windows(out, dataset, seed, meta.rbps)}
+        "mean_auroc_boot": bootstrap_on_test_windows(out, dataset, seed)}
     return {"arch": arch, "rbps": len(meta.rbps), "mean_auroc": m["mean_auroc"],
             "min_auroc": min(auroc.values()), "min_rbp": min(auroc, key=auroc.get),
             "mean_ap": m["mean_ap"], "auroc": auroc,
@@ -131,21 +131,14 @@ def train_cell(arch: str, dataset: Path, seed: int, work: Path) -> dict:
 BOOT_ROUNDS = 200
 
 
-def bootstrap_on_test_windows(bundle: Path, dataset: Path, seed: int,
-                              rbps: list[str]) -> list[float]:
-    """The bundle's mean test AUROC over ``rbps`` on :data:`BOOT_ROUNDS` resamples of the
+def bootstrap_on_test_windows(bundle: Path, dataset: Path, seed: int) -> list[float]:
+    """The bundle's mean test AUROC over its RBPs on :data:`BOOT_ROUNDS` resamples of the
     dataset's test windows (:func:`bootstrap_mean_aurocs`)."""
     from varbind.model.bundle import load_bundle
-    from varbind.training.evaluate import predict
-    from varbind.training.training_data import load_dataset
+    from varbind.training.evaluate import evaluate_bundle
 
-    data = load_dataset(dataset)
-    test = data.splits["test"]
-    loaded = load_bundle(bundle)
-    scores = predict(loaded.model, loaded.meta.inputs, test.batch)
-    labels = test.labels[:, [data.rbps.index(r) for r in rbps]]
-    scores = scores[:, [loaded.meta.rbps.index(r) for r in rbps]]
-    return bootstrap_mean_aurocs(labels, scores, seed)
+    _, _, labels, scores = evaluate_bundle(load_bundle(bundle), dataset, "test")
+    return bootstrap_mean_aurocs(labels[0], scores[0], seed)  # multi-label: one group
 
 
 def bootstrap_mean_aurocs(labels, scores, seed: int, rounds: int = BOOT_ROUNDS) -> list[float]:
