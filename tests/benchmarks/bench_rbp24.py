@@ -104,11 +104,16 @@ def viewpoint_length_auroc(data) -> float | None:
     return round(max(auroc, 1 - auroc), 4)
 
 
+def bundle_dir(work: Path, name: str, arch: str) -> Path:
+    """Where the bundle of set ``name`` and architecture ``arch`` lives in ``work``."""
+    return work / name / arch
+
+
 def train(dataset: Path, data, name: str, arch: str, work: Path, extra: list[str],
           retrain: bool, existing_only: bool = False) -> dict:
     """Train (or reuse) one bundle on ``dataset`` (``data``: that file loaded, read for its
     defaults); return its test AUROC, time and epochs."""
-    out = work / name / arch
+    out = bundle_dir(work, name, arch)
     meta_path = out / "model.json"
     if existing_only and not meta_path.exists():
         return {"not_run": True}
@@ -428,7 +433,7 @@ def main(argv=None) -> int:
         data = load_dataset(dataset, s)  # once per set: the length check and the defaults
         length_check[s] = viewpoint_length_auroc(data)
         for a in archs:
-            bundle = (args.workdir / s / a / "model.json").exists()
+            bundle = (bundle_dir(args.workdir, s, a) / "model.json").exists()
             if not bundle and earlier.get(s, {}).get(a, {}).get("auroc") is not None:
                 results[s][a] = merged_cell(earlier[s][a], a, data)
             else:
