@@ -1,4 +1,5 @@
-"""Per-RBP worker processes end with the ``varbind train`` that started them."""
+"""Per-RBP worker processes end with the ``varbind train`` that started them, whether it is
+killed (SIGKILL) or terminated (SIGTERM, which the CLI unwinds like Ctrl-C)."""
 
 import os
 import signal
@@ -30,8 +31,14 @@ PARENT = textwrap.dedent('''
 
 
     if __name__ == "__main__":
+        from varbind.cli.signals import interrupted_status, sigterm_unwinds
+
         data = SimpleNamespace(splits={"train": [0]})
-        train_members([(Config(), data), (Config(), data)], [], 2, slow_member)
+        try:
+            with sigterm_unwinds():  # as varbind.cli.main runs every command
+                train_members([(Config(), data), (Config(), data)], [], 2, slow_member)
+        except KeyboardInterrupt as error:
+            sys.exit(interrupted_status(error)[1])
 ''')
 
 
@@ -54,7 +61,8 @@ def _wait(condition, seconds: float) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux /proc")
-def test_workers_exit_when_varbind_train_is_killed(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["kill", "term"])
+def test_workers_exit_when_varbind_train_is_killed(tmp_path, signum):
     script, pids = tmp_path / "parent.py", tmp_path / "pids"
     script.write_text(PARENT)
     pids.mkdir()
@@ -64,10 +72,13 @@ def test_workers_exit_when_varbind_train_is_killed(tmp_path):
         assert _wait(lambda: len(list(pids.iterdir())) == 2, 120), "workers never started"
         workers = [int(p.name) for p in pids.iterdir()]
         assert all(_running(w) for w in workers)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait()
+        parent.send_signal(signum)
+        status = parent.wait(timeout=30)  # not after the members' 300 s
         assert _wait(lambda: not any(_running(w) for w in workers), 20), \
             "worker processes outlived their parent"
+        if signum == signal.SIGTERM:  # unwound: the CLI's status, temporary folder removed
+            assert status == 143
+            assert not list(tmp_path.glob("varbind-members-*"))
     finally:
         parent.kill()
         for p in pids.iterdir():

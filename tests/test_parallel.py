@@ -631,6 +631,24 @@ def test_real_scoring_of_one_region_on_dask(scoring_world, tmp_path, client):
     assert_same_output(single, sharded)
 
 
+def _nothing_to_load(options) -> None:
+    return None
+
+
+def test_dask_workers_import_tensorflow_quietly(capfd):
+    """A worker's warm-up imports TensorFlow without its C++ start-up notices (oneDNN, CUDA),
+    which each worker would otherwise print to the terminal of ``varbind score --dask``."""
+    from varbind.parallel.startup import warm_worker
+
+    settings = ClusterSettings(dask="local:1", threads_per_worker=1, dashboard_address=":0",
+                               memory_limit=0)
+    with parallel.dask_client(settings) as fresh:  # its worker has not imported TensorFlow
+        times = fresh.submit(warm_worker, _nothing_to_load, None, pure=False).result()
+    assert times["import_seconds"] > 0.5  # the import happened in this task
+    err = capfd.readouterr().err
+    assert not re.search(r"oneDNN|cuda|absl", err, re.IGNORECASE), err
+
+
 def test_cli_score_on_dask_equals_single_process(scoring_world, tmp_path, capsys, client,
                                                  monkeypatch):
     """``varbind score --scheduler`` (joining the test cluster, whose workers are warm; the

@@ -95,10 +95,18 @@ def train_members(tasks: list[tuple], specs: list, jobs: int, train_one) -> list
                 log.info("per-RBP model %d of %d done: %s", done, len(tasks),
                          results[i].meta.rbps[0])
         except BaseException:
-            for future in futures:
-                future.cancel()
+            stop_workers(pool)
             raise
     return results
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End ``pool``'s worker processes now and cancel the members not started: on an error or
+    an interrupt (Ctrl-C, SIGTERM) leaving the pool's block would otherwise wait for every
+    running member to finish its training, minutes, before the user hears of it."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def largest_first(tasks: list[tuple]) -> list[int]:

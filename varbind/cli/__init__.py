@@ -14,6 +14,7 @@ import os
 import sys
 
 from varbind import __version__
+from varbind.cli.signals import interrupted_status, sigterm_unwinds
 from varbind.errors import VarbindError
 from varbind.model.device import load_tensorflow_quietly
 
@@ -107,13 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     if runs_models(args) and args.verbose < 2:
         load_tensorflow_quietly()
     try:
-        return int(args.func(args) or 0)
+        with sigterm_unwinds():
+            return int(args.func(args) or 0)
     except VarbindError as exc:
         print(f"varbind {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"varbind {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (varbind.cli.signals)
+        what, status = interrupted_status(exc)
+        print(f"varbind {args.command}: {what}", file=sys.stderr)
+        return status
     except BrokenPipeError:
         return 0
 

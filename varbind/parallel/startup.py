@@ -78,12 +78,16 @@ def warm_workers(client, load: Callable[[object], object], options) -> list:
 
 
 def warm_worker(load: Callable[[object], object], options) -> dict:
-    """Import the Keras backend, then ``load(options)`` (the worker's cached Scorer: genome,
+    """Import the Keras backend (TensorFlow without its C++ start-up notices, as in the
+    ``varbind`` process), then ``load(options)`` (the worker's cached Scorer: genome,
     annotation, models); runs on a worker. Returns the seconds each took (about zero when
     already done in this process)."""
     from distributed import get_worker
 
+    from varbind.model.device import load_tensorflow_quietly
+
     t0 = time.perf_counter()
+    load_tensorflow_quietly()
     import keras  # noqa: F401  (imports TensorFlow, or JAX)
 
     t1 = time.perf_counter()
