@@ -59,7 +59,7 @@ def test_signal_unwinds_the_command(tmp_path, signum, status, word):
     assert list(output.parent.iterdir()) == []
 
 
-def test_handler_is_restored_and_outside_unchanged():
+def test_sigterm_raises_terminated_and_the_handler_is_restored():
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Terminated), sigterm_unwinds():
         os.kill(os.getpid(), signal.SIGTERM)
