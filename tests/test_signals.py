@@ -13,7 +13,7 @@ from varbind.cli.signals import Terminated, interrupted_status, sigterm_unwinds
 
 #: ``varbind.cli.main`` running a command that is halfway through writing OUTPUT when signalled.
 COMMAND = textwrap.dedent('''
-    import argparse, sys, time
+    import argparse, signal, sys, time
 
     import varbind.cli as cli
     from varbind.files import atomic_output
@@ -35,6 +35,8 @@ COMMAND = textwrap.dedent('''
         return top
 
 
+    # Ctrl-C's handler, even where this process inherited SIGINT ignored (pytest-xdist workers)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     cli.build_parser = parser
     sys.exit(cli.main(["write", sys.argv[1]]))
 ''')

@@ -41,11 +41,16 @@ def default_batch_size() -> int:
 
 
 def load_tensorflow_quietly() -> None:
-    """Import TensorFlow and probe its devices with C++ start-up logging silenced.
+    """Import Keras and its TensorFlow backend and probe the devices with C++ start-up logging
+    silenced.
 
     TensorFlow's native code prints oneDNN and CUDA notices to file descriptor 2 before its
     own log settings apply; they are not errors and would bury varbind's messages. If the
-    import fails, it is repeated without silencing so the real error is shown.
+    import fails, it is repeated without silencing so the real error is shown. Keras is
+    imported first, as everywhere else: in a Dask worker another thread may be importing
+    ``keras`` at the same time, and importing ``tensorflow`` first here would take the two
+    packages' import locks in the opposite order (Python breaks that deadlock by failing one
+    import half-way).
     """
     if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         return
@@ -54,6 +59,7 @@ def load_tensorflow_quietly() -> None:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             try:
+                import keras  # noqa: F401  (imports TensorFlow, its backend)
                 import tensorflow as tf
 
                 tf.config.list_physical_devices()
