@@ -450,6 +450,23 @@ def test_residualbind_reads_the_dataset_window_under_the_varbind_recipe():
     assert mrb.seq_length is None  # the others keep their paper windows
 
 
+def test_polaris_reads_the_central_500_nt_of_a_peaks_dataset_under_the_varbind_recipe():
+    from dataclasses import replace
+
+    from varbind.training.sequences import dataset_defaults
+
+    kilobase = replace(planted_data(60), seq_length=1000)  # as `varbind dataset --kind per-rbp`
+    assert dataset_defaults(tr.TrainConfig(arch="polaris"), kilobase).seq_length == 500
+    paper = dataset_defaults(tr.TrainConfig(arch="polaris", recipe="paper"), kilobase)
+    assert paper.seq_length is None  # the paper's 1 kb
+    chosen = dataset_defaults(tr.TrainConfig(arch="polaris", seq_length=800), kilobase)
+    assert chosen.seq_length == 800
+    narrow = dataset_defaults(tr.TrainConfig(arch="polaris"), planted_data(60))
+    assert narrow.seq_length == 60  # a narrower dataset's own window
+    records = replace(kilobase, sequences=True)  # labelled sequences: their whole width
+    assert dataset_defaults(tr.TrainConfig(arch="polaris"), records).seq_length == 1000
+
+
 def test_cli_ema_fraction_out_of_range_is_a_one_line_error(tmp_path, capsys):
     path = tmp_path / "shuffled.h5"
     _shuffled(path)

@@ -27,7 +27,9 @@ rnassr         sequence (375, 4) and RNA graph (375, 3)         CNN 2 x (Conv, M
 
 A dataset built from FASTA records with GraphProt's upper-case viewpoints adds one channel to
 every architecture's per-position sequence input under the varbind recipe: the viewpoint,
-1 on the binding site and 0 on its flanks (``viewpoint`` in ``--inputs``).
+1 on the binding site and 0 on its flanks (``viewpoint`` in ``--inputs``). Under the varbind
+recipe POLARIS reads the central 500 nt of a peaks dataset's 1-kb windows
+(``varbind_seq_length``; :mod:`varbind.training.recipes`).
 
 Sources: Multi-resBind (Zhao et al. 2022 and its public code), DeepRiPe (Ghanbari & Ohler
 2020, ``create_diff_model6``), POLARIS (ShenLab ``cnn_models.py`` plus the paper's dropout
@@ -82,6 +84,9 @@ class ArchitectureInfo:
     #: Inputs of the varbind recipe where they differ from the paper's, which then also reads
     #: the dataset's whole window (None: the paper's inputs and window under both recipes).
     varbind_inputs: tuple[str, ...] | None = None
+    #: The varbind recipe's sequence window on a peaks dataset where it is shorter than the
+    #: paper's: the central part of the dataset's windows (None: the paper's window).
+    varbind_seq_length: int | None = None
 
 
 ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
@@ -104,7 +109,7 @@ ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
         TrainingDefaults("sgd", 1e-2, 16, 10, 3, False, True),
         dict(filters=100, kernel_size=8, pool_size=4, l2=0.01, dropout=0.15,
              dense_units=(600, 300, 64)),
-        "Sun et al. 2021, POLARIS (bioRxiv 2021.02.17.431644)"),
+        "Sun et al. 2021, POLARIS (bioRxiv 2021.02.17.431644)", varbind_seq_length=500),
     "residualbind": ArchitectureInfo(
         "residualbind", ("sequence",), 41, 41,
         TrainingDefaults("adam", 1e-3, 100, 300, 20, False, False, lr_decay=0.3,

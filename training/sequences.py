@@ -339,7 +339,9 @@ def dataset_defaults(config, data):
     when the dataset's records mark one (GraphProt). The window (``config.seq_length``
     None) of a sequence dataset, and of any dataset for an architecture with
     ``varbind_inputs`` under the varbind recipe: the dataset's full width (ResidualBind's
-    paper window of 41 nt would not even cover a 50-nt CLIP bin).
+    paper window of 41 nt would not even cover a 50-nt CLIP bin); of a peaks dataset for an
+    architecture with ``varbind_seq_length`` under the varbind recipe: that window, or the
+    dataset's if narrower (POLARIS: the central 500 nt of its 1-kb windows).
     """
     from dataclasses import replace
 
@@ -363,4 +365,6 @@ def dataset_defaults(config, data):
                                            "'viewpoint' from --inputs")
     if config.seq_length is None and (data.sequences or own):
         changes["seq_length"] = data.seq_length
+    elif config.seq_length is None and varbind_recipe and info.varbind_seq_length:
+        changes["seq_length"] = min(info.varbind_seq_length, data.seq_length)
     return replace(config, **changes)

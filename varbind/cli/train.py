@@ -40,8 +40,8 @@ def register(subparsers) -> None:
                    help="varbind (default): AdamW, warm-up + cosine schedule, step budget and "
                         "BatchNorm momentum from the data size, training windows randomly "
                         "shifted (multi-label models), best validation AUROC kept, residual "
-                        "models pooled over positions below 1,000 windows; "
-                        "paper: each paper's exact recipe")
+                        "models pooled over positions below 1,000 windows, POLARIS on "
+                        "500-nt windows; paper: each paper's exact recipe")
     m.add_argument("--inputs",
                    help="comma-separated: sequence,viewpoint,region,expression,structure")
     m.add_argument("--epochs", type=int)
@@ -58,7 +58,10 @@ def register(subparsers) -> None:
     cw.add_argument("--class-weight", dest="class_weight", action="store_true", default=None,
                     help="weight rare RBPs' positives (DeepRiPe's default)")
     cw.add_argument("--no-class-weight", dest="class_weight", action="store_false")
-    m.add_argument("--seq-length", type=int, help="sequence window (nt)")
+    m.add_argument("--seq-length", type=int,
+                   help="sequence window (nt; default: the paper's, except under the varbind "
+                        "recipe POLARIS's central 500 nt of a peaks dataset and ResidualBind's "
+                        "whole dataset window; a dataset of labelled sequences: its width)")
     m.add_argument("--region-length", type=int, help="region window (nt, DeepRiPe)")
     m.add_argument("--hparam", action="append", default=[], metavar="KEY=VALUE",
                    help="override an architecture hyperparameter, e.g. filters=64, "
