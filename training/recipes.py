@@ -119,8 +119,11 @@ Two recipes exist for every architecture (``--recipe``):
       row, which world 27's rerun reproduced exactly): mean test AUROC 0.932 against 0.932,
       0.934 against 0.925, 0.946 against 0.936, 0.944 against 0.910 and 0.893 against 0.881,
       in 118-147 s of wall time against 210-255 s (0.69-0.85 s against 1.30-1.56 s per
-      epoch, summed over the RBPs' models). The region class and expression reach the model
-      as side inputs, not through the window;
+      epoch, summed over the RBPs' models). On three tiny worlds (seeds 1-3, 99-193
+      training windows per RBP model) the 1-kb model was barely above chance on some RBPs
+      (mean 0.708, 0.734, 0.676; QKI, RBFOX1 and KHDRBS1 at 0.49-0.60) and the 500-nt one
+      reached 0.842, 0.856 and 0.846 (about half the weights of its first dense layer). The
+      region class and expression reach the model as side inputs, not through the window;
     * multi-label models: every training window shifted by a random ``±JITTER`` of the input
       length (:mod:`varbind.training.augment`); per-RBP models (POLARIS) keep their
       peak-centered windows, and no model jitters on a dataset built from labelled sequences
