@@ -1,9 +1,14 @@
-"""The batch size follows the device when the user gives none (varbind.model.device)."""
+"""The batch size follows the device when the user gives none, and TensorFlow stays quiet
+(varbind.model.device)."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 
+import pytest
 import scoring_world as sw
 
 from varbind.model import device
@@ -41,3 +46,31 @@ def test_cli_leaves_the_batch_size_to_the_device_unless_given(tmp_path, monkeypa
     assert build_options(build_parser().parse_args(common)).batch_size is None
     args = build_parser().parse_args(common + ["--batch-size", "64"])
     assert build_options(args).batch_size == 64
+
+
+BOOLEAN_GRAPH = """
+import sys
+if sys.argv[1] == "quiet":
+    from varbind.model.device import spend_onednn_boolean_notice
+    spend_onednn_boolean_notice()  # as varbind.training.fitting.fit does
+import tensorflow as tf
+
+def transpose(x):
+    return tf.transpose(x > 0)
+
+tf.function(transpose, autograph=False)(tf.ones((3, 4)))  # as Keras's multi-label AUC does
+"""
+ONEDNN_NOTICE = "oneDNN supports DT_BOOL"
+
+
+def test_onednn_boolean_notice_is_spent_quietly_before_training():
+    def stderr_of(mode: str) -> str:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
+        done = subprocess.run([sys.executable, "-c", BOOLEAN_GRAPH, mode], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    if ONEDNN_NOTICE not in stderr_of("loud"):
+        pytest.skip("this TensorFlow build prints no oneDNN notice for boolean graphs")
+    assert ONEDNN_NOTICE not in stderr_of("quiet")

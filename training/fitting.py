@@ -198,6 +198,9 @@ def extension_epochs(plan: Recipe) -> int:
 def fit(model, specs: list[InputSpec], data: TrainingData, config) -> FitResult:
     """Compile and fit ``model`` by ``config.plan`` (a resolved ``TrainConfig``); keep the best
     epoch; extend a run still learning at its end once (module docstring)."""
+    from varbind.model.device import spend_onednn_boolean_notice
+
+    spend_onednn_boolean_notice()
     plan = config.plan
     window_dataset = _window_dataset_class()
     train = window_dataset(specs, data.splits["train"], plan.batch_size, True, config.seed,

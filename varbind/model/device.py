@@ -9,6 +9,7 @@ measures batch sizes 1k-16k).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 CPU_BATCH_SIZE = 1024
@@ -40,6 +41,20 @@ def default_batch_size() -> int:
     return GPU_BATCH_SIZE if accelerators() else CPU_BATCH_SIZE
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """File descriptor 2 points to /dev/null inside the block (native code writes there
+    directly, past ``sys.stderr``); the whole process is affected while it lasts."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def load_tensorflow_quietly() -> None:
     """Import Keras and its TensorFlow backend and probe the devices with C++ start-up logging
     silenced.
@@ -54,18 +69,35 @@ def load_tensorflow_quietly() -> None:
     """
     if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         return
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                import keras  # noqa: F401  (imports TensorFlow, its backend)
-                import tensorflow as tf
+    with _native_stderr_silenced():
+        try:
+            import keras  # noqa: F401  (imports TensorFlow, its backend)
+            import tensorflow as tf
 
-                tf.config.list_physical_devices()
-            except Exception:  # shown below, with stderr back
-                pass
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+            tf.config.list_physical_devices()
+        except Exception:  # shown below, with stderr back
+            pass
     import tensorflow  # noqa: F401  (re-raises a failed import, now visible)
+
+
+def spend_onednn_boolean_notice() -> None:
+    """Trigger, with stderr silenced, the line TensorFlow's oneDNN graph rewrite prints once
+    per process on x86 CPUs the first time a graph transposes booleans ("oneDNN supports
+    DT_BOOL only on platforms with AVX-512", ``E``-prefixed but not an error). Keras's
+    multi-label AUC metric does, so it appeared in the middle of every ``varbind train`` of a
+    multi-label model. Call it before fitting, once the backend's threads are configured (it
+    starts the runtime); ~50 ms the first time, nothing after."""
+    global _BOOLEAN_NOTICE_SPENT
+    if _BOOLEAN_NOTICE_SPENT or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    import tensorflow as tf
+
+    def transpose_booleans(x):
+        return tf.transpose(x > 0)
+
+    with _native_stderr_silenced(), contextlib.suppress(Exception):
+        tf.function(transpose_booleans, autograph=False)(tf.zeros((1, 2)))
+    _BOOLEAN_NOTICE_SPENT = True
+
+
+_BOOLEAN_NOTICE_SPENT = False
