@@ -112,8 +112,9 @@ Two recipes exist for every architecture (``--recipe``):
       (``varbind_seq_length`` in :mod:`varbind.training.models`; the dataset keeps 1 kb, so
       ``--recipe paper`` trains on the same file). The paper's model over 1,000 nt spends ~90
       ms a step of 32 windows on one core, compute-bound (two 100-filter convolutions over
-      1,000 and 250 positions), and its 300-550 epochs on a small world took 210-460 s of wall
-      time on 2 cores, over the 180 s target. Paired on five fresh small worlds (seeds 27-31,
+      1,000 and 250 positions), and its 274-548 epochs on a small world took 145-457 s of
+      wall time on 2 cores (over the 180 s target on 20 of the benchmark's 26 small worlds,
+      depending on the day's machine). Paired on five fresh small worlds (seeds 27-31,
       one run each, ``varbind train --arch polaris --dataset per-rbp.h5 --seed W --seq-length
       500`` against ``1000``, the same code; world 28's 1-kb run is the training benchmark's
       row, which world 27's rerun reproduced exactly): mean test AUROC 0.932 against 0.932,
