@@ -125,8 +125,15 @@ Two recipes exist for every architecture (``--recipe``):
       (mean 0.708, 0.734, 0.676; QKI, RBFOX1 and KHDRBS1 at 0.49-0.60) and the 500-nt one
       reached 0.842, 0.856 and 0.846 (about half the weights of its first dense layer). On
       medium world 32 and full world 2 (the training benchmark, one run each) the 500-nt
-      model reached 0.961 and 0.985 against the 1-kb rows' 0.952 and 0.980. The
-      region class and expression reach the model as side inputs, not through the window;
+      model reached 0.961 and 0.985 against the 1-kb rows' 0.952 and 0.980. Variant effects
+      too: on worlds 27, 29 and 30 the AUROC of |delta| for the simulator's loss and gain
+      variants against neutral ones (``python tests/benchmarks/bench_score.py --world W
+      --models B --skip-memory --repeats 1 --n 1000 --loop 10 --auroc-world bench``, commit
+      f625d93; per strand, 12 figures a model on all contigs and 12 on the held-out ones) was
+      higher with the 500-nt model in 9 of 12 on all contigs (median 0.788 against 0.708;
+      the other three 0.002-0.021 lower) and in 10 of 12 held out (median 0.768 against
+      0.730). The region class and expression reach the model as side inputs, not through
+      the window;
     * multi-label models: every training window shifted by a random ``±JITTER`` of the input
       length (:mod:`varbind.training.augment`); per-RBP models (POLARIS) keep their
       peak-centered windows, and no model jitters on a dataset built from labelled sequences
