@@ -10,6 +10,7 @@ measures batch sizes 1k-16k).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 CPU_BATCH_SIZE = 1024
@@ -80,15 +81,15 @@ def load_tensorflow_quietly() -> None:
     import tensorflow  # noqa: F401  (re-raises a failed import, now visible)
 
 
+@functools.cache
 def spend_onednn_boolean_notice() -> None:
     """Trigger, with stderr silenced, the line TensorFlow's oneDNN graph rewrite prints once
     per process on x86 CPUs the first time a graph transposes booleans ("oneDNN supports
     DT_BOOL only on platforms with AVX-512", ``E``-prefixed but not an error). Keras's
     multi-label AUC metric does, so it appeared in the middle of every ``varbind train`` of a
     multi-label model. Call it before fitting, once the backend's threads are configured (it
-    starts the runtime); ~50 ms the first time, nothing after."""
-    global _BOOLEAN_NOTICE_SPENT
-    if _BOOLEAN_NOTICE_SPENT or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+    starts the runtime); ~50 ms the first time, nothing after (cached)."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         return
     import tensorflow as tf
 
@@ -97,7 +98,3 @@ def spend_onednn_boolean_notice() -> None:
 
     with _native_stderr_silenced(), contextlib.suppress(Exception):
         tf.function(transpose_booleans, autograph=False)(tf.zeros((1, 2)))
-    _BOOLEAN_NOTICE_SPENT = True
-
-
-_BOOLEAN_NOTICE_SPENT = False
