@@ -140,3 +140,34 @@ def test_paired_bootstrap_gives_each_miss_its_standard_error():
     assert gap_error(older, best) is None
     assert comparison_misses([best, older]) == [
         "multiresbind mean 0.890 more than 0.02 below deepripe's 0.940"]
+
+
+def test_judge_world_gaps_are_printed_and_kept_as_figures(tmp_path):
+    import json
+
+    import pytest
+    from bench_training import judge_gaps, judge_world, main
+
+    def judged(arch, mean, judge):
+        return {**_row(arch, mean, {"A": mean}), "judge_mean_auroc": judge,
+                "judge_auroc": {"A": judge}}
+
+    rows = [judged("deepripe", 0.88, 0.90), judged("multiresbind", 0.89, 0.86),
+            judged("polaris", 0.99, 0.97)]
+    assert judge_gaps(rows) == "multiresbind -0.040 (best: deepripe)"  # POLARIS: own windows
+    assert judge_gaps(rows[:1]) == ""
+    cell = {"size": "small", "seed": 5, "rows": rows}
+    out = table([{**cell, "misses": []}])
+    assert "judge" in out.splitlines()[0] and " 0.860 " in out
+    assert "judge-world gaps to the best multi-label model: multiresbind -0.040" in out
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"commit": "abc", "command": "python a", "cells": [cell]}))
+    assert main(["--merge", str(path), "--results", str(tmp_path / "r.json")]) == 0
+    figures = {f["name"]: f for f in json.loads((tmp_path / "r.json").read_text())["figures"]}
+    assert figures["judge_auroc_small_multiresbind"]["values"] == [0.86]
+    assert figures["judge_gap_small_multiresbind"]["values"] == [-0.04]
+    assert figures["judge_gap_small_deepripe"]["values"] == [0.0]
+    assert "judge_gap_small_polaris" not in figures
+    assert judge_world(tmp_path, "none") is None
+    with pytest.raises(SystemExit, match="give SIZE:SEED"):
+        judge_world(tmp_path, "huge:1")

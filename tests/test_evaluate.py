@@ -135,3 +135,19 @@ def test_cli_evaluate_errors_are_one_line(bundle_and_data, tmp_path, capsys):
     code = main(["evaluate", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "not a model bundle" in err
+
+
+def test_benchmark_judge_scores_a_bundle_on_all_windows_of_another_dataset(bundle_and_data):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+    from bench_training import judge_scores
+
+    from varbind.model.bundle import load_bundle
+
+    out, data, _ = bundle_and_data
+    scores = judge_scores(out, data)
+    metrics = ev.evaluate_bundle(load_bundle(out), data, "all")[0]
+    assert scores["judge_auroc"] == {r: round(v, 4) for r, v in metrics["auroc"].items()}
+    assert scores["judge_mean_auroc"] == pytest.approx(metrics["mean_auroc"], abs=1e-4)
