@@ -39,7 +39,7 @@ is shown with the AUROC's standard error on that RBP's (small) test split.
 A test split of a few hundred windows (RBPs with 4-20 positive test windows) measures a gap
 only roughly, and the same world trained with another seed moves a residual model's test AUROC by
 up to 0.03. So every row is also scored on **all windows of an independent judge world**
-(``--judge SIZE:SEED``, default ``medium:900``: ~4,800 windows of the same simulated RBPs on
+(``--judge SIZE:SEED``, default ``medium:900``: 5,868 windows of the same simulated RBPs on
 another genome, simulated once into the workdir): ``judge`` is the mean AUROC over the RBPs
 the judge world labels (per-RBP windows for POLARIS), and each cell prints the multi-label
 gaps on it. On small world 17, three training seeds of Multi-resBind (``varbind train
@@ -230,10 +230,15 @@ def check_targets(rows: list[dict], size: str) -> list[str]:
     return misses + comparison_misses(multilabel)
 
 
+def judged_multilabel(rows: list[dict]) -> list[dict]:
+    """The multi-label rows scored on the judge world (same windows: comparable)."""
+    return [r for r in rows if "judge_mean_auroc" in r and r["arch"] not in PER_RBP_ARCHS]
+
+
 def judge_gaps(rows: list[dict]) -> str:
     """Each multi-label row's judge AUROC minus the best multi-label row's (empty when fewer
     than two rows were judged)."""
-    judged = [r for r in rows if "judge_mean_auroc" in r and r["arch"] not in PER_RBP_ARCHS]
+    judged = judged_multilabel(rows)
     if len(judged) < 2:
         return ""
     best = max(judged, key=lambda r: r["judge_mean_auroc"])
@@ -441,8 +446,7 @@ def judge_gap_figures(results: list[dict]) -> list[dict]:
 
     gaps: dict = {}
     for cell in results:
-        judged = [r for r in cell["rows"]
-                  if "judge_mean_auroc" in r and r["arch"] not in PER_RBP_ARCHS]
+        judged = judged_multilabel(cell["rows"])
         if len(judged) < 2:
             continue
         best = max(r["judge_mean_auroc"] for r in judged)
