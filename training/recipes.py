@@ -48,17 +48,19 @@ Two recipes exist for every architecture (``--recipe``):
       Multi-resBind 0.796 against 0.830 (world 17) and 0.853 against 0.854 (world 22; ESRP2
       and BRUNOL5 up by 0.03 and 0.06, QKI down by 0.04), ResidualBind 0.823 against 0.831
       (world 17), and on world 22 its first try was judged weak (PCBP2, RBFOX1 and ESRP2
-      below the k-mer baseline on validation; not run further). Judged instead on all 5,259 windows
-      of an independent world (medium world 32: ``varbind evaluate B --dataset multilabel.h5 --split
-      all``), where three training seeds of Multi-resBind on world 17 agreed within 0.01 (0.865,
-      0.867, 0.875; test AUROCs 0.830, 0.814, 0.846), world 17's gap is real (DeepRiPe 0.901,
-      ResidualBind 0.873) and none of these closed it (Multi-resBind on world 17, one run each,
-      commit d4c53b0): max pooling in the flattened head (a one-line change, not kept) 0.871 (on
-      world 2 0.821 against 0.872), dropouts 0.1/0.2/0.2 0.860, peak learning rate 2e-3 0.841 or
-      1e-2 0.855, batch 16 0.869 or 64 0.820, no BatchNorm 0.851, the global head 0.828, kernel 7
-      0.866, pool 5 0.832, 100 epochs 0.870 (445 s). The gap is in what the residual trunk learns
-      from the sequence: on sequence alone (``--inputs sequence``) it reaches 0.828 against
-      DeepRiPe's 0.892. The training benchmark now scores every model this way (``--judge``;
+      below the k-mer baseline on validation; not run further). Judged instead on all 5,259
+      windows of an independent world (medium world 32: ``varbind evaluate B --dataset
+      multilabel.h5 --split all``), where three training seeds of Multi-resBind on world 17
+      agreed within 0.01 (0.865, 0.867, 0.875; test AUROCs 0.830, 0.814, 0.846), world 17's
+      gap is real (DeepRiPe 0.901, ResidualBind 0.873) and none of these closed it
+      (Multi-resBind on world 17, one run each, commit d4c53b0): max pooling in the flattened
+      head (a one-line change, not kept) 0.871 (on world 2 0.821 against 0.872), dropouts
+      0.1/0.2/0.2 0.860, peak learning rate 2e-3 0.841 or 1e-2 0.855, batch 16 0.869 or 64
+      0.820, no BatchNorm 0.851, the global head 0.828, kernel 7 0.866, pool 5 0.832, 100
+      epochs 0.870 (445 s), DeepRiPe's max pool (4, stride 2) after the first convolution (not
+      kept) 0.845 (world 2: 0.849). The gap is in what the residual trunk learns from the
+      sequence: on sequence alone (``--inputs sequence``) it reaches 0.828 against DeepRiPe's
+      0.892. The training benchmark now scores every model this way (``--judge``;
       ``docs/concepts/models.md`` has its gaps on five worlds);
     * batch size ``clip(2**floor(log2(N / 40)), 32, 128)``, so small sets still get ~40 steps
       an epoch;
