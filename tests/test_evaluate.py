@@ -147,7 +147,7 @@ def test_benchmark_judge_scores_a_bundle_on_all_windows_of_another_dataset(bundl
     from varbind.model.bundle import load_bundle
 
     out, data, _ = bundle_and_data
-    scores = judge_scores(out, data)
+    scores = judge_scores(load_bundle(out), data)
     metrics = ev.evaluate_bundle(load_bundle(out), data, "all")[0]
     assert scores["judge_auroc"] == {r: round(v, 4) for r, v in metrics["auroc"].items()}
     assert scores["judge_mean_auroc"] == pytest.approx(metrics["mean_auroc"], abs=1e-4)

@@ -109,22 +109,25 @@ def judge_world(work: Path, spec: str) -> dict[str, Path] | None:
     """The datasets of the judge world ``SIZE:SEED`` (None for ``none``), simulated once."""
     if spec == "none":
         return None
+    from varbind.simulate import SIZES
+
     size, _, seed = spec.partition(":")
-    if size not in ("tiny", "small", "medium", "full") or not seed.isdigit():
+    if size not in SIZES or not seed.isdigit():
         raise SystemExit(f"--judge {spec!r}: give SIZE:SEED (e.g. medium:900) or none")
     return world_and_datasets(work, size, int(seed))
 
 
-def judge_scores(bundle: Path, dataset: Path) -> dict:
-    """The bundle's AUROC per RBP on all windows of a judge world's ``dataset`` and their
-    mean (``judge_mean_auroc``, ``judge_auroc``)."""
-    from varbind.model.bundle import load_bundle
+def judge_scores(bundle, dataset: Path) -> dict:
+    """A loaded bundle's AUROC per RBP on all windows of a judge world's ``dataset`` and
+    their mean (``judge_mean_auroc``, ``judge_auroc``)."""
     from varbind.training.evaluate import evaluate_bundle
 
-    metrics = evaluate_bundle(load_bundle(bundle), dataset, "all")[0]
-    auroc = {r: round(v, 4) for r, v in metrics["auroc"].items() if v is not None}
-    return {"judge_mean_auroc": round(sum(auroc.values()) / len(auroc), 4),
-            "judge_auroc": auroc} if auroc else {}
+    metrics = evaluate_bundle(bundle, dataset, "all")[0]
+    if metrics["mean_auroc"] is None:
+        return {}
+    return {"judge_mean_auroc": round(metrics["mean_auroc"], 4),
+            "judge_auroc": {r: round(v, 4) for r, v in metrics["auroc"].items()
+                            if v is not None}}
 
 
 def train_cell(arch: str, dataset: Path, seed: int, work: Path,
@@ -132,7 +135,7 @@ def train_cell(arch: str, dataset: Path, seed: int, work: Path,
     """``varbind train`` with defaults; the row of one (architecture, world) cell, scored
     on the judge world's ``judge`` dataset too when given."""
     from varbind.cli import main
-    from varbind.model.bundle import read_meta
+    from varbind.model.bundle import load_bundle, read_meta
     from varbind.training.evaluate import auroc_errors
 
     out = work / f"bundle_{arch}"
@@ -148,8 +151,9 @@ def train_cell(arch: str, dataset: Path, seed: int, work: Path,
     m, t = meta.metrics, meta.training
     members = list(t["members"].values()) if "members" in t else [t]
     auroc = {r: v for r, v in m["auroc"].items() if v is not None}
+    bundle = load_bundle(out)  # once, for the bootstrap and the judge
     boot = {} if arch in PER_RBP_ARCHS else {
-        "mean_auroc_boot": bootstrap_on_test_windows(out, dataset, seed)}
+        "mean_auroc_boot": bootstrap_on_test_windows(bundle, dataset, seed)}
     return {"arch": arch, "rbps": len(meta.rbps), "mean_auroc": m["mean_auroc"],
             "min_auroc": min(auroc.values()), "min_rbp": min(auroc, key=auroc.get),
             "mean_ap": m["mean_ap"], "auroc": auroc,
@@ -160,20 +164,19 @@ def train_cell(arch: str, dataset: Path, seed: int, work: Path,
             "wall_seconds": round(wall, 1), "cpu_seconds": round(used, 1),
             "weak": sorted(meta.weak_rbps()),
             "auroc_se": {r: se for r, se in auroc_errors(m).items() if se is not None},
-            **boot, **(judge_scores(out, judge) if judge else {})}
+            **boot, **(judge_scores(bundle, judge) if judge else {})}
 
 
 #: Bootstrap rounds behind each multi-label row's ``mean_auroc_boot``.
 BOOT_ROUNDS = 200
 
 
-def bootstrap_on_test_windows(bundle: Path, dataset: Path, seed: int) -> list[float]:
-    """The bundle's mean test AUROC over its RBPs on :data:`BOOT_ROUNDS` resamples of the
-    dataset's test windows (:func:`bootstrap_mean_aurocs`)."""
-    from varbind.model.bundle import load_bundle
+def bootstrap_on_test_windows(bundle, dataset: Path, seed: int) -> list[float]:
+    """A loaded bundle's mean test AUROC over its RBPs on :data:`BOOT_ROUNDS` resamples of
+    the dataset's test windows (:func:`bootstrap_mean_aurocs`)."""
     from varbind.training.evaluate import evaluate_bundle
 
-    _, _, labels, scores = evaluate_bundle(load_bundle(bundle), dataset, "test")
+    _, _, labels, scores = evaluate_bundle(bundle, dataset, "test")
     return bootstrap_mean_aurocs(labels[0], scores[0], seed)  # multi-label: one group
 
 
@@ -230,20 +233,24 @@ def check_targets(rows: list[dict], size: str) -> list[str]:
     return misses + comparison_misses(multilabel)
 
 
-def judged_multilabel(rows: list[dict]) -> list[dict]:
-    """The multi-label rows scored on the judge world (same windows: comparable)."""
-    return [r for r in rows if "judge_mean_auroc" in r and r["arch"] not in PER_RBP_ARCHS]
+def judge_gap_by_arch(rows: list[dict]) -> dict[str, float]:
+    """Each judged multi-label row's judge AUROC minus the best one's, by architecture
+    (empty when fewer than two were judged; POLARIS's own windows are not comparable)."""
+    judged = [r for r in rows if "judge_mean_auroc" in r and r["arch"] not in PER_RBP_ARCHS]
+    if len(judged) < 2:
+        return {}
+    best = max(r["judge_mean_auroc"] for r in judged)
+    return {r["arch"]: r["judge_mean_auroc"] - best for r in judged}
 
 
 def judge_gaps(rows: list[dict]) -> str:
-    """Each multi-label row's judge AUROC minus the best multi-label row's (empty when fewer
-    than two rows were judged)."""
-    judged = judged_multilabel(rows)
-    if len(judged) < 2:
+    """:func:`judge_gap_by_arch` as the table's line ("" when it is empty)."""
+    gaps = judge_gap_by_arch(rows)
+    if not gaps:
         return ""
-    best = max(judged, key=lambda r: r["judge_mean_auroc"])
-    return ", ".join(f"{r['arch']} {r['judge_mean_auroc'] - best['judge_mean_auroc']:+.3f}"
-                     for r in judged if r is not best) + f" (best: {best['arch']})"
+    best = max(gaps, key=gaps.get)
+    return ", ".join(f"{arch} {gap:+.3f}" for arch, gap in gaps.items()
+                     if arch != best) + f" (best: {best})"
 
 
 def comparison_misses(rows: list[dict]) -> list[str]:
@@ -446,13 +453,8 @@ def judge_gap_figures(results: list[dict]) -> list[dict]:
 
     gaps: dict = {}
     for cell in results:
-        judged = judged_multilabel(cell["rows"])
-        if len(judged) < 2:
-            continue
-        best = max(r["judge_mean_auroc"] for r in judged)
-        for r in judged:
-            gaps.setdefault((cell["size"], r["arch"]), []).append(
-                round(r["judge_mean_auroc"] - best, 4))
+        for arch, gap in judge_gap_by_arch(cell["rows"]).items():
+            gaps.setdefault((cell["size"], arch), []).append(round(gap, 4))
     return [figure(f"judge_gap_{size}_{arch}", values,
                    label=f"{arch}, {size} worlds: judge AUROC minus the best multi-label one",
                    note=f"{len(values)} world(s); 0 where it is the best")
