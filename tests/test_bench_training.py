@@ -42,7 +42,8 @@ def test_misses_among_multilabel_models_and_against_the_baseline():
 
 def test_small_target_uses_wall_seconds():
     rows = [_row("deepripe", 0.9, {"A": 0.9}, cpu=400.0)]
-    assert check_targets(rows, "small") == ["deepripe took 999 s > 180 s on small"]
+    assert check_targets(rows, "small") == ["deepripe took 999 s > 180 s on small "
+                                            "(0.4 cores busy)"]
     assert check_targets(rows, "tiny") == []  # only small has a time target
     rows = [_row("polaris", 0.9, {"A": 0.9}, cpu=300.0, wall=170.0)]  # 2 worker processes
     assert check_targets(rows, "small") == []
