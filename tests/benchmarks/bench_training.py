@@ -236,8 +236,9 @@ def check_targets(rows: list[dict], size: str) -> list[str]:
 
 def _cores_busy(row: dict) -> str:
     """A time miss's note " (N cores busy)": a row's CPU seconds over its wall seconds, the
-    cores its run kept busy on average ("" for rows without them). The same training kept ~1.5-1.6 of 2 cores
-    busy in most of the benchmark's runs, so ~1.0 marks a run that got one core's worth."""
+    cores its run kept busy on average ("" for rows without them). The same training kept
+    ~1.5-1.6 of 2 cores busy in most of the benchmark's runs, so ~1.0 marks a run that got
+    one core's worth."""
     cpu, wall = row.get("cpu_seconds"), row.get("wall_seconds")
     return f" ({cpu / wall:.1f} cores busy)" if cpu and wall else ""
 
