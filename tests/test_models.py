@@ -95,6 +95,13 @@ def test_hyperparameters_override():
     specs = M.input_specs("multiresbind", ["sequence"], seq_length=40)
     model = M.build_model("multiresbind", specs, 2, {"filters": 8, "pool_size": 5})
     assert _layer_shape(model, "flatten") == (8 * 8,)
+    # the varbind recipe's 30-nt pool on 150 nt: 5 steps; a window shorter than the pool: 1
+    model = M.build_model("multiresbind", M.input_specs("multiresbind", ["sequence"]), 2,
+                          {"filters": 8, "pool_size": 30})
+    assert _layer_shape(model, "flatten") == (5 * 8,)
+    short = M.build_model("residualbind", M.input_specs("residualbind", ["sequence"]), 1,
+                          {"filters": 8, "pool_size": 50})
+    assert _layer_shape(short, "flatten") == (8,)  # 41 nt, one step
 
 
 def _tiny_polaris(seed, specs):

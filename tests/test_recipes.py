@@ -133,6 +133,19 @@ def test_varbind_recipe_regularises_small_data_and_paper_keeps_the_papers_model(
         assert mine.hparams["head"] == "flatten"
 
 
+def test_residual_models_average_their_flattened_head_coarser_on_small_data():
+    for arch in ("multiresbind", "residualbind"):
+        paper_pool = arch_models.ARCHITECTURE_INFO[arch].hyperparameters["pool_size"]
+        for n in (recipes.GLOBAL_HEAD_BELOW, 1400, recipes.COARSE_POOL_BELOW - 1):
+            assert recipes.resolve_recipe(arch, "varbind", n).hparams["pool_size"] == 30, n
+        for n in (recipes.COARSE_POOL_BELOW, 20_000):
+            assert recipes.resolve_recipe(arch, "varbind", n).hparams["pool_size"] == paper_pool
+        assert recipes.resolve_recipe(arch, "paper", 1400).hparams["pool_size"] == paper_pool
+        mine = recipes.resolve_recipe(arch, "varbind", 1400, hparams={"pool_size": 10})
+        assert mine.hparams["pool_size"] == 10  # an explicit setting wins
+    assert recipes.resolve_recipe("rnassr", "varbind", 1400).hparams["pool_size"] == 4  # no head
+
+
 def test_small_data_smooths_the_validation_auroc_and_runs_half_the_epochs():
     assert recipes.resolve_recipe("deepripe", "varbind", 1400).smooth_epochs == 3
     assert recipes.resolve_recipe("deepripe", "varbind", 20_000).smooth_epochs == 1

@@ -336,7 +336,8 @@ def _residual_head(nn, p: dict, dropout: float, prefix: str):
             [layers.GlobalAveragePooling1D(name=prefix + "global_avg")(nn),
              layers.GlobalMaxPooling1D(name=prefix + "global_max")(nn)])
         return layers.Dropout(dropout, name=prefix + "drop2")(nn)
-    nn = layers.AveragePooling1D(p["pool_size"], name=prefix + "pool")(nn)  # (N, L/10, F)
+    pool = min(int(p["pool_size"]), nn.shape[1])  # a window shorter than the pool: one step
+    nn = layers.AveragePooling1D(pool, name=prefix + "pool")(nn)  # (N, L / pool, F)
     nn = layers.Dropout(dropout, name=prefix + "drop2")(nn)
     return layers.Flatten(name=prefix + "flatten")(nn)
 

@@ -43,7 +43,8 @@ Two recipes exist for every architecture (``--recipe``):
       ``±JITTER`` of the input length (:mod:`varbind.training.augment`); per-RBP models and
       datasets of labelled sequences (:mod:`varbind.training.sequences`) are not shifted.
       Below ``GLOBAL_HEAD_BELOW`` training windows the residual models pool over positions
-      (``head=global``);
+      (``head=global``), and below ``COARSE_POOL_BELOW`` their flattened head averages over
+      ``COARSE_POOL`` positions (the papers: 10) before its dense layer;
     * multi-label models on a peaks dataset below ``EMA_BELOW`` training windows are validated
       and kept with an exponential moving average of their weights over ~``EMA_FRACTION`` of
       the planned steps (:mod:`varbind.training.averaging`).
@@ -92,6 +93,9 @@ MIN_PATIENCE, MAX_PATIENCE = 10, 15
 MIN_RUN_FRACTION = 0.5
 #: Below this many training windows the residual models pool over positions (head=global).
 GLOBAL_HEAD_BELOW = 1000
+#: From GLOBAL_HEAD_BELOW up to COARSE_POOL_BELOW training windows the residual models'
+#: flattened head averages over COARSE_POOL positions before its dense layer (the papers: 10).
+COARSE_POOL, COARSE_POOL_BELOW = 30, 4000
 #: Below this many training windows a multi-label model on a peaks dataset is validated and
 #: kept with an exponential moving average of its weights over ~EMA_FRACTION of the steps.
 EMA_BELOW, EMA_FRACTION = 4000, 0.05
@@ -186,6 +190,8 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
         hparams["l2"] = min(float(hparams["l2"]), MAX_L2)
     if "head" in hparams and n_train < GLOBAL_HEAD_BELOW:
         hparams["head"] = "global"
+    elif "head" in hparams and n_train < COARSE_POOL_BELOW:
+        hparams["pool_size"] = COARSE_POOL
     return Recipe(VARBIND, "adamw", learning_rate_for(hparams), batch, epochs,
                   min(MAX_PATIENCE, max(MIN_PATIENCE, epochs // 5)),
                   info.training.class_weight, monitor="val_auroc", schedule="cosine",
