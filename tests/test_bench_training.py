@@ -70,8 +70,8 @@ def test_merge_joins_runs_and_writes_the_results_file(tmp_path, capsys):
     assert main(["--merge", ",".join(runs), "--results", str(out)]) == 0
     data = json.loads(out.read_text())
     names = {f["name"] for f in data["figures"]}
-    assert names == {f"mean_auroc_{s}_{a}" for s in ("tiny", "small")
-                     for a in ("deepripe", "multiresbind")}
+    assert names == {f"{kind}_{s}_{a}" for kind in ("mean_auroc", "wall_seconds", "test_gap")
+                     for s in ("tiny", "small") for a in ("deepripe", "multiresbind")}
     assert [r["command"] for r in data["extra"]["runs"]] == ["python a", "python b"]
     assert "more than 0.02 below deepripe" in capsys.readouterr().out
 
@@ -169,6 +169,12 @@ def test_judge_world_gaps_are_printed_and_kept_as_figures(tmp_path):
     assert figures["judge_gap_small_multiresbind"]["values"] == [-0.04]
     assert figures["judge_gap_small_deepripe"]["values"] == [0.0]
     assert "judge_gap_small_polaris" not in figures
+    assert figures["test_gap_small_deepripe"]["values"] == [-0.01]  # test split: MRB best
+    assert figures["test_gap_small_multiresbind"]["values"] == [0.0]
+    assert "test_gap_small_polaris" not in figures
+    wall = figures["wall_seconds_small_deepripe"]
+    assert wall["values"] == [999.0] and wall["unit"] == "s" and wall["met"] is False
+    assert "1 over 180 s" in wall["note"]
     assert judge_world(tmp_path, "none") is None
     with pytest.raises(SystemExit, match="give SIZE:SEED"):
         judge_world(tmp_path, "huge:1")

@@ -243,19 +243,20 @@ def _cores_busy(row: dict) -> str:
     return f" ({cpu / wall:.1f} cores busy)" if cpu and wall else ""
 
 
-def judge_gap_by_arch(rows: list[dict]) -> dict[str, float]:
-    """Each judged multi-label row's judge AUROC minus the best one's, by architecture
-    (empty when fewer than two were judged; POLARIS's own windows are not comparable)."""
-    judged = [r for r in rows if "judge_mean_auroc" in r and r["arch"] not in PER_RBP_ARCHS]
-    if len(judged) < 2:
+def gap_by_arch(rows: list[dict], key: str = "judge_mean_auroc") -> dict[str, float]:
+    """Each multi-label row's ``key`` (the judge's or the test split's mean AUROC) minus the
+    best row's, by architecture (empty when fewer than two rows have it; POLARIS's own
+    windows are not comparable)."""
+    scored = [r for r in rows if key in r and r["arch"] not in PER_RBP_ARCHS]
+    if len(scored) < 2:
         return {}
-    best = max(r["judge_mean_auroc"] for r in judged)
-    return {r["arch"]: r["judge_mean_auroc"] - best for r in judged}
+    best = max(r[key] for r in scored)
+    return {r["arch"]: r[key] - best for r in scored}
 
 
 def judge_gaps(rows: list[dict]) -> str:
-    """:func:`judge_gap_by_arch` as the table's line ("" when it is empty)."""
-    gaps = judge_gap_by_arch(rows)
+    """:func:`gap_by_arch` on the judge world as the table's line ("" when it is empty)."""
+    gaps = gap_by_arch(rows)
     if not gaps:
         return ""
     best = max(gaps, key=gaps.get)
@@ -453,22 +454,47 @@ def results_figures(results: list[dict]) -> list[dict]:
                                [r["judge_mean_auroc"] for r in judged],
                                label=f"{arch}, {size} worlds: mean AUROC on the judge world",
                                note=f"{len(judged)} seed(s); all windows of the judge world"))
-    return figs + judge_gap_figures(results)
+    return figs + wall_figures(groups) + gap_figures(results)
 
 
-def judge_gap_figures(results: list[dict]) -> list[dict]:
-    """Per world size and multi-label architecture: its judge AUROC minus the best
-    multi-label architecture's of the same world (one value per judged world)."""
+def wall_figures(groups: dict) -> list[dict]:
+    """Per world size and architecture: wall seconds of the whole ``varbind train`` (one
+    value per seed; the small worlds' target of 180 s on the median, each run over it named
+    in the note and among the misses)."""
+    from results import figure
+
+    figs = []
+    for (size, arch), rows in groups.items():
+        walls = [r["wall_seconds"] for r in rows if "wall_seconds" in r]
+        if not walls:
+            continue
+        over = sum(w > 180 for w in walls)
+        figs.append(figure(f"wall_seconds_{size}_{arch}", walls, unit="s", digits=0,
+                           label=f"{arch}, {size} worlds: wall seconds of varbind train",
+                           target=("<=", 180) if size == "small" else None,
+                           note=f"{len(walls)} seed(s)"
+                                + (f"; {over} over 180 s" if size == "small" else "")))
+    return figs
+
+
+def gap_figures(results: list[dict]) -> list[dict]:
+    """Per world size and multi-label architecture: its mean AUROC minus the best
+    multi-label architecture's of the same world, on the test split (``test_gap_``, every
+    world) and on the judge world (``judge_gap_``, judged worlds)."""
     from results import figure
 
     gaps: dict = {}
     for cell in results:
-        for arch, gap in judge_gap_by_arch(cell["rows"]).items():
-            gaps.setdefault((cell["size"], arch), []).append(round(gap, 4))
-    return [figure(f"judge_gap_{size}_{arch}", values,
-                   label=f"{arch}, {size} worlds: judge AUROC minus the best multi-label one",
+        rows = [r for r in cell["rows"] if "error" not in r]
+        for kind, key in (("test", "mean_auroc"), ("judge", "judge_mean_auroc")):
+            for arch, gap in gap_by_arch(rows, key).items():
+                gaps.setdefault((kind, cell["size"], arch), []).append(round(gap, 4))
+    where = {"test": "test split", "judge": "judge world"}
+    return [figure(f"{kind}_gap_{size}_{arch}", values,
+                   label=f"{arch}, {size} worlds: mean AUROC minus the best multi-label "
+                         f"one's on the {where[kind]}",
                    note=f"{len(values)} world(s); 0 where it is the best")
-            for (size, arch), values in gaps.items()]
+            for (kind, size, arch), values in gaps.items()]
 
 
 def _summary(results: list[dict]) -> dict:
