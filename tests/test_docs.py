@@ -124,8 +124,15 @@ def test_results_file_round_trip_and_missed_targets(tmp_path):
     inline = results_render.replace_figures("x {{ figure bench_probe speedup }} y", loaded,
                                             "../benchmarks.md")
     assert "**MISSED**" in inline and "../benchmarks.md#bench_probe" in inline
-    with pytest.raises(KeyError):
-        results_render.replace_figures("{{ figure bench_probe nope }}", loaded, "b.md")
+    table = results_render.replace_figures(
+        "| {{ value bench_probe speedup }} | {{ value bench_probe auroc }} |\n"
+        "From {{ source bench_probe }}; {{ value bench_none x }}.", loaded, "../b.md")
+    assert table.startswith("| 1.53 x (median of 3; 0.93–1.75), **MISSED** target >= 1.6 | "
+                            "0.95 |\nFrom [bench_probe](../b.md#bench_probe), commit `")
+    assert results_render.NOT_MEASURED in table.splitlines()[1]
+    for text in ("{{ figure bench_probe nope }}", "{{ value bench_probe nope }}"):
+        with pytest.raises(KeyError):
+            results_render.replace_figures(text, loaded, "b.md")
     with pytest.raises(ValueError):
         results.figure("x", 1.0, target=("=>", 1))
 

@@ -4,7 +4,8 @@ Placeholders replaced in every page, so that nothing generated is pasted by hand
 
 - ``{{ cli_reference }}``: every command and option, from ``varbind.cli``'s parsers;
 - ``{{ benchmarks }}``: the benchmark page, from ``docs/results/bench_*.json``;
-- ``{{ figure BENCH NAME }}``: one benchmark figure, from the same files;
+- ``{{ figure BENCH NAME }}``: one benchmark figure, from the same files (``{{ value BENCH
+  NAME }}`` without its link, ``{{ source BENCH }}`` the link alone);
 - ``{{ demo_set }}``, ``{{ demo_models }}``: the shipped demo set and its held-out metrics,
   from the set's own files; ``{{ demo_variant_effects }}``: its variant-effect AUROCs from
   ``docs/results/bench_score.json``;

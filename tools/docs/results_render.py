@@ -6,7 +6,9 @@ Placeholders the docs build replaces (see ``hooks.py``):
 - ``{{ benchmarks }}``: one section per ``tests/benchmarks/bench_*.py`` script with its
   figures (median, spread, target, met or MISSED), command, commit, date and machine, or a
   line saying that it has not been measured with the JSON-writing script yet;
-- ``{{ figure BENCH NAME }}``: one figure inline, with a link to its benchmark section.
+- ``{{ figure BENCH NAME }}``: one figure inline, with a link to its benchmark section;
+- ``{{ value BENCH NAME }}``: the figure's value alone, and ``{{ source BENCH }}``: the link
+  and commit, once, e.g. in a table's caption.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ BENCH_DIR = REPO / "tests" / "benchmarks"
 RESULTS_DIR = REPO / "docs" / "results"
 NOT_MEASURED = "not yet measured with the JSON-writing script"
 FIGURE_RE = re.compile(r"\{\{\s*figure\s+(\S+)\s+(\S+)\s*\}\}")
+VALUE_RE = re.compile(r"\{\{\s*value\s+(\S+)\s+(\S+)\s*\}\}")
+SOURCE_RE = re.compile(r"\{\{\s*source\s+(\S+)\s*\}\}")
 
 
 def load(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:
@@ -117,19 +121,43 @@ def render_benchmarks(results: dict | None = None, benches: dict | None = None) 
     return "\n".join(lines)
 
 
-def render_figure(bench: str, name: str, results: dict, page_to_bench: str) -> str:
-    """One inline figure with its target status and a link to where it comes from."""
-    data = results.get(bench)
-    link = f"{page_to_bench}#{bench}"
-    if data is None:
-        return f"*{NOT_MEASURED}* ([{bench}]({link}))"
+def _figure(bench: str, name: str, data: dict) -> dict:
     for fig in data["figures"]:
         if fig["name"] == name:
-            mark = {True: "", False: ", **MISSED** target " + target_text(fig), None: ""}
-            return (f"{value_text(fig)}{mark[fig.get('met')]} "
-                    f"([{bench}]({link}), commit `{data['commit']}`)")
+            return fig
     raise KeyError(f"{{{{ figure {bench} {name} }}}}: {bench}.json has no figure {name!r}")
 
 
+def marked_value(fig: dict) -> str:
+    """A figure's value, with its target when it is missed."""
+    mark = ", **MISSED** target " + target_text(fig) if fig.get("met") is False else ""
+    return value_text(fig) + mark
+
+
+def render_figure(bench: str, name: str, results: dict, page_to_bench: str) -> str:
+    """One inline figure with its target status and a link to where it comes from."""
+    if bench not in results:
+        return f"*{NOT_MEASURED}* ([{bench}]({page_to_bench}#{bench}))"
+    return f"{render_value(bench, name, results)} ({render_source(bench, results, page_to_bench)})"
+
+
+def render_value(bench: str, name: str, results: dict) -> str:
+    """One figure's value alone (for tables whose caption gives ``{{ source BENCH }}``)."""
+    data = results.get(bench)
+    return f"*{NOT_MEASURED}*" if data is None else marked_value(_figure(bench, name, data))
+
+
+def render_source(bench: str, results: dict, page_to_bench: str) -> str:
+    """A link to a benchmark's section and the commit of its results."""
+    data = results.get(bench)
+    commit = f", commit `{data['commit']}`" if data else f": *{NOT_MEASURED}*"
+    return f"[{bench}]({page_to_bench}#{bench}){commit}"
+
+
 def replace_figures(markdown: str, results: dict, page_to_bench: str) -> str:
-    return FIGURE_RE.sub(lambda m: render_figure(m[1], m[2], results, page_to_bench), markdown)
+    """Replace ``{{ figure BENCH NAME }}``, ``{{ value BENCH NAME }}`` and
+    ``{{ source BENCH }}``."""
+    markdown = FIGURE_RE.sub(lambda m: render_figure(m[1], m[2], results, page_to_bench),
+                             markdown)
+    markdown = VALUE_RE.sub(lambda m: render_value(m[1], m[2], results), markdown)
+    return SOURCE_RE.sub(lambda m: render_source(m[1], results, page_to_bench), markdown)
