@@ -103,7 +103,8 @@ def test_quoted_command_check_catches_a_changed_option():
 def test_results_file_round_trip_and_missed_targets(tmp_path):
     figs = [results.figure("speedup", [1.53, 1.75, 0.93], label="2 workers vs 1", unit="x",
                            target=(">=", 1.6)),
-            results.figure("auroc", 0.95, target=(">=", 0.9))]
+            results.figure("auroc", 0.95, target=(">=", 0.9)),
+            results.figure("gap", [-0.05, -0.01, 0.0])]
     assert figs[0]["median"] == 1.53 and figs[0]["met"] is False and figs[1]["met"] is True
     path = results.write_results("bench_probe", figs, path=tmp_path / "bench_probe.json",
                                  argv=[str(REPO / "tests/benchmarks/bench_probe.py"), "--x"])
@@ -115,6 +116,7 @@ def test_results_file_round_trip_and_missed_targets(tmp_path):
                                                      "bench_other": "other."})
     assert "1.53 x (median of 3; 0.93–1.75)" in page and "**MISSED**" in page
     assert "Targets missed" in page and ">= 1.6" in page
+    assert "-0.01 (median of 3; -0.05 to 0)" in page
     assert results_render.NOT_MEASURED in page.split("## bench_other")[1]
     second = results_render.render_benchmarks(
         {"bench_probe_demo": dict(loaded["bench_probe"], bench="bench_probe_demo")},

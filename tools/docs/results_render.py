@@ -71,7 +71,8 @@ def value_text(fig: dict) -> str:
     unit = f" {fig['unit']}" if fig.get("unit") else ""
     text = f"{fmt(fig['median'])}{unit}"
     if fig.get("n", 1) > 1:
-        text += f" (median of {fig['n']}; {fmt(fig['min'])}–{fmt(fig['max'])})"
+        dash = " to " if fig["min"] < 0 else "–"  # "-0.05 to -0.01", not "-0.05–-0.01"
+        text += f" (median of {fig['n']}; {fmt(fig['min'])}{dash}{fmt(fig['max'])})"
     return text
 
 
