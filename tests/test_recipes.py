@@ -304,6 +304,23 @@ def test_weak_reasons():
     assert health.weak_reasons(_val({"B": 0.80}, 10), _val({"B": 0.90}, 10)) == {}
 
 
+def test_held_out_check_marks_a_model_that_does_not_carry_over_to_the_test_contigs():
+    # POLARIS on a fresh tiny world: QKI validated at 0.62 on 25 windows, tested at 0.29
+    test = {"auroc": {"QKI": 0.29, "RBFOX1": 0.74, "ESRP2": 0.28, "YBX1": 0.80},
+            "positives": {"QKI": 68, "RBFOX1": 76, "ESRP2": 4, "YBX1": 60},
+            "n_windows": {"QKI": 174, "RBFOX1": 169, "ESRP2": 200, "YBX1": 300},
+            "baseline": {"auroc": {"QKI": 0.55, "RBFOX1": 0.56, "ESRP2": 0.6, "YBX1": 0.95}}}
+    reasons = health.held_out_reasons(test)
+    # ESRP2: 4 positives, so 0.28 is within two standard errors of chance and of 0.6
+    assert set(reasons) == {"QKI", "YBX1"}
+    assert "below chance" in reasons["QKI"] and "k-mer baseline's 0.950" in reasons["YBX1"]
+    record = {"status": "ok", "rbps": {r: {"status": "ok", "tries": 1} for r in test["auroc"]}}
+    marked = health.add_held_out_check(record, test)
+    assert marked["status"] == "weak" and marked["rbps"]["RBFOX1"]["status"] == "ok"
+    assert marked["rbps"]["QKI"] == {"status": "weak", "tries": 1, "reason": reasons["QKI"]}
+    assert health.weak_messages(marked)[0].startswith("weak model for RBP QKI: test AUROC")
+
+
 def test_auroc_standard_error_hand_worked():
     # Hanley & McNeil: AUROC 0.8, 50 positives, 50 negatives -> SE 0.0445
     assert health.auroc_standard_error(0.8, 50, 50) == pytest.approx(0.0445, abs=5e-4)

@@ -11,7 +11,10 @@ stays untouched for reporting):
 
 A model with a weak RBP is retrained (another initialisation, the learning rate times
 :data:`RETRY_LR_FACTOR` per retry) up to ``max_tries`` times in all; the best try is kept
-(fewest weak RBPs, then the highest mean validation AUROC). What is left weak is recorded in
+(fewest weak RBPs, then the highest mean validation AUROC). The kept model is then checked on
+the test split too (:func:`held_out_reasons`: clearly below chance or the baseline there; a
+validation split of a few dozen windows can pass a model that does not carry over to other
+contigs), which marks an RBP weak without retraining. What is left weak is recorded in
 ``model.json`` (``training.health``) and reported by ``varbind train``, which exits non-zero
 unless ``--allow-weak``.
 """
@@ -32,7 +35,9 @@ NEAR_CHANCE = 0.6
 BASELINE_MARGIN = 0.05
 RETRY_LR_FACTOR = 0.3
 RULE = (f"weak: validation AUROC < {NEAR_CHANCE}, or below the k-mer baseline's validation "
-        f"AUROC by more than max({BASELINE_MARGIN}, 2 standard errors)")
+        f"AUROC by more than max({BASELINE_MARGIN}, 2 standard errors); or test AUROC below "
+        f"0.5 by more than 2 standard errors, or below the baseline's by more than "
+        f"max({BASELINE_MARGIN}, 2 standard errors of the difference)")
 
 
 @dataclass
@@ -158,6 +163,44 @@ def health_record(attempt: Attempt, baseline: dict, tries: int) -> dict:
         if rbp in weak:
             rbps[rbp]["reason"] = weak[rbp]
     return {"status": "weak" if weak else "ok", "rule": RULE, "rbps": rbps}
+
+
+def held_out_reasons(metrics: dict) -> dict[str, str]:
+    """``{rbp: why}`` for every RBP whose *test* AUROC is below chance by more than two
+    standard errors, or below the k-mer baseline's by more than :data:`BASELINE_MARGIN` and
+    two standard errors of the difference (both AUROCs' errors combined): a model that
+    passed on validation but does not carry over to the held-out contigs, which a validation
+    split of a few dozen windows cannot see. Only recorded: the test split chooses nothing,
+    so nothing is retrained on it.
+
+    metrics : test metrics with the baseline's under ``baseline`` (:func:`held_out_metrics`)
+    """
+    n, base = metrics.get("n_windows"), metrics.get("baseline", {}).get("auroc", {})
+    out = {}
+    for rbp, auroc in metrics["auroc"].items():
+        pos = metrics["positives"].get(rbp, 0)
+        neg = (n[rbp] if isinstance(n, dict) else n) - pos
+        if auroc is None or pos < 1 or neg < 1:
+            continue
+        b = base.get(rbp)
+        if auroc < 0.5 - 2 * auroc_standard_error(0.5, pos, neg):
+            out[rbp] = f"test AUROC {auroc:.3f} is below chance on the held-out contigs"
+        elif b is not None and auroc < b - max(BASELINE_MARGIN, 2 * float(np.hypot(
+                auroc_standard_error(auroc, pos, neg), auroc_standard_error(b, pos, neg)))):
+            out[rbp] = (f"test AUROC {auroc:.3f} is below the k-mer baseline's {b:.3f} on the "
+                        "held-out contigs")
+    return out
+
+
+def add_held_out_check(health: dict, metrics: dict) -> dict:
+    """``health`` (:func:`health_record`) with every RBP failing :func:`held_out_reasons`
+    marked weak, its reason added."""
+    for rbp, why in held_out_reasons(metrics).items():
+        entry = health["rbps"].get(rbp)
+        if entry is not None:
+            entry["status"], health["status"] = "weak", "weak"
+            entry["reason"] = "; ".join(r for r in (entry.get("reason"), why) if r)
+    return health
 
 
 def merge_health(records: list[dict]) -> dict:

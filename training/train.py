@@ -33,7 +33,12 @@ from varbind.training.fitting import (  # noqa: F401  (re-exported: they lived h
     positive_weights,
     set_determinism,
 )
-from varbind.training.health import held_out_metrics, train_until_healthy, warn_if_still_learning
+from varbind.training.health import (
+    add_held_out_check,
+    held_out_metrics,
+    train_until_healthy,
+    warn_if_still_learning,
+)
 from varbind.training.members import device_description, resolve_jobs, train_members
 from varbind.training.recipes import Recipe, resolve_recipe
 from varbind.training.training_data import (  # noqa: F401  (re-exported: they lived here)
@@ -236,7 +241,7 @@ def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
     baselines = lowest_scoring_baselines(model, specs, data.splits["train"], data.rbps,
                                          config.baseline_windows, train_preds)
     training = _fit_summary(best.fit, data, config)
-    training["health"] = health
+    training["health"] = add_held_out_check(health, metrics)
     meta = _meta(config, specs, data.rbps, data, metrics, training)
     return TrainResult(model, meta, baselines, {config.name: best.fit})
 
@@ -341,7 +346,7 @@ def _train_one_rbp(config: TrainConfig, specs: list[InputSpec],
                                          config.baseline_windows)
     training = _fit_summary(best.fit, data, config)
     training["gradcam_layers"] = {rbp: arch_models.last_conv_layer(config.arch)}
-    training["health"] = health
+    training["health"] = add_held_out_check(health, metrics)
     meta = _meta(config, specs, [rbp], data, metrics, training)
     return TrainResult(model, meta, baselines, {rbp: best.fit})
 
