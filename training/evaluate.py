@@ -87,15 +87,27 @@ def auroc_standard_error(auroc: float, positives: int, negatives: int) -> float:
     return float(np.sqrt(max(var, 0.0)))
 
 
+def class_counts(metrics: dict, rbp: str) -> tuple[int, int] | None:
+    """``(positives, negatives)`` of ``rbp``'s windows in ``metrics`` (:func:`score_metrics`:
+    one window count for all RBPs; :func:`merge_metrics`: one per RBP); None when the count
+    is unknown."""
+    n = metrics.get("n_windows")
+    total = n[rbp] if isinstance(n, dict) else n
+    if total is None:
+        return None
+    pos = metrics["positives"][rbp]
+    return pos, total - pos
+
+
 def auroc_errors(metrics: dict) -> dict[str, float | None]:
     """Hanley & McNeil's standard error of each RBP's AUROC in ``metrics``
     (:func:`score_metrics` or :func:`merge_metrics`), from its positive and negative windows;
     None where the AUROC is."""
-    n, out = metrics.get("n_windows"), {}
+    out = {}
     for rbp, auroc in metrics["auroc"].items():
-        total, pos = (n[rbp] if isinstance(n, dict) else n), metrics["positives"][rbp]
-        out[rbp] = None if auroc is None or total is None else round(
-            auroc_standard_error(auroc, pos, total - pos), 3)
+        counts = class_counts(metrics, rbp)
+        out[rbp] = None if auroc is None or counts is None else round(
+            auroc_standard_error(auroc, *counts), 3)
     return out
 
 

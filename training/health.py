@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from varbind.training.evaluate import auroc_standard_error
+from varbind.training.evaluate import auroc_standard_error, class_counts
 
 log = logging.getLogger(__name__)
 
@@ -175,11 +175,9 @@ def held_out_reasons(metrics: dict) -> dict[str, str]:
 
     metrics : test metrics with the baseline's under ``baseline`` (:func:`held_out_metrics`)
     """
-    n, base = metrics.get("n_windows"), metrics.get("baseline", {}).get("auroc", {})
-    out = {}
+    base, out = metrics.get("baseline", {}).get("auroc", {}), {}
     for rbp, auroc in metrics["auroc"].items():
-        pos = metrics["positives"].get(rbp, 0)
-        neg = (n[rbp] if isinstance(n, dict) else n) - pos
+        pos, neg = class_counts(metrics, rbp) or (0, 0)
         if auroc is None or pos < 1 or neg < 1:
             continue
         b = base.get(rbp)
