@@ -146,39 +146,72 @@ def test_residual_models_average_their_flattened_head_coarser_on_small_data():
     assert recipes.resolve_recipe("rnassr", "varbind", 1400).hparams["pool_size"] == 4  # no head
 
 
+class _EpochModel:  # stands in for a Keras model: weights are the epoch they were taken at
+    stop_training, epoch, kept = False, -1, None
+
+    def get_weights(self):
+        return self.epoch
+
+    def set_weights(self, weights):
+        self.kept = weights
+
+
+#: A lucky 0.9 at epoch 1 on a small validation split, then steady learning.
+LUCKY_THEN_LEARNING = [0.6, 0.9, 0.6, 0.7, 0.8, 0.85, 0.86, 0.8, 0.7, 0.6]
+
+
+def _kept_epoch(recipe, val_auroc, train_auroc=None):
+    """(kept epoch, last epoch run) of the best-epoch keeper fed these epochs' AUROCs."""
+    callback, model = recipes.best_epoch_callback(recipe), _EpochModel()
+    callback.set_model(model)
+    for epoch, auroc in enumerate(val_auroc):
+        model.epoch = epoch
+        logs = {"val_auroc": auroc} | ({} if train_auroc is None else
+                                       {"auroc": train_auroc[epoch]})
+        callback.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback.on_train_end()
+    assert callback.best_epoch == model.kept
+    return model.kept, epoch
+
+
 def test_small_data_smooths_the_validation_auroc_and_runs_half_the_epochs():
     assert recipes.resolve_recipe("deepripe", "varbind", 1400).smooth_epochs == 3
     assert recipes.resolve_recipe("deepripe", "varbind", 20_000).smooth_epochs == 1
     assert recipes.resolve_recipe("deepripe", "paper", 1400).smooth_epochs == 1
     plan = recipes.resolve_recipe("deepripe", "varbind", 1400, patience=5)
-
-    class Model:  # stands in for a Keras model: weights are the epoch they were taken at
-        stop_training, epoch = False, -1
-
-        def get_weights(self):
-            return self.epoch
-
-        def set_weights(self, weights):
-            self.kept = weights
-
-    def kept_epoch(recipe):
-        callback, model = recipes.best_epoch_callback(recipe), Model()
-        callback.set_model(model)
-        # a lucky 0.9 at epoch 1 on a small validation split, then steady learning
-        for epoch, auroc in enumerate([0.6, 0.9, 0.6, 0.7, 0.8, 0.85, 0.86, 0.8, 0.7, 0.6]):
-            model.epoch = epoch
-            callback.on_epoch_end(epoch, {"val_auroc": auroc})
-            if model.stop_training:
-                break
-        callback.on_train_end()
-        return model.kept, epoch
-
     assert plan.epochs == 46 and plan.min_run_fraction == 0.5
-    assert kept_epoch(plan) == (6, 9)  # best mean of three: 0.8, 0.85, 0.86
+    assert _kept_epoch(plan, LUCKY_THEN_LEARNING) == (6, 9)  # best mean of 0.8, 0.85, 0.86
     unsmoothed = recipes.Recipe(**{**plan.__dict__, "smooth_epochs": 1})
-    assert kept_epoch(unsmoothed) == (1, 9)  # the lucky epoch; no stop before epoch 23 of 46
+    # the lucky epoch; no stop before epoch 23 of 46
+    assert _kept_epoch(unsmoothed, LUCKY_THEN_LEARNING) == (1, 9)
     stops_early = recipes.Recipe(**{**unsmoothed.__dict__, "min_run_fraction": 0.0})
-    assert kept_epoch(stops_early) == (1, 6)  # then 5 epochs without better: stopped
+    assert _kept_epoch(stops_early, LUCKY_THEN_LEARNING) == (1, 6)  # 5 epochs not better
+
+
+def test_an_epoch_that_has_not_fitted_its_training_windows_is_not_kept():
+    # POLARIS on a tiny world: 25 validation windows rated the untrained first epochs 0.63,
+    # then the fitted model 0.55 (it kept epoch 3: test AUROC 0.29; a fitted epoch: 0.74)
+    plan = recipes.resolve_recipe("polaris", "varbind", 107, patience=20)
+    assert plan.min_train_auroc == recipes.MIN_TRAIN_AUROC == 0.6
+    assert recipes.resolve_recipe("polaris", "paper", 107).min_train_auroc == 0
+    val = [0.63, 0.57, 0.64, 0.51, 0.50, 0.47, 0.48, 0.47, 0.39, 0.36, 0.33, 0.27, 0.35, 0.38,
+           0.42, 0.43, 0.42, 0.43, 0.48, 0.49, 0.50, 0.52, 0.55, 0.54]
+    train = [0.48, 0.46, 0.42, 0.48, 0.54, 0.44, 0.42, 0.51, 0.65, 0.74, 0.78, 0.93] + [1.0] * 12
+    assert _kept_epoch(plan, val, train) == (23, 23)  # mean of 0.52, 0.55, 0.54
+    anything = recipes.Recipe(**{**plan.__dict__, "min_train_auroc": 0.0})
+    assert _kept_epoch(anything, val, train) == (2, 23)  # the untrained mean of 0.61
+    # every epoch of the average must have fitted: epochs 7-9 average 0.95, but epoch 7's
+    # training AUROC is 0.51; epoch 10 (0.65, 0.74, 0.78) is the first candidate
+    assert _kept_epoch(plan, [0.5] * 7 + [0.95] * 3 + [0.5] * 14, train) == (10, 23)
+    # a run that never fits its training windows still keeps its best validating epoch
+    # (the health check then calls it near chance)
+    assert _kept_epoch(plan, val, [0.5] * len(val)) == (2, 23)
+    # patience counts from the first fitted epoch, so a run is not stopped before it fits
+    quick = recipes.Recipe(**{**plan.__dict__, "patience": 3, "min_run_fraction": 0.0})
+    assert _kept_epoch(quick, val, train) == (10, 13)
+    assert _kept_epoch(quick, val, [0.5] * len(val)) == (2, 23)
 
 
 def test_small_multilabel_sets_validate_an_average_of_the_weights():

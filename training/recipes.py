@@ -26,7 +26,9 @@ Two recipes exist for every architecture (``--recipe``):
       before half the planned epochs; the weights of the best validation-AUROC epoch are
       kept, and below ``SMOOTH_BELOW`` training windows that AUROC is averaged over the last
       ``SMOOTH_EPOCHS`` epochs (the first epochs, before there are that many, are not
-      candidates);
+      candidates); an epoch is a candidate only once every epoch of that average separated
+      its training windows (training AUROC at least ``MIN_TRAIN_AUROC``), so a small
+      validation split cannot pick an untrained model by chance;
     * a run still learning at its planned end (:func:`varbind.training.health.still_learning`)
       trains once more for ``EXTEND_FRACTION`` of its planned epochs, a warm restart of the
       same schedule with the same best-epoch keeper (:mod:`varbind.training.fitting`); runs
@@ -65,6 +67,7 @@ from dataclasses import dataclass, field
 
 from varbind.errors import VarbindError
 from varbind.training import models as arch_models
+from varbind.training.health import NEAR_CHANCE
 
 PAPER, VARBIND = "paper", "varbind"
 RECIPES = (VARBIND, PAPER)
@@ -91,6 +94,9 @@ SMOOTH_BELOW, SMOOTH_EPOCHS = 4000, 3
 MIN_PATIENCE, MAX_PATIENCE = 10, 15
 #: Early stopping waits until this share of the planned epochs has run.
 MIN_RUN_FRACTION = 0.5
+#: An epoch is kept only if each epoch its validation AUROC averages reached this training
+#: AUROC (the health check's near-chance level); a run that never does keeps its best anyway.
+MIN_TRAIN_AUROC = NEAR_CHANCE
 #: Below this many training windows the residual models pool over positions (head=global).
 GLOBAL_HEAD_BELOW = 1000
 #: From GLOBAL_HEAD_BELOW up to COARSE_POOL_BELOW training windows the residual models'
@@ -114,6 +120,9 @@ class Recipe:
         about this share of the planned steps (0: the raw weights;
         :mod:`varbind.training.averaging`)
     min_run_fraction : early stopping waits until this share of ``epochs`` has run
+    min_train_auroc : an epoch is a candidate for keeping only if each epoch the monitor
+        averages reached this training AUROC (0: any epoch; a run in which none did keeps
+        its best epoch regardless)
     extend_fraction : a run still learning when ``epochs`` end trains this share of them
         more, once (0: never; :mod:`varbind.training.fitting`)
     schedule : ``constant``, ``plateau`` (decay by ``lr_decay`` after ``lr_patience`` flat
@@ -138,6 +147,7 @@ class Recipe:
     smooth_epochs: int = 1
     ema_fraction: float = 0.0
     min_run_fraction: float = 0.0
+    min_train_auroc: float = 0.0
     extend_fraction: float = 0.0
     hparams: dict = field(default_factory=dict)
 
@@ -198,7 +208,7 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
                   weight_decay=weight_decay_for(hparams, n_train, steps * epochs), warmup_epochs=1,
                   jitter=jitter, smooth_epochs=SMOOTH_EPOCHS if n_train < SMOOTH_BELOW else 1,
                   ema_fraction=default_ema_fraction(info, n_train, sequences),
-                  min_run_fraction=MIN_RUN_FRACTION,
+                  min_run_fraction=MIN_RUN_FRACTION, min_train_auroc=MIN_TRAIN_AUROC,
                   extend_fraction=EXTEND_FRACTION, hparams=hparams)
 
 
@@ -310,38 +320,59 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int):
 
 def best_epoch_callback(recipe: Recipe):
     """A callback keeping the weights of the best epoch by ``recipe.monitor`` (averaged over
-    the latest ``recipe.smooth_epochs``) and stopping after ``recipe.patience`` epochs without
-    improvement (0: never stop early), once ``recipe.min_run_fraction`` of the epochs ran."""
+    the latest ``recipe.smooth_epochs``) among the epochs whose averaged epochs all reached a
+    training AUROC of ``recipe.min_train_auroc`` (if none did: among all), and stopping after
+    ``recipe.patience`` epochs without improvement (0: never stop early), once
+    ``recipe.min_run_fraction`` of the epochs ran."""
     import keras
 
     higher = recipe.monitor != "val_loss"
     window = max(1, min(recipe.smooth_epochs, recipe.epochs))
     earliest_stop = math.ceil(recipe.min_run_fraction * recipe.epochs)
 
+    class Keeper:
+        """The best (monitor value, epoch, weights) seen among the epochs offered to it."""
+
+        def __init__(self):
+            self.best, self.epoch, self.weights = (-math.inf if higher else math.inf), -1, None
+
+        def offer(self, value: float, epoch: int, model) -> bool:
+            if not math.isfinite(value) or not (value > self.best if higher
+                                                else value < self.best):
+                return False
+            self.best, self.epoch, self.weights = value, epoch, model.get_weights()
+            return True
+
     class BestValidation(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.best = -math.inf if higher else math.inf
-            self.best_epoch, self.best_weights, self.wait = -1, None, 0
-            self.recent = []
+            self.trained, self.any = Keeper(), Keeper()  # among fitted epochs; among all
+            self.wait, self.recent, self.fitted = 0, [], []
+
+        @property
+        def best_epoch(self) -> int:
+            return (self.trained if self.trained.weights is not None else self.any).epoch
 
         def on_epoch_end(self, epoch, logs=None):
-            self.recent.append(float((logs or {}).get(recipe.monitor, math.nan)))
+            logs = logs or {}
+            self.recent.append(float(logs.get(recipe.monitor, math.nan)))
+            self.fitted.append(float(logs.get("auroc", math.inf)) >= recipe.min_train_auroc)
             latest = self.recent[-window:]  # a mean of fewer epochs is not a candidate
             value = sum(latest) / len(latest) if len(latest) == window else math.nan
-            better = value > self.best if higher else value < self.best
-            if math.isfinite(value) and better:
-                self.best, self.best_epoch, self.wait = value, epoch, 0
-                self.best_weights = self.model.get_weights()
-            else:
-                self.wait += 1
-                if recipe.patience and self.wait >= recipe.patience \
-                        and epoch + 1 >= earliest_stop:
-                    self.model.stop_training = True
+            if all(self.fitted[-window:]) and self.trained.offer(value, epoch, self.model):
+                self.wait = 0
+                return
+            if self.trained.weights is None:  # patience counts from the first fitted epoch
+                self.any.offer(value, epoch, self.model)  # the fallback
+                return
+            self.wait += 1
+            if recipe.patience and self.wait >= recipe.patience and epoch + 1 >= earliest_stop:
+                self.model.stop_training = True
 
         def on_train_end(self, logs=None):
-            if self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
+            kept = self.trained if self.trained.weights is not None else self.any
+            if kept.weights is not None:
+                self.model.set_weights(kept.weights)
 
     return BestValidation()
 
