@@ -192,7 +192,7 @@ def test_small_data_smooths_the_validation_auroc_and_runs_half_the_epochs():
 
 def test_an_epoch_that_has_not_fitted_its_training_windows_is_not_kept():
     # POLARIS on a tiny world: 25 validation windows rated the untrained first epochs 0.63,
-    # then the fitted model 0.55 (it kept epoch 3: test AUROC 0.29; a fitted epoch: 0.74)
+    # then the fitted model 0.55 (it kept its third epoch: test AUROC 0.29; a fitted one: 0.74)
     plan = recipes.resolve_recipe("polaris", "varbind", 107, patience=20)
     assert plan.min_train_auroc == recipes.MIN_TRAIN_AUROC == 0.6
     assert recipes.resolve_recipe("polaris", "paper", 107).min_train_auroc == 0

@@ -350,8 +350,13 @@ def best_epoch_callback(recipe: Recipe):
             self.wait, self.recent, self.fitted = 0, [], []
 
         @property
+        def kept(self) -> Keeper:
+            """The best fitted epoch's keeper, or while there is none the fallback's."""
+            return self.trained if self.trained.weights is not None else self.any
+
+        @property
         def best_epoch(self) -> int:
-            return (self.trained if self.trained.weights is not None else self.any).epoch
+            return self.kept.epoch
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
@@ -370,9 +375,8 @@ def best_epoch_callback(recipe: Recipe):
                 self.model.stop_training = True
 
         def on_train_end(self, logs=None):
-            kept = self.trained if self.trained.weights is not None else self.any
-            if kept.weights is not None:
-                self.model.set_weights(kept.weights)
+            if self.kept.weights is not None:
+                self.model.set_weights(self.kept.weights)
 
     return BestValidation()
 
