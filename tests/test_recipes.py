@@ -2,6 +2,7 @@
 reported by name; a dataset built to fail makes `varbind train` exit non-zero)."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -212,6 +213,9 @@ def test_an_epoch_that_has_not_fitted_its_training_windows_is_not_kept():
     quick = recipes.Recipe(**{**plan.__dict__, "patience": 3, "min_run_fraction": 0.0})
     assert _kept_epoch(quick, val, train) == (10, 13)
     assert _kept_epoch(quick, val, [0.5] * len(val)) == (2, 23)
+    # without the rule (0, the paper recipe) every epoch counts, even one with no training AUROC
+    quick_any = recipes.Recipe(**{**quick.__dict__, "min_train_auroc": 0.0})
+    assert _kept_epoch(quick_any, val, [math.nan] * len(val)) == (2, 5)
 
 
 def test_small_multilabel_sets_validate_an_average_of_the_weights():

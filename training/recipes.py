@@ -361,7 +361,8 @@ def best_epoch_callback(recipe: Recipe):
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             self.recent.append(float(logs.get(recipe.monitor, math.nan)))
-            self.fitted.append(float(logs.get("auroc", math.inf)) >= recipe.min_train_auroc)
+            self.fitted.append(not recipe.min_train_auroc  # 0: every epoch counts as fitted
+                               or float(logs.get("auroc", math.inf)) >= recipe.min_train_auroc)
             latest = self.recent[-window:]  # a mean of fewer epochs is not a candidate
             value = sum(latest) / len(latest) if len(latest) == window else math.nan
             if all(self.fitted[-window:]) and self.trained.offer(value, epoch, self.model):
