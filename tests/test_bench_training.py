@@ -64,7 +64,8 @@ def test_merge_joins_runs_and_writes_the_results_file(tmp_path, capsys):
         cell = {"size": size, "seed": 1, "rows": [_row("deepripe", 0.9, {"A": 0.9}),
                                                   _row("multiresbind", 0.8, {"A": 0.8})]}
         path = tmp_path / f"{size}.json"
-        path.write_text(json.dumps({"commit": "abc", "command": cmd, "cells": [cell]}))
+        cpu = {"cpu": "Some CPU (AVX-512)"} if size == "small" else {}  # older runs: none
+        path.write_text(json.dumps({"commit": "abc", "command": cmd, "cells": [cell], **cpu}))
         runs.append(str(path))
     out = tmp_path / "bench_training.json"
     assert main(["--merge", ",".join(runs), "--results", str(out)]) == 0
@@ -72,7 +73,10 @@ def test_merge_joins_runs_and_writes_the_results_file(tmp_path, capsys):
     names = {f["name"] for f in data["figures"]}
     assert names == {f"{kind}_{s}_{a}" for kind in ("mean_auroc", "wall_seconds", "test_gap")
                      for s in ("tiny", "small") for a in ("deepripe", "multiresbind")}
-    assert [r["command"] for r in data["extra"]["runs"]] == ["python a", "python b"]
+    assert data["extra"]["runs"] == [{"command": "python a", "commit": "abc"},
+                                     {"command": "python b", "commit": "abc",
+                                      "cpu": "Some CPU (AVX-512)"}]
+    assert data["machine"]["cpu"]  # the processor the merge ran on
     assert "more than 0.02 below deepripe" in capsys.readouterr().out
 
 

@@ -392,10 +392,12 @@ def merge_input(loaded: dict) -> dict:
 
 
 def run_records(run: dict) -> list[dict]:
-    """The command and commit of every run behind ``run`` (an earlier merge lists its runs)."""
+    """The command, commit and processor (``cpu``, where recorded) of every run behind ``run``
+    (an earlier merge lists its runs)."""
     if "runs" in run:
         return list(run["runs"])
-    return [{k: run.get(k) for k in ("command", "commit")}]
+    record = {k: run.get(k) for k in ("command", "commit")}
+    return [record | ({"cpu": run["cpu"]} if "cpu" in run else {})]
 
 
 def join_cells(runs: list[dict]) -> list[dict]:
@@ -505,10 +507,10 @@ def _summary(results: list[dict]) -> dict:
                                 text=True, check=False).stdout.strip()
     except OSError:
         commit = ""
-    from results import command_line
+    from results import command_line, cpu_model
 
     return {"commit": commit, "command": command_line(), "cores": os.cpu_count(),
-            "cells": results}
+            "cpu": cpu_model(), "cells": results}
 
 
 if __name__ == "__main__":

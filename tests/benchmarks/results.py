@@ -16,7 +16,7 @@ atomically::
     {"schema": 1, "bench": "bench_score",
      "command": "python tests/benchmarks/bench_score.py --models ...",
      "commit": "3f2c1ab", "dirty": false, "date": "2026-12-01T15:40:00+00:00",
-     "machine": {"cores": 2, "load_average": [1.2, 1.4, 1.5], "platform": "...",
+     "machine": {"cores": 2, "cpu": "...", "load_average": [1.2, 1.4, 1.5], "platform": "...",
                  "python": "3.11.9", "gpu": ""},
      "figures": [{"name": "...", "label": "...", "unit": "x", "median": 1.02,
                   "min": 0.94, "max": 1.15, "n": 3, "values": [...],
@@ -84,12 +84,27 @@ def git_commit() -> tuple[str, bool]:
 
 
 def machine() -> dict:
-    """Cores, load average and GPU of the machine the figures were measured on."""
+    """Cores, processor, load average and GPU of the machine the figures were measured on."""
     gpu = subprocess.run(["sh", "-c", "nvidia-smi -L 2>/dev/null | head -1"],
                          capture_output=True, text=True).stdout.strip()
-    return {"cores": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
+    return {"cores": os.cpu_count(), "cpu": cpu_model(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
             "platform": platform.platform(), "python": platform.python_version(),
             "gpu": gpu}
+
+
+def cpu_model() -> str:
+    """The processor's model name, with " (AVX-512)" where it has those instructions
+    (``/proc/cpuinfo``; ``platform.processor()`` without it). Training on a few hundred windows
+    is reproducible on one processor, not always across them (the math kernels differ)."""
+    try:
+        info = dict(line.partition(":")[::2] for line in
+                    Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines())
+    except OSError:
+        return platform.processor()
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    avx512 = " (AVX-512)" if "avx512f" in info.get("flags", "").split() else ""
+    return info.get("model name", platform.processor()) + avx512
 
 
 def command_line(argv: list[str] | None = None) -> str:
