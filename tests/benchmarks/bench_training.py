@@ -500,16 +500,10 @@ def gap_figures(results: list[dict]) -> list[dict]:
 
 
 def _summary(results: list[dict]) -> dict:
-    import subprocess
+    """A run's record: its commit, command, cores, processor and cells."""
+    from results import command_line, cpu_model, git_commit
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=False).stdout.strip()
-    except OSError:
-        commit = ""
-    from results import command_line, cpu_model
-
-    return {"commit": commit, "command": command_line(), "cores": os.cpu_count(),
+    return {"commit": git_commit()[0], "command": command_line(), "cores": os.cpu_count(),
             "cpu": cpu_model(), "cells": results}
 
 
