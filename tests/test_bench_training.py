@@ -95,6 +95,27 @@ def test_merge_joins_the_rows_of_one_world_and_keeps_the_later_row():
     assert rows["deepripe"]["commit"] == "a"
 
 
+def test_worlds_of_another_rbp_panel_are_kept_and_reported_apart(tmp_path, capsys):
+    import json
+
+    from bench_training import main, world_dir
+
+    assert world_dir(tmp_path, "small", 4) == tmp_path / "world_small_4"
+    assert world_dir(tmp_path, "small", 4, "alt") == tmp_path / "world_alt_small_4"
+    cells = [{"size": "small", "seed": 4, "rows": [_row("deepripe", 0.9, {"A": 0.9})]},
+             {"size": "small", "seed": 4, "panel": "alt",
+              "rows": [_row("deepripe", 0.7, {"B": 0.7})]}]
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"commit": "c", "command": "python c", "cells": cells}))
+    out = tmp_path / "out.json"
+    assert main(["--merge", str(path), "--results", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert [c.get("panel") for c in data["extra"]["cells"]] == [None, "alt"]
+    means = {f["name"]: f["values"] for f in data["figures"] if f["name"].startswith("mean")}
+    assert means == {"mean_auroc_small_deepripe": [0.9], "mean_auroc_small-alt_deepripe": [0.7]}
+    assert "small-alt    4 deepripe" in capsys.readouterr().out
+
+
 def test_merge_adds_new_runs_to_a_published_results_file(tmp_path):
     import json
 

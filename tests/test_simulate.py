@@ -529,6 +529,32 @@ def test_world_json_describes_distinct_rbps(info):
     assert _pfm_similarity(by_name["PCBP2"], by_name["HNRNPK"]) > 0.62
 
 
+def test_the_alt_panel_draws_other_rbps_with_their_own_motifs(tmp_path):
+    from varbind.simulate.panel import ALT_PANEL, PANELS
+
+    world = simulate_world(tmp_path / "alt", seed=4, size="tiny", panel="alt")
+    info = json.loads(world.world_json.read_text())
+    names = [r["name"] for r in info["rbps"]]
+    assert info["panel"] == "alt" and names == [r.name for r in ALT_PANEL]
+    assert not set(names) & {r.name for r in PANELS["default"]}
+    motifs = {m.id: m for m in read_meme()}
+    assert all(motifs[r["motif_id"]].rbp == r["name"] for r in info["rbps"])
+    manifest = pd.read_csv(world.manifest, sep="\t")
+    assert list(manifest["rbp"]) == names and all(world.peaks[n].is_file() for n in names)
+    # every planted site carries its own RBP's motif: its score (3 decimals in the sites table)
+    # reaches the RBP's site threshold
+    sites = pd.read_csv(world.sites, sep="\t")
+    for r in info["rbps"]:
+        mine = sites[(sites["rbp"] == r["name"]) & (sites["kind"] == "site")]
+        assert len(mine) and (mine["score"] >= r["score_site_min"] - 1e-3).all(), r["name"]
+        assert mine["bound"].any() and not mine["bound"].all()
+
+
+def test_an_unknown_panel_is_a_clear_error(tmp_path):
+    with pytest.raises(VarbindError, match="unknown RBP panel 'other'.*default, alt"):
+        simulate_world(tmp_path, seed=1, size="tiny", panel="other")
+
+
 # --- CLI ----------------------------------------------------------------------------------
 
 def test_cli_simulate_tiny(tmp_path, capsys):
@@ -549,6 +575,17 @@ def test_cli_offers_every_simulator_size_smallest_first(capsys):
     genome = [sum(spec.contigs) for spec in SIZES.values()]
     scales = [spec.scale for spec in SIZES.values()]
     assert genome == sorted(genome) and scales == sorted(scales)
+
+
+def test_cli_offers_every_rbp_panel(tmp_path, capsys):
+    from varbind.simulate.panel import PANELS
+
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    assert "{" + ",".join(PANELS) + "}" in " ".join(capsys.readouterr().out.split())
+    out = tmp_path / "w"
+    assert main(["simulate", str(out), "--size", "tiny", "--seed", "3", "--panel", "alt"]) == 0
+    assert json.loads((out / "world.json").read_text())["panel"] == "alt"
 
 
 def test_cli_outdir_that_is_a_file_is_one_line_error(tmp_path, capsys):

@@ -48,6 +48,11 @@ evaluate BUNDLE --dataset multilabel.h5 --split all``) where their test AUROCs s
 0.814-0.846. The issue's targets are still checked on the world's own test windows;
 ``--judge none`` skips the judge.
 
+``--panel alt`` draws every world, the judge world included, with the simulator's other ten
+RBPs (``varbind simulate --panel alt``; worlds kept as ``world_alt_SIZE_SEED``), to check that
+the defaults chosen on the default panel hold on other motifs; its rows are reported and kept
+apart (``small-alt``; the results file's cells carry ``panel``).
+
 ``fit s`` is the kept try's fitting time (POLARIS: summed over its per-RBP models, which
 ``--jobs`` trains side by side); ``CPU s`` the CPU time of the whole ``varbind train``,
 its worker processes included.
@@ -77,14 +82,28 @@ from results import write_results  # tests/benchmarks/results.py
 ARCHS = ("multiresbind", "deepripe", "polaris", "residualbind")
 
 
-def world_and_datasets(work: Path, size: str, seed: int) -> dict[str, Path]:
+def world_dir(work: Path, size: str, seed: int, panel: str = "default") -> Path:
+    """Where the world of ``size``, ``seed`` and RBP ``panel`` is kept in ``work``."""
+    return work / (f"world_{size}_{seed}" if panel == "default" else
+                   f"world_{panel}_{size}_{seed}")
+
+
+def world_group(cell: dict) -> str:
+    """The label a cell's world is grouped and reported under: its size, and its RBP panel
+    where that is not the default (``small-alt``)."""
+    panel = cell.get("panel", "default")
+    return cell["size"] if panel == "default" else f"{cell['size']}-{panel}"
+
+
+def world_and_datasets(work: Path, size: str, seed: int,
+                       panel: str = "default") -> dict[str, Path]:
     """Simulate the world once and build both dataset kinds (cached in ``work``)."""
     from varbind.simulate import simulate_world
     from varbind.training.train import build_training_dataset
 
-    world = work / f"world_{size}_{seed}"
+    world = world_dir(work, size, seed, panel)
     if not (world / "world.json").exists():
-        simulate_world(world, seed=seed, size=size)
+        simulate_world(world, seed=seed, size=size, panel=panel)
     files = (world / "peaks" / "manifest.tsv", world / "genome.fa", world / "genes.gtf",
              world / "expression.tsv")
     out = {}
@@ -105,8 +124,9 @@ def cpu_seconds() -> float:
                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
-def judge_world(work: Path, spec: str) -> dict[str, Path] | None:
-    """The datasets of the judge world ``SIZE:SEED`` (None for ``none``), simulated once."""
+def judge_world(work: Path, spec: str, panel: str = "default") -> dict[str, Path] | None:
+    """The datasets of the judge world ``SIZE:SEED`` of RBP ``panel`` (None for ``none``),
+    simulated once."""
     if spec == "none":
         return None
     from varbind.simulate import SIZES
@@ -114,7 +134,7 @@ def judge_world(work: Path, spec: str) -> dict[str, Path] | None:
     size, _, seed = spec.partition(":")
     if size not in SIZES or not seed.isdigit():
         raise SystemExit(f"--judge {spec!r}: give SIZE:SEED (e.g. medium:900) or none")
-    return world_and_datasets(work, size, int(seed))
+    return world_and_datasets(work, size, int(seed), panel)
 
 
 def judge_scores(bundle, dataset: Path) -> dict:
@@ -288,17 +308,17 @@ def comparison_misses(rows: list[dict]) -> list[str]:
 
 
 def table(results: list[dict]) -> str:
-    head = (f"{'size':<6} {'seed':>4} {'architecture':<13} {'RBPs':>4} {'mean':>6} {'min':>6} "
+    head = (f"{'size':<9} {'seed':>4} {'architecture':<13} {'RBPs':>4} {'mean':>6} {'min':>6} "
             f"{'(RBP)':<8} {'k-mer':>6} {'train':>6} {'epochs':>6} {'fit s':>6} {'wall s':>6} "
             f"{'CPU s':>6} {'judge':>6}  weak")
     lines = [head, "-" * len(head)]
     for cell in results:
         for r in cell["rows"]:
             if "error" in r:
-                lines.append(f"{cell['size']:<6} {cell['seed']:>4} {r['arch']:<13} "
+                lines.append(f"{world_group(cell):<9} {cell['seed']:>4} {r['arch']:<13} "
                              f"{r['error']}")
                 continue
-            lines.append(f"{cell['size']:<6} {cell['seed']:>4} {r['arch']:<13} {r['rbps']:>4} "
+            lines.append(f"{world_group(cell):<9} {cell['seed']:>4} {r['arch']:<13} {r['rbps']:>4} "
                          f"{r['mean_auroc']:>6.3f} {r['min_auroc']:>6.3f} {r['min_rbp']:<8} "
                          f"{r['baseline_mean_auroc']:>6.3f} {r.get('train_windows', '-'):>6} "
                          f"{r['epochs']:>6} "
@@ -308,14 +328,14 @@ def table(results: list[dict]) -> str:
                          f"{','.join(r['weak']) or '-'}")
         for r in cell["rows"]:
             if r["arch"] in PER_RBP_ARCHS and "error" not in r:
-                lines.append(f"{'':<6} {r['arch']} per RBP (own windows, test AUROC ± SE): "
+                lines.append(f"{'':<9} {r['arch']} per RBP (own windows, test AUROC ± SE): "
                              + ", ".join(f"{k} {v:.2f}±{r['auroc_se'][k]:.2f}"
                                          for k, v in r["auroc"].items()))
         gaps = judge_gaps(cell["rows"])
         if gaps:
-            lines.append(f"{'':<6} judge-world gaps to the best multi-label model: {gaps}")
+            lines.append(f"{'':<9} judge-world gaps to the best multi-label model: {gaps}")
         misses = cell.get("misses", [])
-        lines.append(f"{'':<6} targets: {'all met' if not misses else '; '.join(misses)}")
+        lines.append(f"{'':<9} targets: {'all met' if not misses else '; '.join(misses)}")
     return "\n".join(lines)
 
 
@@ -325,7 +345,7 @@ def _judged(row: dict) -> str:
 
 
 def spread(results: list[dict]) -> str:
-    """Per (size, architecture): median, min and max of the mean AUROC over seeds."""
+    """Per (world group, architecture): median, min and max of the mean AUROC over seeds."""
     import numpy as np
 
     lines = []
@@ -333,9 +353,9 @@ def spread(results: list[dict]) -> str:
     for cell in results:
         for r in cell["rows"]:
             if "error" not in r:
-                groups.setdefault((cell["size"], r["arch"]), []).append(r["mean_auroc"])
+                groups.setdefault((world_group(cell), r["arch"]), []).append(r["mean_auroc"])
     for (size, arch), vals in groups.items():
-        lines.append(f"{size:<6} {arch:<13} seeds {len(vals)}: mean AUROC median "
+        lines.append(f"{size:<9} {arch:<13} seeds {len(vals)}: mean AUROC median "
                      f"{np.median(vals):.3f} (min {min(vals):.3f}, max {max(vals):.3f})")
     return "\n".join(lines)
 
@@ -347,6 +367,9 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", default="1,2,3", help="world and training seeds (not the demo's 0)")
     p.add_argument("--workdir", default=None, help="keep worlds, datasets and bundles here")
     p.add_argument("--out", default=None, help="write results as JSON here")
+    p.add_argument("--panel", default="default", choices=("default", "alt"),
+                   help="the simulated worlds' RBPs (varbind simulate --panel), the judge "
+                        "world's too; rows of another panel are reported apart (small-alt)")
     p.add_argument("--judge", default="medium:900",
                    help="SIZE:SEED of the independent world every model is also scored on "
                         "(all its windows), or none")
@@ -365,19 +388,21 @@ def main(argv=None) -> int:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="varbind-bench-training-"))
     work.mkdir(parents=True, exist_ok=True)
-    judge = judge_world(work, args.judge)
+    judge = judge_world(work, args.judge, args.panel)
     results = []
     for size in args.sizes.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
-            data = world_and_datasets(work, size, seed)
+            data = world_and_datasets(work, size, seed, args.panel)
             cell = {"size": size, "seed": seed, "rows": []}
+            if args.panel != "default":
+                cell["panel"] = args.panel
             results.append(cell)
             for arch in args.archs.split(","):
                 kind = "per-rbp" if arch == "polaris" else "multilabel"
-                row = train_cell(arch, data[kind], seed, work / f"world_{size}_{seed}",
+                row = train_cell(arch, data[kind], seed, world_dir(work, size, seed, args.panel),
                                  judge[kind] if judge else None)
                 cell["rows"].append(row)
-                print(f"{size} seed {seed} {arch}: {json.dumps(row)}", file=sys.stderr,
+                print(f"{world_group(cell)} seed {seed} {arch}: {json.dumps(row)}", file=sys.stderr,
                       flush=True)
                 cell["misses"] = check_targets(cell["rows"], size)
                 if args.out:
@@ -401,15 +426,15 @@ def run_records(run: dict) -> list[dict]:
 
 
 def join_cells(runs: list[dict]) -> list[dict]:
-    """The cells of ``runs`` with the rows of one world (size, seed) joined into one cell, so
+    """The cells of ``runs`` with the rows of one world (group, seed) joined into one cell, so
     that architectures run separately (e.g. POLARIS alone on an idle machine) are compared
     as if run together; an architecture in two runs of one world keeps the later run's row.
     Each row records the commit of its run (``commit``)."""
     cells: dict[tuple, dict] = {}
     for run in runs:
         for cell in run["cells"]:
-            joined = cells.setdefault((cell["size"], cell["seed"]),
-                                      {"size": cell["size"], "seed": cell["seed"], "rows": {}})
+            joined = cells.setdefault((world_group(cell), cell["seed"]), {
+                **{k: cell[k] for k in ("size", "seed", "panel") if k in cell}, "rows": {}})
             for row in cell["rows"]:
                 joined["rows"][row["arch"]] = {**row, "commit": row.get("commit",
                                                                         run.get("commit"))}
@@ -440,10 +465,10 @@ def results_figures(results: list[dict]) -> list[dict]:
     groups: dict = {}
     for cell in results:
         for r in cell["rows"]:
-            groups.setdefault((cell["size"], r["arch"]), []).append(r)
+            groups.setdefault((world_group(cell), r["arch"]), []).append(r)
     figs = []
     for (size, arch), rows in groups.items():
-        misses = [m for cell in results if cell["size"] == size
+        misses = [m for cell in results if world_group(cell) == size
                   for m in cell.get("misses", []) if m.startswith(arch + " ")]
         figs.append(figure(f"mean_auroc_{size}_{arch}", [r["mean_auroc"] for r in rows],
                            label=f"{arch}, {size} worlds: mean test AUROC over RBPs",
@@ -490,7 +515,7 @@ def gap_figures(results: list[dict]) -> list[dict]:
         rows = [r for r in cell["rows"] if "error" not in r]
         for kind, key in (("test", "mean_auroc"), ("judge", "judge_mean_auroc")):
             for arch, gap in gap_by_arch(rows, key).items():
-                gaps.setdefault((kind, cell["size"], arch), []).append(round(gap, 4))
+                gaps.setdefault((kind, world_group(cell), arch), []).append(round(gap, 4))
     where = {"test": "test split", "judge": "judge world"}
     return [figure(f"{kind}_gap_{size}_{arch}", values,
                    label=f"{arch}, {size} worlds: mean AUROC minus the best multi-label "

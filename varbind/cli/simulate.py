@@ -21,6 +21,10 @@ def register(subparsers) -> None:
     p.add_argument("--size", choices=("tiny", "small", "medium", "full"), default="full",
                    help="tiny: ~250 kb for tests; small: ~1 Mb; medium: ~2.4 Mb; full: ~4 Mb "
                         "for the demo and benchmarks")
+    p.add_argument("--panel", choices=("default", "alt"), default="default",
+                   help="the simulated RBPs: default (ten RBPs with distinct motifs) or alt (ten "
+                        "others, four of them binding U-rich motifs), to check that results "
+                        "hold on other RBPs")
     p.set_defaults(func=run)
 
 
@@ -46,12 +50,12 @@ def run(args) -> int:
     if out.exists() and not out.is_dir():
         raise VarbindError("OUTDIR exists and is not a directory", path=out,
                            fix="give a new or existing directory")
-    world = simulate_world(out, seed=args.seed, size=args.size)
+    world = simulate_world(out, seed=args.seed, size=args.size, panel=args.panel)
     info = json.loads(world.world_json.read_text())
     peaks = sum(r["peaks"] for r in info["rbps"])
     logging.getLogger("varbind").info(
-        "%s world (seed %d): %d contigs, %d genes, %d RBPs, %d peaks, %d variant records",
-        args.size, args.seed, len(info["contigs"]), info["genes"], len(info["rbps"]), peaks,
-        info["variants"]["records"])
+        "%s world (seed %d, %s panel): %d contigs, %d genes, %d RBPs, %d peaks, %d variant "
+        "records", args.size, args.seed, args.panel, len(info["contigs"]), info["genes"],
+        len(info["rbps"]), peaks, info["variants"]["records"])
     print(world.outdir)
     return 0

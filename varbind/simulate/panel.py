@@ -52,6 +52,27 @@ RBP_PANEL: tuple[RBPSpec, ...] = (
     RBPSpec("BRUNOL5", "RNCMPT00166", _pref(0.10, 0.10, 1.00, 0.30, 0.80), "low"),
 )
 
+#: Ten other RBPs (``varbind simulate --panel alt``), none of them in ``RBP_PANEL``, to check that
+#: what was chosen on the default panel holds on other motifs. Unlike the default panel's, these
+#: motifs are not all distinct: PTBP1, HNRNPC, TIA1 and CPEB2 all bind U-rich motifs (consensus
+#: CTTTTCT, ATTTTTT, TTTTTTC, CTTTTTT), so one RBP's sites often look like another's, as for
+#: many RBPs of an eCLIP panel.
+ALT_PANEL: tuple[RBPSpec, ...] = (
+    RBPSpec("PTBP1", "RNCMPT00268", _pref(0.20, 0.10, 0.60, 0.30, 1.00), "high"),
+    RBPSpec("HNRNPC", "RNCMPT00025", _pref(0.10, 0.10, 0.70, 0.30, 1.00), "medium"),
+    RBPSpec("MBNL1", "RNCMPT00038", _pref(0.20, 0.30, 1.00, 0.30, 0.80), "high"),
+    RBPSpec("SRSF2", "RNCMPT00072", _pref(0.60, 1.00, 0.20, 0.70, 0.20), "medium"),
+    RBPSpec("TIA1", "RNCMPT00165", _pref(0.10, 0.10, 0.60, 0.20, 1.00), "low"),
+    RBPSpec("HNRNPA1", "RNCMPT00022", _pref(0.30, 0.40, 0.50, 0.60, 1.00), "medium", "SIM2"),
+    RBPSpec("LIN28A", "RNCMPT00036", _pref(0.50, 1.00, 0.60, 0.30, 0.10), "low"),
+    RBPSpec("IGF2BP2", "RNCMPT00033", _pref(0.20, 0.30, 1.00, 0.40, 0.20), "high", "SIM2"),
+    RBPSpec("SNRPA", "RNCMPT00071", _pref(0.30, 0.20, 0.30, 1.00, 0.50), "low"),
+    RBPSpec("CPEB2", "RNCMPT00012", _pref(0.10, 0.10, 1.00, 0.20, 0.30), "medium"),
+)
+
+#: Panels by name (``varbind simulate --panel``); ``default`` is the one every shipped world uses.
+PANELS: dict[str, tuple[RBPSpec, ...]] = {"default": RBP_PANEL, "alt": ALT_PANEL}
+
 #: Planted sites per RBP in the ``full`` world, by tier (about 40% end up bound). The low
 #: tier has enough sites (hence test positives) for a stable held-out AUROC, and the tiers
 #: are spaced so that the low < medium < high order also holds for peak counts.

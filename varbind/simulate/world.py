@@ -15,7 +15,14 @@ from varbind.genomics.motifs import motifs_by_rbp
 from varbind.simulate import writers
 from varbind.simulate.expression import EXPRESSION, draw_expression
 from varbind.simulate.genome import CPG_LOSS, REGION_GC, draw_genome
-from varbind.simulate.panel import CELL_TYPES, RBP_PANEL, SITE_CLASSES, SITES_PER_TIER, SIZES
+from varbind.simulate.panel import (
+    CELL_TYPES,
+    PANELS,
+    RBP_PANEL,
+    SITE_CLASSES,
+    SITES_PER_TIER,
+    SIZES,
+)
 from varbind.simulate.peaks import PEAKS, draw_peaks
 from varbind.simulate.sites import (
     BOUND_MODEL,
@@ -64,7 +71,8 @@ class World:
                    {n: out / "peaks" / f"{n}.narrowPeak.gz" for n in names})
 
 
-def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full") -> World:
+def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full",
+                   panel: str = "default") -> World:
     """Draw a simulated world from ``numpy.random.default_rng(seed)`` and write it to ``outdir``.
 
     Parameters
@@ -73,15 +81,19 @@ def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full")
     seed : the only source of randomness; the same seed gives the same bytes in every file
     size : ``tiny`` (tests, ~250 kb), ``small`` (~1 Mb), ``medium`` (~2.4 Mb) or ``full``
         (benchmarks, demo, ~4 Mb)
+    panel : the RBPs (``varbind.simulate.panel.PANELS``): ``default`` or ``alt``
     """
     if size not in SIZES:
         raise VarbindError(f"unknown world size {size!r}",
                            fix=f"use one of {', '.join(SIZES)}")
+    if panel not in PANELS:
+        raise VarbindError(f"unknown RBP panel {panel!r}", fix=f"use one of {', '.join(PANELS)}")
+    rbp_panel = PANELS[panel]
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise VarbindError(f"seed must be a non-negative integer, got {seed!r}")
     spec = SIZES[size]
     rng = np.random.default_rng(int(seed))
-    world = World.at(outdir)
+    world = World.at(outdir, [r.name for r in rbp_panel])
 
     layout = make_layout(spec.contigs)
     gap_start = int(layout.offsets[0] + layout.lengths[0] // 2)
@@ -96,12 +108,12 @@ def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full")
 
     by_rbp = motifs_by_rbp()
     models = []
-    for rbp in RBP_PANEL:
+    for rbp in rbp_panel:
         motif = next(m for m in by_rbp[rbp.name] if m.id == rbp.motif_id)
         models.append(motif_model(rng, rbp, motif))
     log.info("planting binding sites for %d RBPs", len(models))
     planter = Planter(rng, draft, regions, genes)
-    n_sites = [max(20, round(SITES_PER_TIER[r.tier] * spec.scale)) for r in RBP_PANEL]
+    n_sites = [max(20, round(SITES_PER_TIER[r.tier] * spec.scale)) for r in rbp_panel]
     sites = plant_sites(rng, planter, models, n_sites)
     decide_bound(rng, sites, models, log_tpm)
     n_gain = spec.variant_counts["gain_snv"]
@@ -143,7 +155,7 @@ def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full")
     writers.write_manifest(world.manifest, manifest)
     writers.write_variants(world.vcf, world.truth, layout, genes, records, ids)
     writers.write_sites(world.sites, layout, genes, draft.codes, all_sites, models)
-    writers.write_json(world.world_json, _description(seed, size, layout, genes, models,
+    writers.write_json(world.world_json, _description(seed, size, panel, layout, genes, models,
                                                       all_sites, peak_tables, records))
     for path in [world.genome, world.fai, world.gtf, world.expression, world.manifest, world.vcf,
                  world.tbi, world.truth, world.sites, world.world_json, *world.peaks.values()]:
@@ -152,7 +164,8 @@ def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full")
     return world
 
 
-def _description(seed, size, layout, genes, models, sites, peak_tables, records) -> dict:
+def _description(seed, size, panel, layout, genes, models, sites, peak_tables,
+                 records) -> dict:
     rbps = []
     for r, m in enumerate(models):
         mine = [s for s in sites if s.rbp == r and s.kind == "site"]
@@ -174,7 +187,7 @@ def _description(seed, size, layout, genes, models, sites, peak_tables, records)
             effects[row.effect] = effects.get(row.effect, 0) + 1
             categories[row.category] = categories.get(row.category, 0) + 1
     return {
-        "varbind_version": __version__, "seed": int(seed), "size": size,
+        "varbind_version": __version__, "seed": int(seed), "size": size, "panel": panel,
         "contigs": {n: int(L) for n, L in zip(layout.names, layout.lengths, strict=True)},
         "cell_types": list(CELL_TYPES),
         "genes": len(genes),
