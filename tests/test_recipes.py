@@ -134,25 +134,6 @@ def test_varbind_recipe_regularises_small_data_and_paper_keeps_the_papers_model(
         assert mine.hparams["head"] == "flatten"
 
 
-def test_residual_models_keep_one_undilated_block_convolution_on_a_few_hundred_windows():
-    for arch in ("multiresbind", "residualbind"):
-        paper = arch_models.ARCHITECTURE_INFO[arch].hyperparameters["dilations"]
-        assert len(paper) == 3
-        tiny = recipes.resolve_recipe(arch, "varbind", recipes.GLOBAL_HEAD_BELOW - 1)
-        assert tiny.hparams["dilations"] == recipes.SHALLOW_DILATIONS == (1,)
-        for n in (recipes.GLOBAL_HEAD_BELOW, 20_000):
-            assert recipes.resolve_recipe(arch, "varbind", n).hparams["dilations"] == paper
-        assert recipes.resolve_recipe(arch, "paper", 400).hparams["dilations"] == paper
-        mine = recipes.resolve_recipe(arch, "varbind", 400, hparams={"dilations": (2, 4)})
-        assert mine.hparams["dilations"] == (2, 4)  # an explicit setting wins
-    # there the two residual models are one network
-    tiny = {a: recipes.resolve_recipe(a, "varbind", 400).hparams
-            for a in ("multiresbind", "residualbind")}
-    assert tiny["multiresbind"] == tiny["residualbind"]
-    # --hparam dilations=1 parses as a number: it is the one-convolution block
-    assert arch_models.hyperparameters("multiresbind", {"dilations": 1})["dilations"] == (1,)
-
-
 def test_residual_models_average_their_flattened_head_coarser_on_small_data():
     for arch in ("multiresbind", "residualbind"):
         paper_pool = arch_models.ARCHITECTURE_INFO[arch].hyperparameters["pool_size"]

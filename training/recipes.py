@@ -45,10 +45,8 @@ Two recipes exist for every architecture (``--recipe``):
       ``±JITTER`` of the input length (:mod:`varbind.training.augment`); per-RBP models and
       datasets of labelled sequences (:mod:`varbind.training.sequences`) are not shifted.
       Below ``GLOBAL_HEAD_BELOW`` training windows the residual models pool over positions
-      (``head=global``) and their residual block keeps one convolution after its first, of
-      dilation ``SHALLOW_DILATIONS`` (the papers: three, dilations 2/4/8 or 1/2/4), so the two
-      are the same network there; below ``COARSE_POOL_BELOW`` their flattened head averages
-      over ``COARSE_POOL`` positions (the papers: 10) before its dense layer;
+      (``head=global``), and below ``COARSE_POOL_BELOW`` their flattened head averages over
+      ``COARSE_POOL`` positions (the papers: 10) before its dense layer;
     * multi-label models on a peaks dataset below ``EMA_BELOW`` training windows are validated
       and kept with an exponential moving average of their weights over ~``EMA_FRACTION`` of
       the planned steps (:mod:`varbind.training.averaging`).
@@ -101,8 +99,6 @@ MIN_RUN_FRACTION = 0.5
 MIN_TRAIN_AUROC = NEAR_CHANCE
 #: Below this many training windows the residual models pool over positions (head=global).
 GLOBAL_HEAD_BELOW = 1000
-#: Below GLOBAL_HEAD_BELOW the residual block's dilated convolutions: one, undilated.
-SHALLOW_DILATIONS = (1,)
 #: From GLOBAL_HEAD_BELOW up to COARSE_POOL_BELOW training windows the residual models'
 #: flattened head averages over COARSE_POOL positions before its dense layer (the papers: 10).
 COARSE_POOL, COARSE_POOL_BELOW = 30, 4000
@@ -204,7 +200,6 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
         hparams["l2"] = min(float(hparams["l2"]), MAX_L2)
     if "head" in hparams and n_train < GLOBAL_HEAD_BELOW:
         hparams["head"] = "global"
-        hparams["dilations"] = SHALLOW_DILATIONS
     elif "head" in hparams and n_train < COARSE_POOL_BELOW:
         hparams["pool_size"] = COARSE_POOL
     return Recipe(VARBIND, "adamw", learning_rate_for(hparams), batch, epochs,
