@@ -134,6 +134,13 @@ def test_varbind_recipe_regularises_small_data_and_paper_keeps_the_papers_model(
         assert mine.hparams["head"] == "flatten"
 
 
+def test_one_value_for_a_tuple_hyperparameter_is_a_one_element_tuple():
+    # --hparam dilations=1 parses as a number; the residual block then has one dilated conv
+    params = arch_models.hyperparameters("multiresbind", {"dilations": 1, "filters": 64})
+    assert params["dilations"] == (1,) and params["filters"] == 64
+    assert arch_models.hyperparameters("multiresbind", {"dilations": [2, 4]})["dilations"] == (2, 4)
+
+
 def test_residual_models_average_their_flattened_head_coarser_on_small_data():
     for arch in ("multiresbind", "residualbind"):
         paper_pool = arch_models.ARCHITECTURE_INFO[arch].hyperparameters["pool_size"]
