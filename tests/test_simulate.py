@@ -541,6 +541,7 @@ def test_the_alt_panel_draws_other_rbps_with_their_own_motifs(tmp_path):
     assert all(motifs[r["motif_id"]].rbp == r["name"] for r in info["rbps"])
     manifest = pd.read_csv(world.manifest, sep="\t")
     assert list(manifest["rbp"]) == names and all(world.peaks[n].is_file() for n in names)
+    assert World.at(world.outdir).peaks == world.peaks  # the paths of a written world
     # every planted site carries its own RBP's motif: its score (3 decimals in the sites table)
     # reaches the RBP's site threshold
     sites = pd.read_csv(world.sites, sep="\t")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -61,14 +62,22 @@ class World:
 
     @classmethod
     def at(cls, outdir: str | os.PathLike, rbps: list[str] | None = None) -> World:
-        """The paths a world in ``outdir`` has (whether or not it was written yet)."""
+        """The paths a world in ``outdir`` has (whether or not it was written yet); the RBPs are
+        ``rbps``, else those of its ``world.json``, else the default panel's."""
         out = Path(outdir)
-        names = rbps if rbps is not None else [s.name for s in RBP_PANEL]
+        names = rbps if rbps is not None else _written_rbps(out / "world.json")
         return cls(out, out / "genome.fa", out / "genome.fa.fai", out / "genes.gtf",
                    out / "expression.tsv", out / "peaks", out / "peaks" / "manifest.tsv",
                    out / "variants.vcf.gz", out / "variants.vcf.gz.tbi", out / "truth.tsv",
                    out / "sites.tsv", out / "world.json",
                    {n: out / "peaks" / f"{n}.narrowPeak.gz" for n in names})
+
+
+def _written_rbps(world_json: Path) -> list[str]:
+    """The RBP names of a written world (the default panel's where none is written yet)."""
+    if not world_json.is_file():
+        return [s.name for s in RBP_PANEL]
+    return [r["name"] for r in json.loads(world_json.read_text())["rbps"]]
 
 
 def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full",
