@@ -361,13 +361,15 @@ def spread(results: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
+    from varbind.simulate.panel import PANELS
+
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--archs", default=",".join(ARCHS))
     p.add_argument("--sizes", default="tiny,small,medium,full")
     p.add_argument("--seeds", default="1,2,3", help="world and training seeds (not the demo's 0)")
     p.add_argument("--workdir", default=None, help="keep worlds, datasets and bundles here")
     p.add_argument("--out", default=None, help="write results as JSON here")
-    p.add_argument("--panel", default="default", choices=("default", "alt"),
+    p.add_argument("--panel", default="default", choices=tuple(PANELS),
                    help="the simulated worlds' RBPs (varbind simulate --panel), the judge "
                         "world's too; rows of another panel are reported apart (small-alt)")
     p.add_argument("--judge", default="medium:900",
