@@ -242,9 +242,10 @@ def hyperparameters(arch: str, overrides: dict | None = None) -> dict:
         if key not in params:
             raise VarbindError(f"unknown hyperparameter {key!r} for {arch}",
                                fix=f"choose from: {', '.join(sorted(params))}")
-        if isinstance(value, list) or (isinstance(params[key], tuple)
-                                       and not isinstance(value, tuple)):
-            value = tuple(value) if isinstance(value, list) else (value,)  # dilations=1: (1,)
+        if isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(params[key], tuple) and not isinstance(value, tuple):
+            value = (value,)  # --hparam dilations=1 parses as a number: (1,)
         params[key] = value
     return params
 
