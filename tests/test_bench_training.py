@@ -5,12 +5,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 
-from bench_training import (  # noqa: E402
+from bench_training import table  # noqa: E402
+from training_targets import (  # noqa: E402
     bootstrap_mean_aurocs,
     check_targets,
     comparison_misses,
     gap_error,
-    table,
 )
 
 
