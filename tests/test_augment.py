@@ -1,5 +1,6 @@
 """Training-window jitter (training/augment.py) and the residual models' global head."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -91,3 +92,21 @@ def test_global_head_has_far_fewer_weights_than_the_papers(arch):
     assert small.predict(x, verbose=0).shape == (2, 3)
     with pytest.raises(VarbindError, match="unknown head"):
         arch_models.build_model(arch, specs, 3, {"head": "mean"})
+
+
+def test_deepripe_max_head_reads_the_maximum_over_positions_of_the_merged_map():
+    specs = arch_models.input_specs("deepripe", ("sequence", "region", "expression"), 150)
+    paper = arch_models.build_model("deepripe", specs, 3)
+    small = arch_models.build_model("deepripe", specs, 3, {"head": "max"})
+    assert small.get_layer("global_max").output.shape[1:] == (100,)  # merged_filters
+    assert small.count_params() < paper.count_params() / 2
+    x = [np.zeros((2, *s.shape), np.float32) for s in specs]
+    assert small.predict(x, verbose=0).shape == (2, 3)
+    # the head sees the whole map: a stronger response anywhere raises the pooled feature
+    probe = keras.Model(small.inputs, small.get_layer("global_max").output)
+    merged = keras.Model(small.inputs, small.get_layer("conv_merged").output)
+    x[0][:, 40:60, 2] = 1.0
+    np.testing.assert_allclose(probe.predict(x, verbose=0),
+                               merged.predict(x, verbose=0).max(axis=1), rtol=1e-5)
+    with pytest.raises(VarbindError, match="unknown DeepRiPe head"):
+        arch_models.build_model("deepripe", specs, 3, {"head": "global"})

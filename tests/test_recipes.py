@@ -134,6 +134,19 @@ def test_varbind_recipe_regularises_small_data_and_paper_keeps_the_papers_model(
         assert mine.hparams["head"] == "flatten"
 
 
+def test_deepripe_takes_the_maximum_over_positions_on_a_few_hundred_windows():
+    below, at = recipes.GLOBAL_HEAD_BELOW - 1, recipes.GLOBAL_HEAD_BELOW
+    for sequences in (False, True):
+        small = recipes.resolve_recipe("deepripe", "varbind", below, sequences=sequences)
+        assert small.hparams["head"] == "max" and "pool_size" not in small.hparams
+        assert recipes.resolve_recipe("deepripe", "varbind", at).hparams["head"] == "flatten"
+    assert recipes.resolve_recipe("deepripe", "paper", 400).hparams["head"] == "flatten"
+    mine = recipes.resolve_recipe("deepripe", "varbind", 400, hparams={"head": "flatten"})
+    assert mine.hparams["head"] == "flatten"  # an explicit setting wins
+    for arch in ("polaris", "rnassr"):  # no head to choose
+        assert "head" not in recipes.resolve_recipe(arch, "varbind", 400).hparams
+
+
 def test_one_value_for_a_tuple_hyperparameter_is_a_one_element_tuple():
     # --hparam dilations=1 parses as a number; the residual block then has one dilated conv
     params = arch_models.hyperparameters("multiresbind", {"dilations": 1, "filters": 64})

@@ -29,7 +29,9 @@ A dataset built from FASTA records with GraphProt's upper-case viewpoints adds o
 every architecture's per-position sequence input under the varbind recipe: the viewpoint,
 1 on the binding site and 0 on its flanks (``viewpoint`` in ``--inputs``). Under the varbind
 recipe POLARIS reads the central 500 nt of a peaks dataset's 1-kb windows
-(``varbind_seq_length``; :mod:`varbind.training.recipes`).
+(``varbind_seq_length``; :mod:`varbind.training.recipes`), and on a few hundred training
+windows the residual models and DeepRiPe pool their last convolution map over positions
+(``pooled_head``: ``head=global``, ``head=max``) instead of flattening it.
 
 Sources: Multi-resBind (Zhao et al. 2022 and its public code), DeepRiPe (Ghanbari & Ohler
 2020, ``create_diff_model6``), POLARIS (ShenLab ``cnn_models.py`` plus the paper's dropout
@@ -87,6 +89,9 @@ class ArchitectureInfo:
     #: The varbind recipe's sequence window on a peaks dataset where it is shorter than the
     #: paper's: the central part of the dataset's windows (None: the paper's window).
     varbind_seq_length: int | None = None
+    #: The ``head`` the varbind recipe gives the model on a few hundred training windows
+    #: (below ``recipes.GLOBAL_HEAD_BELOW``): pooling over positions (None: the paper's head).
+    pooled_head: str | None = None
 
 
 ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
@@ -96,14 +101,14 @@ ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
         dict(filters=96, kernel_size=11, residual_kernel=3, dilations=(2, 4, 8),
              pool_size=10, dense_units=256, dropouts=(0.1, 0.2, 0.5), residual_dropout=0.1,
              bn_momentum=0.99, head="flatten", batch_norm=True),
-        "Zhao et al. 2022, BMC Bioinformatics 23:213 (Multi-resBind)"),
+        "Zhao et al. 2022, BMC Bioinformatics 23:213 (Multi-resBind)", pooled_head="global"),
     "deepripe": ArchitectureInfo(
         "deepripe", ("sequence", "region"), 150, 250,
         TrainingDefaults("adam", 1e-3, 128, 20, 5, True, False),
         dict(filters=90, kernel_size=7, seq_pool=(4, 2), region_pool=(10, 5),
              merged_filters=100, merged_kernel=5, merged_pool=(10, 5), dense_units=250,
-             dropout=0.25),
-        "Ghanbari & Ohler 2020, Bioinformatics 36:i409 (DeepRiPe)"),
+             dropout=0.25, head="flatten"),
+        "Ghanbari & Ohler 2020, Bioinformatics 36:i409 (DeepRiPe)", pooled_head="max"),
     "polaris": ArchitectureInfo(
         "polaris", ("sequence", "region", "expression"), 1000, 1,
         TrainingDefaults("sgd", 1e-2, 16, 10, 3, False, True),
@@ -118,7 +123,7 @@ ARCHITECTURE_INFO: dict[str, ArchitectureInfo] = {
              pool_size=10, dense_units=256, dropouts=(0.1, 0.2, 0.5), residual_dropout=0.1,
              bn_momentum=0.99, head="flatten", batch_norm=True),
         "Koo et al. 2021, PLoS Comput Biol 17:e1008925 (ResidualBind)",
-        varbind_inputs=("sequence", "region")),
+        varbind_inputs=("sequence", "region"), pooled_head="global"),
     "rnassr": ArchitectureInfo(
         "rnassr", ("sequence", "structure"), 375, 375,
         TrainingDefaults("adam", 1e-3, 128, 100, 0, False, False, lr_decay=0.5,
@@ -364,13 +369,31 @@ def _deepripe_body(inputs, specs: list[InputSpec], p: dict):
     nn = parts[0] if len(parts) == 1 else layers.Concatenate(axis=1, name="merge")(parts)
     nn = layers.Conv1D(p["merged_filters"], p["merged_kernel"], activation="relu",
                        name="conv_merged")(nn)
-    nn = layers.MaxPooling1D(p["merged_pool"][0], strides=p["merged_pool"][1],
-                             name="merged_pool")(nn)
-    nn = layers.Dropout(p["dropout"], name="merged_drop")(nn)
-    nn = layers.Flatten(name="flat")(nn)
+    nn = _deepripe_head(nn, p)
     if "expression" in by_name:  # not in the paper: a side input joins before the dense layer
         nn = layers.Concatenate(name="join_expression")([nn, by_name["expression"]])
     return layers.Dense(p["dense_units"], activation="relu", name="hidden1")(nn)
+
+
+DEEPRIPE_HEADS = ("flatten", "max")
+
+
+def _deepripe_head(nn, p: dict):
+    """(N, L, F) merged convolution map -> (N, D) before the dense layer. ``flatten`` (the
+    paper): max-pool ``merged_pool``, dropout, flatten, D = pooled L x F. ``max``: the maximum
+    over positions, then dropout, D = F (far fewer dense weights)."""
+    from keras import layers
+
+    if p["head"] not in DEEPRIPE_HEADS:
+        raise VarbindError(f"unknown DeepRiPe head {p['head']!r}",
+                           fix="use --hparam head=flatten or head=max")
+    if p["head"] == "max":
+        nn = layers.GlobalMaxPooling1D(name="global_max")(nn)
+        return layers.Dropout(p["dropout"], name="merged_drop")(nn)
+    nn = layers.MaxPooling1D(p["merged_pool"][0], strides=p["merged_pool"][1],
+                             name="merged_pool")(nn)
+    nn = layers.Dropout(p["dropout"], name="merged_drop")(nn)
+    return layers.Flatten(name="flat")(nn)
 
 
 def _polaris_body(inputs, specs: list[InputSpec], p: dict, prefix: str):

@@ -45,7 +45,9 @@ Two recipes exist for every architecture (``--recipe``):
       ``±JITTER`` of the input length (:mod:`varbind.training.augment`); per-RBP models and
       datasets of labelled sequences (:mod:`varbind.training.sequences`) are not shifted.
       Below ``GLOBAL_HEAD_BELOW`` training windows the residual models pool over positions
-      (``head=global``), and below ``COARSE_POOL_BELOW`` their flattened head averages over
+      (``head=global``) and so does DeepRiPe (``head=max``: the maximum of its last
+      convolution map, instead of the paper's pooled and flattened map), and below
+      ``COARSE_POOL_BELOW`` the residual models' flattened head averages over
       ``COARSE_POOL`` positions (the papers: 10) before its dense layer;
     * multi-label models on a peaks dataset below ``EMA_BELOW`` training windows are validated
       and kept with an exponential moving average of their weights over ~``EMA_FRACTION`` of
@@ -97,7 +99,8 @@ MIN_RUN_FRACTION = 0.5
 #: An epoch is kept only if each epoch its validation AUROC averages reached this training
 #: AUROC (the health check's near-chance level); a run that never does keeps its best anyway.
 MIN_TRAIN_AUROC = NEAR_CHANCE
-#: Below this many training windows the residual models pool over positions (head=global).
+#: Below this many training windows the residual models and DeepRiPe pool over positions
+#: (their ``pooled_head``: head=global, head=max).
 GLOBAL_HEAD_BELOW = 1000
 #: From GLOBAL_HEAD_BELOW up to COARSE_POOL_BELOW training windows the residual models'
 #: flattened head averages over COARSE_POOL positions before its dense layer (the papers: 10).
@@ -198,10 +201,10 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
         hparams["bn_momentum"] = round(bn_momentum(steps), 4)
     if "l2" in hparams:
         hparams["l2"] = min(float(hparams["l2"]), MAX_L2)
-    if "head" in hparams and n_train < GLOBAL_HEAD_BELOW:
-        hparams["head"] = "global"
-    elif "head" in hparams and n_train < COARSE_POOL_BELOW:
-        hparams["pool_size"] = COARSE_POOL
+    if info.pooled_head and n_train < GLOBAL_HEAD_BELOW:
+        hparams["head"] = info.pooled_head
+    elif "head" in hparams and "pool_size" in hparams and n_train < COARSE_POOL_BELOW:
+        hparams["pool_size"] = COARSE_POOL  # the residual models' flattened head
     return Recipe(VARBIND, "adamw", learning_rate_for(hparams), batch, epochs,
                   min(MAX_PATIENCE, max(MIN_PATIENCE, epochs // 5)),
                   info.training.class_weight, monitor="val_auroc", schedule="cosine",
