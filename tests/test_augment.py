@@ -110,3 +110,17 @@ def test_deepripe_max_head_reads_the_maximum_over_positions_of_the_merged_map():
                                merged.predict(x, verbose=0).max(axis=1), rtol=1e-5)
     with pytest.raises(VarbindError, match="unknown DeepRiPe head"):
         arch_models.build_model("deepripe", specs, 3, {"head": "global"})
+
+
+def test_gradcam_reads_deepripe_max_head_models_at_the_merged_map():
+    from varbind.interpret.gradcam import gradcam
+
+    keras.utils.set_random_seed(0)
+    specs = arch_models.input_specs("deepripe", ("sequence", "region"), 150)
+    model = arch_models.build_model("deepripe", specs, 3, {"head": "max"})
+    rng = np.random.default_rng(0)
+    x = [np.eye(s.shape[-1], dtype=np.float32)[rng.integers(0, s.shape[-1], (4, s.shape[0]))]
+         for s in specs]
+    result = gradcam(model, x, [0, 2], 150, arch="deepripe")
+    assert result.layers == ["conv_merged", "conv_merged"] and result.maps.shape == (2, 4, 150)
+    assert np.isfinite(result.maps).all() and (result.maps > 0).any()
