@@ -1,4 +1,5 @@
-"""Training-window jitter (training/augment.py) and the residual models' global head."""
+"""Training-window jitter (training/augment.py), the residual models' global head and
+DeepRiPe's max head."""
 
 import keras
 import numpy as np
@@ -102,7 +103,7 @@ def test_deepripe_max_head_reads_the_maximum_over_positions_of_the_merged_map():
     assert small.count_params() < paper.count_params() / 2
     x = [np.zeros((2, *s.shape), np.float32) for s in specs]
     assert small.predict(x, verbose=0).shape == (2, 3)
-    # the head sees the whole map: a stronger response anywhere raises the pooled feature
+    # each pooled feature is the merged map's maximum over positions (no dropout at inference)
     probe = keras.Model(small.inputs, small.get_layer("global_max").output)
     merged = keras.Model(small.inputs, small.get_layer("conv_merged").output)
     x[0][:, 40:60, 2] = 1.0

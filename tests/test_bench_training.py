@@ -1,4 +1,5 @@
-"""bench_training's target checks: only models tested on the same windows are compared."""
+"""The training benchmark's target checks (training_targets.py): only models tested on the same
+windows are compared."""
 
 import sys
 from pathlib import Path

@@ -139,7 +139,8 @@ def test_deepripe_takes_the_maximum_over_positions_on_a_few_hundred_windows():
     for sequences in (False, True):
         small = recipes.resolve_recipe("deepripe", "varbind", below, sequences=sequences)
         assert small.hparams["head"] == "max" and "pool_size" not in small.hparams
-        assert recipes.resolve_recipe("deepripe", "varbind", at).hparams["head"] == "flatten"
+        large = recipes.resolve_recipe("deepripe", "varbind", at, sequences=sequences)
+        assert large.hparams["head"] == "flatten"
     assert recipes.resolve_recipe("deepripe", "paper", 400).hparams["head"] == "flatten"
     mine = recipes.resolve_recipe("deepripe", "varbind", 400, hparams={"head": "flatten"})
     assert mine.hparams["head"] == "flatten"  # an explicit setting wins
