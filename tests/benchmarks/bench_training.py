@@ -3,10 +3,11 @@
 Usage::
 
     python tests/benchmarks/bench_training.py [--archs multiresbind,deepripe,polaris,residualbind]
-        [--sizes tiny,small,medium,full] [--seeds 1,2,3] [--workdir DIR] [--out results.json]
+        [--sizes tiny,mini,small,medium,full] [--seeds 1,2,3] [--workdir DIR] [--out results.json]
 
 For every (size, seed) it simulates a world (``varbind simulate --seed SEED --size SIZE``:
-``tiny`` gives a few hundred multi-label training windows, ``small`` ~1,200-1,800, ``medium``
+``tiny`` gives a few hundred multi-label training windows, ``mini`` ~500-1,000 (around the
+varbind recipe's switch of head), ``small`` ~1,200-1,800, ``medium``
 ~3,100-3,700 (seeds 31-33), below the varbind recipe's switches at 4,000, ``full`` ~6,400;
 each row records its number of training windows;
 seed 0 is the demo's, so use others), builds its multi-label and per-RBP datasets with
@@ -261,7 +262,7 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--archs", default=",".join(ARCHS))
-    p.add_argument("--sizes", default="tiny,small,medium,full")
+    p.add_argument("--sizes", default="tiny,mini,small,medium,full")
     p.add_argument("--seeds", default="1,2,3", help="world and training seeds (not the demo's 0)")
     p.add_argument("--workdir", default=None, help="keep worlds, datasets and bundles here")
     p.add_argument("--out", default=None, help="write results as JSON here")

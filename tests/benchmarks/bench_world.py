@@ -1,6 +1,6 @@
 """What the simulator makes at each size: genes, peaks and variant records over several seeds.
 
-    python tests/benchmarks/bench_world.py [--sizes tiny,small,medium,full] [--seeds 0,1,2,3,4]
+    python tests/benchmarks/bench_world.py [--sizes tiny,mini,small,medium,full] [--seeds 0,1,2,3,4]
 
 Simulates each (size, seed) world into a temporary folder and reads its ``world.json``:
 contigs and genome length (fixed by the size), genes and transcripts, peaks over all RBPs
@@ -63,7 +63,7 @@ def size_figures(size: str, seeds: list[int]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="tiny,small,medium,full")
+    parser.add_argument("--sizes", default="tiny,mini,small,medium,full")
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--results", default=None, help="results JSON (default docs/results)")
     args = parser.parse_args(argv)

@@ -18,9 +18,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("outdir", metavar="OUTDIR", help="directory to write the world into")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (non-negative integer)")
-    p.add_argument("--size", choices=("tiny", "small", "medium", "full"), default="full",
-                   help="tiny: ~250 kb for tests; small: ~1 Mb; medium: ~2.4 Mb; full: ~4 Mb "
-                        "for the demo and benchmarks")
+    p.add_argument("--size", choices=("tiny", "mini", "small", "medium", "full"),
+                   default="full", help="tiny: ~250 kb for tests; mini: ~600 kb; small: ~1 Mb; "
+                                        "medium: ~2.4 Mb; full: ~4 Mb for the demo and benchmarks")
     p.add_argument("--panel", choices=("default", "alt"), default="default",
                    help="the simulated RBPs: default (ten RBPs with distinct motifs) or alt (ten "
                         "others, four of them binding U-rich motifs), to check that results "

@@ -105,6 +105,7 @@ def _variant_counts(scale: float) -> dict[str, int]:
 
 SIZES: dict[str, SizeSpec] = {
     "tiny": SizeSpec((110_000, 80_000, 60_000), 0.0625, 2_000, _variant_counts(0.0625)),
+    "mini": SizeSpec((240_000, 180_000, 120_000, 60_000), 0.15, 3_000, _variant_counts(0.15)),
     "small": SizeSpec((400_000, 300_000, 200_000, 100_000), 0.25, 5_000, _variant_counts(0.25)),
     "medium": SizeSpec((720_000, 600_000, 480_000, 360_000, 240_000), 0.6, 8_000,
                        _variant_counts(0.6)),

@@ -88,8 +88,8 @@ def simulate_world(outdir: str | os.PathLike, seed: int = 0, size: str = "full",
     ----------
     outdir : directory to write into (created if missing; existing world files are replaced)
     seed : the only source of randomness; the same seed gives the same bytes in every file
-    size : ``tiny`` (tests, ~250 kb), ``small`` (~1 Mb), ``medium`` (~2.4 Mb) or ``full``
-        (benchmarks, demo, ~4 Mb)
+    size : ``tiny`` (tests, ~250 kb), ``mini`` (~600 kb), ``small`` (~1 Mb), ``medium``
+        (~2.4 Mb) or ``full`` (benchmarks, demo, ~4 Mb)
     panel : the RBPs (``varbind.simulate.panel.PANELS``): ``default`` or ``alt``
     """
     if size not in SIZES:
