@@ -148,6 +148,59 @@ def test_deepripe_takes_the_maximum_over_positions_on_a_few_hundred_windows():
         assert "head" not in recipes.resolve_recipe(arch, "varbind", 400).hparams
 
 
+def test_both_heads_are_tried_from_a_few_hundred_up_to_a_thousand_windows():
+    low, high = recipes.HEAD_CHOICE_FROM, recipes.GLOBAL_HEAD_BELOW
+    for arch, pooled in (("multiresbind", "global"), ("residualbind", "global"),
+                         ("deepripe", "max")):
+        for n in (low, high - 1):
+            plan = recipes.resolve_recipe(arch, "varbind", n)
+            assert plan.head_choice == (pooled, "flatten") and plan.hparams["head"] == pooled
+            assert plan.to_json()["head_choice"] == [pooled, "flatten"]
+        for n in (low - 1, high):
+            assert recipes.resolve_recipe(arch, "varbind", n).head_choice == ()
+        assert recipes.resolve_recipe(arch, "paper", low).head_choice == ()
+        mine = recipes.resolve_recipe(arch, "varbind", low, hparams={"head": "flatten"})
+        assert mine.head_choice == () and mine.hparams["head"] == "flatten"
+    for arch in ("polaris", "rnassr"):
+        assert recipes.resolve_recipe(arch, "varbind", low).head_choice == ()
+    # the flattened alternative of a residual model gets what it gets from 1,000 windows up
+    flat = recipes.resolve_recipe("multiresbind", "varbind", 700, hparams={"head": "flatten"})
+    above = recipes.resolve_recipe("multiresbind", "varbind", high)
+    assert flat.hparams["pool_size"] == above.hparams["pool_size"] == recipes.COARSE_POOL
+    assert flat.weight_decay > recipes.resolve_recipe("multiresbind", "varbind", 700).weight_decay
+
+
+def test_the_head_with_the_better_validation_auroc_is_kept(monkeypatch):
+    from types import SimpleNamespace
+
+    data = SimpleNamespace(splits={"train": range(700)}, sequences=False)
+    plain = tr.TrainConfig(arch="deepripe", max_tries=1, hparams={"dropout": 0.3})
+    seen = []
+
+    def fake_attempt(cfg, specs, data):
+        seen.append((cfg.hparams["head"], cfg.hparams["dropout"], cfg.plan.head_choice))
+        auroc = {"max": 0.81, "flatten": 0.86}[cfg.hparams["head"]]
+        return health.Attempt(None, None, _val({"X": auroc}), cfg)
+
+    monkeypatch.setattr(tr, "_attempt", fake_attempt)
+    best, record, heads = tr._train_best_head(plain, plain.resolve_for(data), [], data,
+                                              _val({"X": 0.7}))
+    assert [s[:2] for s in seen] == [("max", 0.3), ("flatten", 0.3)]  # user's hparams kept
+    assert all(choice == () for *_, choice in seen)  # each head trained once
+    assert best.config.hparams["head"] == "flatten" and record["status"] == "ok"
+    assert heads == {"validation_mean_auroc": {"max": 0.81, "flatten": 0.86}, "kept": "flatten"}
+    # a weak head loses to a healthy one whatever its mean AUROC; without a choice: one run
+    monkeypatch.setattr(tr, "_attempt", lambda cfg, specs, data: health.Attempt(
+        None, None, _val({"X": 0.95, "Y": 0.5} if cfg.hparams["head"] == "flatten"
+                         else {"X": 0.8, "Y": 0.8}), cfg))
+    best, _, heads = tr._train_best_head(plain, plain.resolve_for(data), [], data,
+                                         _val({"X": 0.7, "Y": 0.7}))
+    assert best.config.hparams["head"] == "max" and heads["kept"] == "max"
+    one = tr.TrainConfig(arch="deepripe", max_tries=1)
+    _, _, heads = tr._train_best_head(one, one.resolve(1000), [], data, _val({"X": 0.7}))
+    assert heads == {}
+
+
 def test_one_value_for_a_tuple_hyperparameter_is_a_one_element_tuple():
     # --hparam dilations=1 parses as a number; the residual block then has one dilated conv
     params = arch_models.hyperparameters("multiresbind", {"dilations": 1, "filters": 64})

@@ -122,7 +122,8 @@ def retry_config(config, index: int):
                    plan=replace(config.plan, learning_rate=lr))
 
 
-def _rank(attempt: Attempt, baseline: dict) -> tuple:
+def attempt_rank(attempt: Attempt, baseline: dict) -> tuple:
+    """Higher is better: (minus the number of weak RBPs, mean validation AUROC)."""
     weak = weak_reasons(attempt.validation, baseline)
     mean = attempt.validation.get("mean_auroc") or 0.0
     return (-len(weak), mean)
@@ -140,7 +141,7 @@ def train_until_healthy(run_once: Callable[[object], Attempt], config,
     for index in range(max(1, config.max_tries)):
         attempt = run_once(retry_config(config, index))
         tries += 1
-        if best is None or _rank(attempt, baseline) > _rank(best, baseline):
+        if best is None or attempt_rank(attempt, baseline) > attempt_rank(best, baseline):
             best = attempt
         weak = weak_reasons(attempt.validation, baseline)
         if not weak:

@@ -46,9 +46,12 @@ Two recipes exist for every architecture (``--recipe``):
       datasets of labelled sequences (:mod:`varbind.training.sequences`) are not shifted.
       Below ``GLOBAL_HEAD_BELOW`` training windows the residual models pool over positions
       (``head=global``) and so does DeepRiPe (``head=max``: the maximum of its last
-      convolution map, instead of the paper's pooled and flattened map), and below
-      ``COARSE_POOL_BELOW`` the residual models' flattened head averages over
-      ``COARSE_POOL`` positions (the papers: 10) before its dense layer;
+      convolution map, instead of the paper's pooled and flattened map); from
+      ``HEAD_CHOICE_FROM`` up to ``GLOBAL_HEAD_BELOW`` the model is trained with both that
+      head and the paper's (``head_choice``) and the one with the better validation AUROC is
+      kept (:mod:`varbind.training.train`); below ``COARSE_POOL_BELOW`` the residual models'
+      flattened head averages over ``COARSE_POOL`` positions (the papers: 10) before its
+      dense layer;
     * multi-label models on a peaks dataset below ``EMA_BELOW`` training windows are validated
       and kept with an exponential moving average of their weights over ~``EMA_FRACTION`` of
       the planned steps (:mod:`varbind.training.averaging`).
@@ -102,6 +105,9 @@ MIN_TRAIN_AUROC = NEAR_CHANCE
 #: Below this many training windows the residual models and DeepRiPe pool over positions
 #: (their ``pooled_head``: head=global, head=max).
 GLOBAL_HEAD_BELOW = 1000
+#: From this many training windows up to GLOBAL_HEAD_BELOW the pooled head and the paper's are
+#: both trained and the one with the better validation AUROC is kept.
+HEAD_CHOICE_FROM = 500
 #: From GLOBAL_HEAD_BELOW up to COARSE_POOL_BELOW training windows the residual models'
 #: flattened head averages over COARSE_POOL positions before its dense layer (the papers: 10).
 COARSE_POOL, COARSE_POOL_BELOW = 30, 4000
@@ -131,6 +137,8 @@ class Recipe:
     schedule : ``constant``, ``plateau`` (decay by ``lr_decay`` after ``lr_patience`` flat
         epochs) or ``cosine`` (warm-up over ``warmup_epochs``, then cosine decay)
     hparams : the recipe's architecture hyperparameters (user overrides already applied)
+    head_choice : the ``head`` values to train one model with each of, keeping the one with
+        the better validation AUROC (empty: train once with ``hparams["head"]``)
     """
 
     name: str
@@ -153,10 +161,12 @@ class Recipe:
     min_train_auroc: float = 0.0
     extend_fraction: float = 0.0
     hparams: dict = field(default_factory=dict)
+    head_choice: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         d = dict(self.__dict__)
         d["hparams"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.hparams.items()}
+        d["head_choice"] = list(self.head_choice)
         return d
 
 
@@ -201,9 +211,12 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
         hparams["bn_momentum"] = round(bn_momentum(steps), 4)
     if "l2" in hparams:
         hparams["l2"] = min(float(hparams["l2"]), MAX_L2)
+    head_choice = ()
     if info.pooled_head and n_train < GLOBAL_HEAD_BELOW:
+        if n_train >= HEAD_CHOICE_FROM:
+            head_choice = (info.pooled_head, hparams["head"])
         hparams["head"] = info.pooled_head
-    elif "head" in hparams and "pool_size" in hparams and n_train < COARSE_POOL_BELOW:
+    if "head" in hparams and "pool_size" in hparams and n_train < COARSE_POOL_BELOW:
         hparams["pool_size"] = COARSE_POOL  # the residual models' flattened head
     return Recipe(VARBIND, "adamw", learning_rate_for(hparams), batch, epochs,
                   min(MAX_PATIENCE, max(MIN_PATIENCE, epochs // 5)),
@@ -212,7 +225,7 @@ def varbind_recipe(arch: str, n_train: int, batch_size: int | None = None,
                   jitter=jitter, smooth_epochs=SMOOTH_EPOCHS if n_train < SMOOTH_BELOW else 1,
                   ema_fraction=default_ema_fraction(info, n_train, sequences),
                   min_run_fraction=MIN_RUN_FRACTION, min_train_auroc=MIN_TRAIN_AUROC,
-                  extend_fraction=EXTEND_FRACTION, hparams=hparams)
+                  extend_fraction=EXTEND_FRACTION, hparams=hparams, head_choice=head_choice)
 
 
 def learning_rate_for(hparams: dict) -> float:
@@ -290,6 +303,8 @@ def resolve_recipe(arch: str, name: str, n_train: int, *, optimizer=None, learni
     changes = {k: v for k, v in given.items() if v is not None}
     if "epochs" in changes:  # the user's epochs are not extended
         changes["extend_fraction"] = 0.0
+    if "head" in (hparams or {}):  # so is the user's head
+        changes["head_choice"] = ()
     if changes.get("optimizer") in ("adam", "sgd") and "weight_decay" not in changes:
         changes["weight_decay"] = 0.0
     elif name == VARBIND and "weight_decay" not in changes:  # so does the decay

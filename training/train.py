@@ -35,6 +35,7 @@ from varbind.training.fitting import (  # noqa: F401  (re-exported: they lived h
 )
 from varbind.training.health import (
     add_held_out_check,
+    attempt_rank,
     held_out_metrics,
     train_until_healthy,
     warn_if_still_learning,
@@ -229,12 +230,11 @@ def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
     check_lengths(specs, data)
     data = drop_rare_rbps(data, config.min_positives)
     add_structure_if_needed(specs, data, config.structure_cache)
-    config = config.resolve_for(data)
+    plain, config = config, config.resolve_for(data)
     baseline = kmer_baseline_metrics(data, config.seed)
     log.info("training %s on %d windows (%d RBPs) on %s", config.arch,
              len(data.splits["train"]), len(data.rbps), device_description())
-    best, health = train_until_healthy(lambda cfg: _attempt(cfg, specs, data), config,
-                                       baseline["validation"])
+    best, health, heads = _train_best_head(plain, config, specs, data, baseline["validation"])
     model, config = best.model, best.config
     metrics = held_out_metrics(model, specs, data, data.rbps, baseline["test"], config.name)
     train_preds = predict(model, specs, data.splits["train"].batch)
@@ -242,8 +242,35 @@ def train_multilabel(data: TrainingData, config: TrainConfig) -> TrainResult:
                                          config.baseline_windows, train_preds)
     training = _fit_summary(best.fit, data, config)
     training["health"] = add_held_out_check(health, metrics)
+    if heads:
+        training["head_choice"] = heads
     meta = _meta(config, specs, data.rbps, data, metrics, training)
     return TrainResult(model, meta, baselines, {config.name: best.fit})
+
+
+def _train_best_head(plain: TrainConfig, config: TrainConfig, specs: list[InputSpec],
+                     data: TrainingData, baseline: dict):
+    """:func:`train_until_healthy` once, or once per head of the recipe's ``head_choice``
+    (``plain``: the config before :meth:`TrainConfig.resolve`, re-resolved with each head).
+
+    Returns (the kept attempt, its health record, ``{"validation_mean_auroc": {head: ...},
+    "kept": head}`` or {} without a choice); the kept head is the best by the health check's
+    rank (fewest weak RBPs, then the mean validation AUROC), the first head on a tie.
+    """
+    def run(cfg):
+        return train_until_healthy(lambda c: _attempt(c, specs, data), cfg, baseline)
+
+    if not config.plan.head_choice:
+        return (*run(config), {})
+    tries = {}
+    for head in config.plan.head_choice:
+        log.info("%s: training with head=%s (of %s; the better on validation is kept)",
+                 config.name, head, ", ".join(config.plan.head_choice))
+        tries[head] = run(replace(plain, hparams={**plain.hparams, "head": head})
+                          .resolve_for(data))
+    kept = max(tries, key=lambda head: attempt_rank(tries[head][0], baseline))
+    return (*tries[kept], {"validation_mean_auroc": {h: tries[h][0].validation["mean_auroc"]
+                                                     for h in tries}, "kept": kept})
 
 
 def _checked_specs(config: TrainConfig) -> list[InputSpec]:
