@@ -84,6 +84,19 @@ def test_same_seed_same_weights_other_seed_other_weights():
     assert runs[0].model.loss.name == "weighted_binary_crossentropy"
 
 
+def test_both_heads_are_trained_and_the_better_one_kept_in_the_choice_range(monkeypatch):
+    from varbind.training import recipes
+
+    monkeypatch.setattr(recipes, "HEAD_CHOICE_FROM", 0)  # the planted set is smaller than 500
+    data = planted_data(200)
+    result = tr.train_multilabel(data, tiny_config("deepripe", epochs=1, recipe="varbind"))
+    choice = result.meta.training["head_choice"]
+    assert set(choice["validation_mean_auroc"]) == {"max", "flatten"}
+    kept = choice["kept"]
+    assert result.meta.training["config"]["hparams"]["head"] == kept
+    assert ("global_max" in [layer.name for layer in result.model.layers]) == (kept == "max")
+
+
 def test_rbp_with_too_few_peaks_is_skipped_with_a_warning(caplog):
     data = planted_data(300, rbps=("U6", "GA3", "RARE"))
     labels = data.splits["train"].labels

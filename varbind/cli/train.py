@@ -39,9 +39,10 @@ def register(subparsers) -> None:
     m.add_argument("--recipe", default="varbind", choices=("varbind", "paper"),
                    help="varbind (default): AdamW, warm-up + cosine schedule, step budget and "
                         "BatchNorm momentum from the data size, training windows randomly "
-                        "shifted (multi-label models), best validation AUROC kept, residual "
-                        "models pooled over positions below 1,000 windows, POLARIS on "
-                        "500-nt windows; paper: each paper's exact recipe")
+                        "shifted (multi-label models), best validation AUROC kept, heads "
+                        "pooled over positions below 500 windows, both heads tried (the "
+                        "better on validation kept) from 500 to 1,000, POLARIS on 500-nt "
+                        "windows; paper: each paper's exact recipe")
     m.add_argument("--inputs",
                    help="comma-separated: sequence,viewpoint,region,expression,structure")
     m.add_argument("--epochs", type=int)
