@@ -57,6 +57,24 @@ def window_start(center: np.ndarray | int, length: int, strand: np.ndarray | str
     return int(out) if out.ndim == 0 else out
 
 
+def build_index(path: Path) -> None:
+    """Write ``path``'s ``.fai`` (and ``.gzi`` for a bgzipped FASTA) through temporary files
+    renamed into place, so that processes opening the same unindexed FASTA at once (Dask
+    workers) never read a half-written index; each writes the same bytes."""
+    import tempfile
+
+    import pyfaidx
+
+    final = {"fai": Path(str(path) + ".fai"), "gzi": Path(str(path) + ".gzi")}
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
+        temp = {k: Path(tmp) / v.name for k, v in final.items()}
+        pyfaidx.Faidx(str(path), indexname=str(temp["fai"]), gzi_indexname=str(temp["gzi"]),
+                      rebuild=True).close()
+        if temp["gzi"].exists() and not final["gzi"].exists():
+            os.replace(temp["gzi"], final["gzi"])
+        os.replace(temp["fai"], final["fai"])
+
+
 class Genome:
     """A FASTA file (plain or bgzipped, indexed with ``.fai``) read through pyfaidx.
 
@@ -80,6 +98,8 @@ class Genome:
                                  fix=f"run 'samtools faidx {self.path}' where you can write, "
                                      "or copy the FASTA to a writable folder")
         try:
+            if not fai.exists():
+                build_index(self.path)
             self._fasta = pyfaidx.Fasta(str(self.path), as_raw=True,
                                         sequence_always_upper=True, rebuild=False)
         except ImportError as exc:
