@@ -71,6 +71,18 @@ def test_backgrounds():
         gia.background_codes("gc", 5, 10, None, rng)
 
 
+def test_observed_windows_are_drawn_from_fasta_records_long_enough(tmp_path):
+    fasta = tmp_path / "obs.fa"
+    fasta.write_text(">short\nACGT\n>long\n" + "acgtTGCA" * 10 + "\n>rich\n" + "N" * 40 + "\n")
+    seq, region, expression = gia.read_observed(fasta, 12, 5, np.random.default_rng(0))
+    assert seq.shape == (5, 12) and region is None and expression is None
+    long = "ACGTTGCA" * 10  # upper-cased; "short" is too short, "rich" all N
+    assert all(decode(row) in long for row in seq)
+    (tmp_path / "bad.fa").write_text("not a fasta\n")
+    with pytest.raises(VarbindError, match="cannot read FASTA"):
+        gia.read_observed(tmp_path / "bad.fa", 12, 5, np.random.default_rng(0))
+
+
 def test_embed_and_positions():
     codes = np.zeros((2, 10), np.uint8)
     out = gia.embed(codes, [(encode("CG"), 3), (encode("T"), 9)])

@@ -140,22 +140,19 @@ def _observed_from_dataset(path: Path, length: int, split: int | None):
 
 
 def _observed_from_fasta(path: Path, length: int, n: int, rng) -> np.ndarray:
-    import pyfaidx
+    from varbind.genomics.genome import Genome
 
-    try:
-        fasta = pyfaidx.Fasta(str(path), sequence_always_upper=True)
-    except Exception as exc:  # pyfaidx raises many kinds for a bad file
-        raise InputFileError(f"cannot read FASTA ({type(exc).__name__}: {exc})", path=path,
-                             fix="pass a FASTA (plain or bgzip) or a dataset .h5") from None
-    names = [k for k in fasta.keys() if len(fasta[k]) >= length]
+    genome = Genome(path)  # a bad file: a one-line InputFileError naming the fix
+    lengths = genome.lengths
+    names = [k for k, size in lengths.items() if size >= length]
     if not names:
         raise InputFileError(f"no FASTA record is at least {length} nt", path=path)
-    sizes = np.array([len(fasta[k]) - length + 1 for k in names], dtype=float)
+    sizes = np.array([lengths[k] - length + 1 for k in names], dtype=float)
     out = []
     for _ in range(n * 20):
         name = names[rng.choice(len(names), p=sizes / sizes.sum())]
-        start = int(rng.integers(0, len(fasta[name]) - length + 1))
-        codes = encode(str(fasta[name][start:start + length]))
+        start = int(rng.integers(0, lengths[name] - length + 1))
+        codes = genome.fetch_codes(name, start, start + length)
         if (codes == N_CODE).mean() < 0.01:
             out.append(codes)
         if len(out) == n:
