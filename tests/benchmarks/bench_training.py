@@ -258,11 +258,11 @@ def spread(results: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    from varbind.simulate.panel import PANELS
+    from varbind.simulate.panel import PANELS, SIZES
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--archs", default=",".join(ARCHS))
-    p.add_argument("--sizes", default="tiny,mini,small,medium,full")
+    p.add_argument("--sizes", default=",".join(SIZES))
     p.add_argument("--seeds", default="1,2,3", help="world and training seeds (not the demo's 0)")
     p.add_argument("--workdir", default=None, help="keep worlds, datasets and bundles here")
     p.add_argument("--out", default=None, help="write results as JSON here")

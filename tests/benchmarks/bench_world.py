@@ -62,8 +62,10 @@ def size_figures(size: str, seeds: list[int]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from varbind.simulate import SIZES
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="tiny,mini,small,medium,full")
+    parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--results", default=None, help="results JSON (default docs/results)")
     args = parser.parse_args(argv)
