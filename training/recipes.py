@@ -108,8 +108,9 @@ GLOBAL_HEAD_BELOW = 1000
 #: From this many training windows up to GLOBAL_HEAD_BELOW the pooled head and the paper's are
 #: both trained and the one with the better validation AUROC is kept.
 HEAD_CHOICE_FROM = 500
-#: From GLOBAL_HEAD_BELOW up to COARSE_POOL_BELOW training windows the residual models'
-#: flattened head averages over COARSE_POOL positions before its dense layer (the papers: 10).
+#: Below COARSE_POOL_BELOW training windows the residual models' flattened head (theirs from
+#: GLOBAL_HEAD_BELOW up, or one of the head_choice) averages over COARSE_POOL positions before
+#: its dense layer (the papers: 10).
 COARSE_POOL, COARSE_POOL_BELOW = 30, 4000
 #: Below this many training windows a multi-label model on a peaks dataset is validated and
 #: kept with an exponential moving average of its weights over ~EMA_FRACTION of the steps.
